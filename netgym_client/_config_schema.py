@@ -93,6 +93,9 @@ EXTRA_REWARD_TYPES: dict[str, set[str]] = {
     "rmcat": {"delay_aware_throughput"},
 }
 
+#: ``rl_config.adapter``: an importable ``"package.module:Class"`` (dotted names both sides).
+ADAPTER_TARGET = r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*"
+
 #: Keys of the original layout (§10, §11) and what replaced them in the current one (§14).
 LEGACY_KEYS: dict[str, str] = {
     "GMA": "gma",
@@ -381,10 +384,15 @@ COMMON_KEYS: dict[str, Field] = {
 
 
 def check_rl_config(env: str, value: Any, path: str = "rl_config") -> Mapping[str, Any]:
-    """``rl_config``: ``agent`` (any string) and a ``reward_type`` that ``env`` accepts."""
+    """``rl_config``: ``agent``, ``reward_type`` and the optional ``adapter``.
+
+    ``agent`` is any string, ``reward_type`` one that ``env`` accepts, ``adapter`` a
+    ``"package.module:Class"`` that replaces the environment's built-in adapter.
+    """
     fields = {
         "agent": Field(string()),
         "reward_type": Field(string(choices=allowed_reward_types(env))),
+        "adapter": Field(string(pattern=ADAPTER_TARGET), required=False),
     }
     return check_object(value, path, fields)
 

@@ -1,0 +1,74 @@
+"""netgym client: a wire-compatible NetworkGym client (Env, adapters, northbound interface).
+
+Importing the package registers one gymnasium id per environment, ``netgym/<env>-v0``::
+
+    import gymnasium
+    import netgym_client
+
+    env = gymnasium.make("netgym/nqos_split-v0", server="embedded",
+                         config={"env_config": {"steps_per_episode": 5}})
+"""
+
+from __future__ import annotations
+
+import gymnasium as gym
+
+from netgym_client.adapters import Adapter, adapter_class, register_adapter
+from netgym_client.config import ENVIRONMENTS, NetGymConfig, load_config
+from netgym_client.env import ActionError, NetworkGymEnv
+from netgym_client.errors import (
+    AuthenticationFailed,
+    ConfigError,
+    EnvError,
+    NetGymError,
+    NoAvailableWorker,
+    ProtocolError,
+    ServerError,
+    ServerUnavailable,
+    TransportError,
+)
+from netgym_client.stats import Metric, NetworkStats
+
+__all__ = [
+    "ENVIRONMENTS",
+    "ActionError",
+    "Adapter",
+    "AuthenticationFailed",
+    "ConfigError",
+    "EnvError",
+    "Metric",
+    "NetGymConfig",
+    "NetGymError",
+    "NetworkGymEnv",
+    "NetworkStats",
+    "NoAvailableWorker",
+    "ProtocolError",
+    "ServerError",
+    "ServerUnavailable",
+    "TransportError",
+    "adapter_class",
+    "env_id",
+    "load_config",
+    "register_adapter",
+]
+
+__version__ = "0.1.0"
+
+
+def env_id(env: str) -> str:
+    """The gymnasium id of environment ``env``: ``"netgym/<env>-v0"``."""
+    return f"netgym/{env}-v0"
+
+
+def _register() -> None:
+    for env in ENVIRONMENTS:
+        if env_id(env) not in gym.registry:
+            gym.register(
+                id=env_id(env),
+                entry_point="netgym_client.env:NetworkGymEnv",
+                kwargs={"env": env},
+                disable_env_checker=False,
+            )
+
+
+_register()

@@ -1,0 +1,221 @@
+"""The northbound interface: one ZeroMQ DEALER socket talking to a NetworkGym server.
+
+Rules:
+- Identity is ``"<session_name>-<client_id>"``; PLAIN username/password are the session name
+  and key (PROTOCOL.md §1). Every payload is one frame of UTF-8 JSON; like the original
+  client we send it pretty-printed (``indent=2``).
+- :meth:`NorthboundClient.connect` waits at most ``connect_timeout_s`` for the PLAIN
+  handshake, watched through ZeroMQ's socket monitor, so "nobody there" and "wrong
+  password" are told apart at once instead of after a reply timeout.
+- Every receive is bounded by a timeout and ends in a typed error; nothing here prints or
+  exits. ``close()`` is idempotent and bounded (linger).
+
+This module is the client side's only importer of zmq.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any
+
+import zmq
+from zmq.utils.monitor import recv_monitor_message
+
+from netgym_client import protocol
+from netgym_client.errors import (
+    AuthenticationFailed,
+    EnvError,
+    NoAvailableWorker,
+    ProtocolError,
+    ServerUnavailable,
+    TransportError,
+)
+
+__all__ = ["NorthboundClient"]
+
+logger = logging.getLogger(__name__)
+
+#: How long ``close()`` may block flushing unsent messages, in ms.
+LINGER_MS = 200
+
+_HANDSHAKE_FAILURES: dict[int, str] = {
+    int(zmq.EVENT_HANDSHAKE_FAILED_AUTH): "auth",
+    int(zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL): "protocol",
+    int(zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL): "handshake",
+}
+
+
+class NorthboundClient:
+    """A client of the NetworkGym northbound interface.
+
+    Args:
+        address: ``tcp://host:port`` (or ``inproc://``/``ipc://``) of the server's frontend.
+        session_name: Account name: PLAIN username and first part of the identity.
+        session_key: PLAIN password.
+        client_id: Instance number: last part of the identity.
+        connect_timeout_s: Longest wait for the connection and PLAIN handshake.
+        reply_timeout_s: Default longest wait for each reply.
+        context: A ZeroMQ context to use (default: the process-wide instance).
+
+    Example:
+        >>> client = NorthboundClient("tcp://127.0.0.1:8088")
+        >>> client.identity
+        'admin-0'
+        >>> client.close()
+    """
+
+    def __init__(
+        self,
+        address: str,
+        *,
+        session_name: str = "admin",
+        session_key: str = "admin",
+        client_id: int = 0,
+        connect_timeout_s: float = 5.0,
+        reply_timeout_s: float = 60.0,
+        context: zmq.Context[Any] | None = None,
+    ) -> None:
+        self.address = address
+        self.session_name = session_name
+        self.session_key = session_key
+        self.client_id = client_id
+        self.connect_timeout_s = connect_timeout_s
+        self.reply_timeout_s = reply_timeout_s
+        self._context = context or zmq.Context.instance()
+        self._socket: zmq.Socket[bytes] | None = None
+        self._closed = False
+
+    @property
+    def identity(self) -> str:
+        """The DEALER identity, ``"<session_name>-<client_id>"``."""
+        return f"{self.session_name}-{self.client_id}"
+
+    @property
+    def connected(self) -> bool:
+        """Whether :meth:`connect` succeeded and the socket is open."""
+        return self._socket is not None
+
+    def __enter__(self) -> NorthboundClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def connect(self) -> None:
+        """Open the socket and wait for the PLAIN handshake to succeed.
+
+        Raises:
+            ServerUnavailable: No handshake within ``connect_timeout_s``.
+            AuthenticationFailed: The server refused the credentials.
+            TransportError: The client is closed or the address is invalid.
+        """
+        if self._closed:
+            raise TransportError("this NorthboundClient is closed; create a new one")
+        if self._socket is not None:
+            return
+        sock: zmq.Socket[bytes] = self._context.socket(zmq.DEALER)
+        sock.setsockopt(zmq.LINGER, LINGER_MS)
+        sock.setsockopt(zmq.IDENTITY, self.identity.encode("utf-8"))
+        sock.setsockopt(zmq.PLAIN_USERNAME, self.session_name.encode("utf-8"))
+        sock.setsockopt(zmq.PLAIN_PASSWORD, self.session_key.encode("utf-8"))
+        monitor = sock.get_monitor_socket(
+            zmq.EVENT_HANDSHAKE_SUCCEEDED
+            | zmq.EVENT_HANDSHAKE_FAILED_AUTH
+            | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
+            | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
+        )
+        try:
+            try:
+                sock.connect(self.address)
+            except zmq.ZMQError as exc:
+                raise TransportError(f"cannot connect to {self.address!r}: {exc}") from exc
+            self._await_handshake(monitor)
+        except BaseException:
+            sock.disable_monitor()
+            monitor.close(linger=0)
+            sock.close(linger=0)
+            raise
+        sock.disable_monitor()
+        monitor.close(linger=0)
+        self._socket = sock
+        logger.debug("connected to %s as %s", self.address, self.identity)
+
+    def _await_handshake(self, monitor: zmq.Socket[bytes]) -> None:
+        started = time.monotonic()
+        deadline = started + self.connect_timeout_s
+        while True:
+            remaining_ms = int((deadline - time.monotonic()) * 1000)
+            if remaining_ms <= 0 or not monitor.poll(remaining_ms):
+                raise ServerUnavailable(self.address, time.monotonic() - started, what="connection")
+            event = recv_monitor_message(monitor)
+            kind = int(event["event"])
+            if kind == zmq.EVENT_HANDSHAKE_SUCCEEDED:
+                return
+            if kind == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
+                raise AuthenticationFailed(self.address, self.session_name)
+            if kind in _HANDSHAKE_FAILURES:
+                raise TransportError(
+                    f"handshake with {self.address} failed ({_HANDSHAKE_FAILURES[kind]}); "
+                    "is it a NetworkGym server speaking PLAIN?"
+                )
+
+    def _send(self, msg: protocol.Message) -> None:
+        if self._socket is None:
+            self.connect()
+        assert self._socket is not None  # connect() either set it or raised
+        self._socket.send(protocol.encode(msg, indent=2))
+
+    def start(self, env_config: Mapping[str, Any]) -> None:
+        """Send ``env-start`` with the whole ``env_config`` (as the original client does)."""
+        config = {k: v for k, v in env_config.items() if k != "type"}
+        if not isinstance(config.get("env"), str):
+            raise ProtocolError("env_config.env", "env-start needs the environment name")
+        self._send(protocol.EnvStart(env_config=config))
+
+    def send_action(self, action_list: dict[str, Any] | list[dict[str, Any]]) -> None:
+        """Send ``env-action`` carrying one policy record or a list of them."""
+        self._send(protocol.EnvAction(action_list=action_list))
+
+    def receive(self, timeout_s: float | None = None) -> protocol.EnvMeasurement:
+        """Wait for the next measurement.
+
+        Args:
+            timeout_s: Longest wait; default ``reply_timeout_s``.
+
+        Raises:
+            ServerUnavailable: Nothing arrived in time.
+            EnvError: The server sent ``env-error``.
+            NoAvailableWorker: The server sent ``no-available-worker``.
+            ProtocolError: The reply is malformed or of an unexpected type.
+        """
+        if self._socket is None:
+            raise TransportError("receive() before connect()/start()")
+        wait_s = self.reply_timeout_s if timeout_s is None else timeout_s
+        if not self._socket.poll(int(wait_s * 1000)):
+            raise ServerUnavailable(self.address, wait_s)
+        frames = self._socket.recv_multipart()
+        if len(frames) != 1:
+            raise ProtocolError("", f"expected 1 frame from the server, got {len(frames)}")
+        msg = protocol.decode(frames[0])
+        if isinstance(msg, protocol.EnvMeasurement):
+            return msg
+        if isinstance(msg, protocol.ErrorReply):
+            raise EnvError(msg.error_msg)
+        if isinstance(msg, protocol.NoWorkerReply):
+            raise NoAvailableWorker(msg.msg or "no available worker")
+        raise ProtocolError("type", f"unexpected {type(msg).__name__} from the server")
+
+    def close(self) -> None:
+        """Close the socket (idempotent; blocks at most ``LINGER_MS``)."""
+        self._closed = True
+        if self._socket is not None:
+            self._socket.close(linger=LINGER_MS)
+            self._socket = None

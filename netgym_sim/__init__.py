@@ -1,0 +1,1 @@
+"""netgym simulator: a fake NetworkGym server backed by a SimPy network model."""

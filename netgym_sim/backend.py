@@ -1,0 +1,253 @@
+"""The fake server's state: accounts, the session table, limits and expiry.
+
+Rules (PROTOCOL.md §4, in the real server's order, without its known defects):
+1. The identity ``"<account>-…-<instance>"`` is split on ``-``: an unknown account gets
+   ``env-error`` "Unkown user account" (sic, as the original); an instance that is not an
+   integer, or is >= the account's ``Max_Instances``, gets ``env-error`` (the original's
+   text for the limit).
+2. ``env-start``: if the identity already has a session (a client killed and restarted
+   with the same identity), that session is dropped and the client gets ``env-error``
+   "…Worker Mapping Exits…"; the original client answers by sending ``env-start`` again
+   one second later, which then starts afresh. Otherwise the scenario is built and its
+   first measurement sent. A full server answers ``no-available-worker`` (no msg); an env
+   we do not simulate answers ``no-available-worker`` with a msg listing what we offer.
+3. ``env-action`` with a session: applied, one step run, the next measurement sent; after
+   the session's last measurement the session is dropped (the worker's ``env-end``, which
+   the server never relays). Without a session: ``env-error`` "algorithm client to network
+   gym env worker mapping removed.".
+4. Any other type: ``env-error`` "unknown msg type".
+A :class:`~netgym_sim.errors.SimError` from a session becomes one ``env-error`` and drops that
+session only. Sessions idle longer than ``idle_timeout_s`` are dropped with the original
+worker's ``env-error`` "Timeout: No env-action received!".
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from netgym_client import protocol
+from netgym_client.errors import ConfigError
+from netgym_sim.errors import SimError, UnknownEnvironment
+from netgym_sim.scenarios import SCENARIOS
+from netgym_sim.session import Session
+
+__all__ = [
+    "DEFAULT_ACCOUNTS",
+    "Account",
+    "Backend",
+    "Reply",
+    "load_accounts",
+]
+
+logger = logging.getLogger(__name__)
+
+Reply = tuple[bytes, protocol.Message]
+
+UNKNOWN_ACCOUNT_MSG = "Unkown user account"
+INSTANCE_LIMIT_MSG = (
+    "Please reduce --client_id, e.g., --client_id=0. We are limiting the number of instances "
+    "launched per client. Please contact us to add more instances."
+)
+MAPPING_EXISTS_MSG = (
+    "Client to Worker Mapping Exits (Client was force quited or another client uses the same "
+    "identity). Restart the client."
+)
+NO_MAPPING_MSG = "algorithm client to network gym env worker mapping removed."
+UNKNOWN_TYPE_MSG = "unknown msg type"
+IDLE_TIMEOUT_MSG = "Timeout: No env-action received!"
+
+
+@dataclass(frozen=True)
+class Account:
+    """One row of the accounts file."""
+
+    name: str
+    password: str
+    max_instances: int
+    email: str = ""
+
+
+#: Built-in accounts when no accounts file is given.
+DEFAULT_ACCOUNTS: Mapping[str, Account] = {
+    "admin": Account("admin", "admin", 32),
+    "test": Account("test", "test", 1),
+}
+
+_ACCOUNT_HEADER = ["Identity", "Password", "Max_Instances", "Email"]
+
+
+def load_accounts(path: str | os.PathLike[str]) -> dict[str, Account]:
+    """Read an accounts CSV in the real server's format.
+
+    The header row ``Identity,Password,Max_Instances,Email`` comes first, then one row per
+    account.
+
+    Raises:
+        ConfigError: The file is missing, has another header, or a malformed row.
+    """
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(str(file), f"cannot read the accounts file: {exc}") from exc
+    rows = list(csv.reader(text.splitlines()))
+    if not rows or [cell.strip() for cell in rows[0]] != _ACCOUNT_HEADER:
+        raise ConfigError(
+            f"{file}:1", f"the header must be {','.join(_ACCOUNT_HEADER)}, got {rows[:1]!r}"
+        )
+    accounts: dict[str, Account] = {}
+    for line_no, row in enumerate(rows[1:], start=2):
+        if not row or all(not cell.strip() for cell in row):
+            continue
+        if len(row) < 3:
+            raise ConfigError(f"{file}:{line_no}", f"expected 4 columns, got {row!r}")
+        name, password, limit = (cell.strip() for cell in row[:3])
+        if not name or "-" in name:
+            raise ConfigError(
+                f"{file}:{line_no}", f"Identity must be non-empty without '-', got {name!r}"
+            )
+        try:
+            max_instances = int(limit)
+        except ValueError as exc:
+            raise ConfigError(
+                f"{file}:{line_no}", f"Max_Instances must be an integer, got {limit!r}"
+            ) from exc
+        if max_instances < 0:
+            raise ConfigError(f"{file}:{line_no}", f"Max_Instances must be >= 0, got {limit}")
+        email = row[3].strip() if len(row) > 3 else ""
+        accounts[name] = Account(name, password, max_instances, email)
+    if not accounts:
+        raise ConfigError(str(file), "the accounts file lists no account")
+    return accounts
+
+
+@dataclass
+class _Entry:
+    session: Session
+    last_seen_s: float
+
+
+class Backend:
+    """Routes decoded client messages to sessions and says what to answer.
+
+    Args:
+        accounts: Known accounts by name.
+        max_sessions: Capacity: sessions that may run at once (the real server's idle workers).
+        idle_timeout_s: A session with no message for this long is dropped.
+        clock: Monotonic clock in seconds (injectable for tests).
+    """
+
+    def __init__(
+        self,
+        accounts: Mapping[str, Account] = DEFAULT_ACCOUNTS,
+        *,
+        max_sessions: int = 64,
+        idle_timeout_s: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.accounts = dict(accounts)
+        self.max_sessions = max_sessions
+        self.idle_timeout_s = idle_timeout_s
+        self._clock = clock
+        self._sessions: dict[bytes, _Entry] = {}
+
+    @property
+    def session_count(self) -> int:
+        """Sessions currently running."""
+        return len(self._sessions)
+
+    def has_session(self, identity: bytes) -> bool:
+        """Whether ``identity`` has a running session."""
+        return identity in self._sessions
+
+    def check_identity(self, identity: bytes) -> str | None:
+        """The ``env-error`` text for an identity we must refuse, or None if it may proceed."""
+        parts = identity.decode("utf-8", errors="replace").split("-")
+        account = self.accounts.get(parts[0])
+        if account is None or len(parts) < 2:
+            return UNKNOWN_ACCOUNT_MSG
+        try:
+            instance = int(parts[-1])
+        except ValueError:
+            return (
+                f"identity {identity!r}: its last part must be the integer client id "
+                "('<session_name>-<client_id>')"
+            )
+        if not 0 <= instance < account.max_instances:
+            return INSTANCE_LIMIT_MSG
+        return None
+
+    def handle(self, identity: bytes, msg: protocol.Message) -> list[Reply]:
+        """Answer one message from ``identity``; never raises for a client's fault."""
+        refusal = self.check_identity(identity)
+        if refusal is not None:
+            return [(identity, protocol.ErrorReply(refusal))]
+        if isinstance(msg, protocol.EnvStart):
+            return self._start(identity, msg)
+        if isinstance(msg, protocol.EnvAction):
+            return self._action(identity, msg)
+        return [(identity, protocol.ErrorReply(UNKNOWN_TYPE_MSG))]
+
+    def _start(self, identity: bytes, msg: protocol.EnvStart) -> list[Reply]:
+        if self._sessions.pop(identity, None) is not None:
+            logger.info("%r restarted while its session ran; session dropped", identity)
+            return [(identity, protocol.ErrorReply(MAPPING_EXISTS_MSG))]
+        if len(self._sessions) >= self.max_sessions:
+            return [(identity, protocol.NoWorkerReply())]
+        try:
+            session = Session(msg.env_config)
+            records = session.first_measurement()
+        except UnknownEnvironment:
+            offered = sorted(SCENARIOS)
+            text = (
+                f"No available workers for env: {msg.env_config.get('env')}. "
+                f"Available_workers and their [env list]:{{'netgym-sim': {offered}}}"
+            )
+            return [(identity, protocol.NoWorkerReply(msg=text))]
+        except SimError as exc:
+            return [(identity, protocol.ErrorReply(exc.error_msg))]
+        logger.info("%r started a %s session", identity, session.env_name)
+        if not session.finished:  # a one-measurement session ends with its first reply
+            self._sessions[identity] = _Entry(session, self._clock())
+        return [(identity, protocol.EnvMeasurement(network_stats=records))]
+
+    def _action(self, identity: bytes, msg: protocol.EnvAction) -> list[Reply]:
+        entry = self._sessions.get(identity)
+        if entry is None:
+            return [(identity, protocol.ErrorReply(NO_MAPPING_MSG))]
+        try:
+            records = entry.session.step(msg.action_list)
+        except SimError as exc:
+            del self._sessions[identity]
+            return [(identity, protocol.ErrorReply(exc.error_msg))]
+        if entry.session.finished:
+            del self._sessions[identity]
+            logger.info("%r finished its session", identity)
+        else:
+            entry.last_seen_s = self._clock()
+        return [(identity, protocol.EnvMeasurement(network_stats=records))]
+
+    def drop(self, identity: bytes) -> bool:
+        """Drop ``identity``'s session (after an internal failure); True if there was one."""
+        return self._sessions.pop(identity, None) is not None
+
+    def expire(self) -> list[Reply]:
+        """Drop sessions idle for longer than ``idle_timeout_s`` and tell their clients."""
+        now_s = self._clock()
+        stale = [
+            identity
+            for identity, entry in self._sessions.items()
+            if now_s - entry.last_seen_s > self.idle_timeout_s
+        ]
+        for identity in stale:
+            del self._sessions[identity]
+            logger.info(
+                "%r idle for more than %.1f s; session dropped", identity, self.idle_timeout_s
+            )
+        return [(identity, protocol.ErrorReply(IDLE_TIMEOUT_MSG)) for identity in stale]

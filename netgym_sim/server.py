@@ -1,0 +1,172 @@
+"""The fake NetworkGym server: a ZeroMQ ROUTER frontend with PLAIN authentication.
+
+Rules:
+- Like the real server's frontend (PROTOCOL.md §1): ROUTER, ``plain_server``, a ZAP
+  authenticator over the accounts' passwords, ``ROUTER_HANDOVER`` so a client restarted
+  with the same identity takes over its route. A refused password is refused at the
+  handshake; nothing reaches the backend.
+- One thread owns the socket and serves every session in lock step (a step is one call
+  into the SimPy model). Idle sessions are expired between messages.
+- It binds loopback unless told otherwise. ``port=0`` picks a free port.
+
+This module is the simulator's only importer of zmq.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Mapping
+from types import TracebackType
+
+import zmq
+from zmq.auth.thread import ThreadAuthenticator
+
+from netgym_client.errors import TransportError
+from netgym_sim.backend import DEFAULT_ACCOUNTS, Account, Backend, load_accounts
+from netgym_sim.handlers import CLIENT_MAX_BYTES, handle_frames, handle_idle
+
+__all__ = ["FakeServer"]
+
+logger = logging.getLogger(__name__)
+
+#: How often the loop wakes up to expire idle sessions and check for shutdown, in ms.
+POLL_MS = 100
+
+
+class FakeServer:
+    """A NetworkGym-compatible server backed by the simulator.
+
+    Args:
+        host: Interface to bind (default loopback only).
+        port: TCP port; 0 picks a free one (see :attr:`address`).
+        accounts: Accounts by name (default :data:`~netgym_sim.backend.DEFAULT_ACCOUNTS`).
+        accounts_file: A CSV in the real server's format; overrides ``accounts``.
+        max_sessions: Sessions that may run at once; more get ``no-available-worker``.
+        idle_timeout_s: Sessions silent for longer are dropped.
+
+    Example:
+        >>> with FakeServer() as server:
+        ...     server.address.startswith("tcp://127.0.0.1:")
+        True
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        accounts: Mapping[str, Account] | None = None,
+        accounts_file: str | os.PathLike[str] | None = None,
+        max_sessions: int = 64,
+        idle_timeout_s: float = 30.0,
+    ) -> None:
+        if accounts_file is not None:
+            accounts = load_accounts(accounts_file)
+        self.host = host
+        self.port = port
+        self.backend = Backend(
+            accounts if accounts is not None else DEFAULT_ACCOUNTS,
+            max_sessions=max_sessions,
+            idle_timeout_s=idle_timeout_s,
+        )
+        self._context: zmq.Context[zmq.Socket[bytes]] | None = None
+        self._auth: ThreadAuthenticator | None = None
+        self._socket: zmq.Socket[bytes] | None = None
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    @property
+    def address(self) -> str:
+        """``tcp://host:port`` clients connect to (valid once started)."""
+        return f"tcp://{self.host}:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        """Whether the serving thread is alive."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def __enter__(self) -> FakeServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def start(self) -> FakeServer:
+        """Bind, start authentication and the serving thread; returns ``self``.
+
+        Raises:
+            TransportError: The address cannot be bound.
+        """
+        if self._thread is not None:
+            return self
+        context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
+        auth = ThreadAuthenticator(context, log=logging.getLogger(f"{__name__}.auth"))
+        auth.start()
+        passwords = {a.name: a.password for a in self.backend.accounts.values()}
+        auth.configure_plain(domain="*", passwords=passwords)
+        sock = context.socket(zmq.ROUTER)
+        sock.setsockopt(zmq.LINGER, 0)
+        sock.setsockopt(zmq.PLAIN_SERVER, 1)
+        sock.setsockopt(zmq.ROUTER_HANDOVER, 1)
+        # a peer sending a larger frame is disconnected by ZeroMQ before we buffer it
+        sock.setsockopt(zmq.MAXMSGSIZE, 2 * CLIENT_MAX_BYTES)
+        try:
+            if self.port == 0:
+                self.port = sock.bind_to_random_port(f"tcp://{self.host}")
+            else:
+                sock.bind(self.address)
+        except zmq.ZMQError as exc:
+            sock.close(linger=0)
+            auth.stop()
+            context.term()
+            raise TransportError(f"cannot bind {self.address}: {exc}") from exc
+        self._context, self._auth, self._socket = context, auth, sock
+        self._stop.clear()
+        self._thread = threading.Thread(
+            target=self._serve, args=(sock,), name=f"netgym-sim-{self.port}", daemon=True
+        )
+        self._thread.start()
+        logger.info("netgym_sim serving on %s", self.address)
+        return self
+
+    def _serve(self, sock: zmq.Socket[bytes]) -> None:
+        poller = zmq.Poller()
+        poller.register(sock, zmq.POLLIN)
+        while not self._stop.is_set():
+            try:
+                ready = dict(poller.poll(POLL_MS))
+                replies = []
+                if sock in ready:
+                    replies = handle_frames(self.backend, sock.recv_multipart())
+                replies += handle_idle(self.backend)
+                for identity, payload in replies:
+                    sock.send_multipart([identity, payload])
+            except zmq.ZMQError as exc:
+                if self._stop.is_set():
+                    break
+                logger.error("socket error (continuing): %s", exc)
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Stop serving and release the socket, authenticator and context (idempotent)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+            if self._thread.is_alive():
+                logger.error("serving thread did not stop within %.1f s", timeout_s)
+            self._thread = None
+        if self._socket is not None:
+            self._socket.close(linger=0)
+            self._socket = None
+        if self._auth is not None:
+            self._auth.stop()
+            self._auth = None
+        if self._context is not None:
+            self._context.term()
+            self._context = None

@@ -1,0 +1,135 @@
+"""One simulation session: a SimPy environment stepping one scenario in lock step.
+
+Rules (PROTOCOL.md §3, §5; MODEL.md L21):
+- The clock is in ms and starts at ``measurement_start_time_ms``. One step is
+  ``step_ms = measurement_interval_ms + measurement_guard_interval_ms``.
+- ``env-start`` runs one step and yields measurement 1 (``ts = start + step_ms``); each
+  ``env-action`` must echo the ``ts`` of the last measurement, is applied, and runs one
+  more step. A session holds ``N = (env_end_time_ms - start) // step_ms - 1`` measurements
+  (``= steps_per_episode × episodes_per_session`` for the original client's configs);
+  after measurement N it is finished and takes no more actions.
+- Episodes follow each other inside one session with no new ``env-start``: the server does
+  not count episodes, only measurements.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import simpy
+
+from netgym_sim.errors import InvalidAction, InvalidEnvConfig, SessionStateError
+from netgym_sim.scenarios import Record, Scenario, scenario_class
+
+__all__ = ["Session", "session_seed"]
+
+logger = logging.getLogger(__name__)
+
+#: Seed used when the env_config names none (the original custom env has no random_seed).
+DEFAULT_SEED = 0
+
+
+def _int_key(env_config: Mapping[str, Any], key: str, *, minimum: int) -> int:
+    value = env_config.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidEnvConfig(f"env_config.{key}: must be an integer, got {value!r}")
+    if value != int(value):
+        raise InvalidEnvConfig(f"env_config.{key}: must be an integer, got {value!r}")
+    if value < minimum:
+        raise InvalidEnvConfig(f"env_config.{key}: must be >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def session_seed(env_config: Mapping[str, Any]) -> int:
+    """The seed of a session: ``random_seed`` when given, else :data:`DEFAULT_SEED`."""
+    if "random_seed" not in env_config:
+        return DEFAULT_SEED
+    return _int_key(env_config, "random_seed", minimum=0)
+
+
+class Session:
+    """One client's simulation: scenario + SimPy clock + measurement count.
+
+    Args:
+        env_config: The ``env_config`` of the ``env-start`` (without ``type``), as received.
+
+    Raises:
+        UnknownEnvironment: ``env`` names no scenario.
+        InvalidEnvConfig: Timing keys are missing or inconsistent, or the scenario
+            rejects the config.
+    """
+
+    def __init__(self, env_config: Mapping[str, Any]) -> None:
+        env_name = env_config.get("env")
+        if not isinstance(env_name, str):
+            raise InvalidEnvConfig(f"env_config.env: must be a string, got {env_name!r}")
+        self.env_name = env_name
+        cls = scenario_class(env_name)
+        self.start_ms = _int_key(env_config, "measurement_start_time_ms", minimum=0)
+        interval_ms = _int_key(env_config, "measurement_interval_ms", minimum=1)
+        guard_ms = (
+            _int_key(env_config, "measurement_guard_interval_ms", minimum=0)
+            if "measurement_guard_interval_ms" in env_config
+            else 0
+        )
+        self.step_ms = interval_ms + guard_ms
+        end_ms = _int_key(env_config, "env_end_time_ms", minimum=0)
+        self.total_measurements = (end_ms - self.start_ms) // self.step_ms - 1
+        if self.total_measurements < 1:
+            raise InvalidEnvConfig(
+                f"env_config.env_end_time_ms: {end_ms} leaves no measurement after "
+                f"measurement_start_time_ms {self.start_ms} with a {self.step_ms} ms step "
+                f"(need >= {self.start_ms + 2 * self.step_ms})"
+            )
+        self.seed = session_seed(env_config)
+        self.scenario: Scenario = cls(env_config, self.seed)
+        self.clock = simpy.Environment(initial_time=self.start_ms)
+        self.scenario.start(self.clock)
+        self.measurements_sent = 0
+        self.last_ts: int | None = None
+
+    @property
+    def finished(self) -> bool:
+        """True once the last measurement of the session has been produced."""
+        return self.measurements_sent >= self.total_measurements
+
+    def _advance(self) -> list[Record]:
+        now_ms = self.start_ms + (self.measurements_sent + 1) * self.step_ms
+        self.clock.run(until=now_ms)
+        records = self.scenario.measure(now_ms)
+        self.measurements_sent += 1
+        self.last_ts = now_ms
+        return records
+
+    def first_measurement(self) -> list[Record]:
+        """Run the first step (answer to ``env-start``)."""
+        if self.measurements_sent:
+            raise SessionStateError("the session has already started")
+        return self._advance()
+
+    def step(self, action_list: Any) -> list[Record]:
+        """Apply one ``env-action`` policy and run one step.
+
+        Raises:
+            SessionStateError: The session is finished or not started.
+            InvalidAction: The policy is malformed, out of range, or its ``ts`` does not
+                echo the last measurement.
+        """
+        if self.last_ts is None:
+            raise SessionStateError("env-action before the first measurement")
+        if self.finished:
+            raise SessionStateError(
+                f"the session ended after {self.total_measurements} measurements"
+            )
+        records = action_list if isinstance(action_list, list) else [action_list]
+        for i, record in enumerate(records):
+            ts = record.get("ts") if isinstance(record, dict) else None
+            if ts != self.last_ts:
+                raise InvalidAction(
+                    f"action_list[{i}].ts: must echo the last measurement's ts "
+                    f"{self.last_ts}, got {ts!r}"
+                )
+        self.scenario.apply(action_list)
+        return self._advance()

@@ -1,0 +1,41 @@
+"""Fixtures for end-to-end tests: a FakeServer on a random loopback port, a zmq context."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import zmq
+
+from netgym_sim.server import FakeServer
+from tests.e2e.rawpeer import RawPeer
+
+
+@pytest.fixture
+def server() -> Iterator[FakeServer]:
+    with FakeServer(idle_timeout_s=30.0) as srv:
+        yield srv
+
+
+@pytest.fixture
+def zmq_context() -> Iterator[zmq.Context[Any]]:
+    ctx: zmq.Context[Any] = zmq.Context()
+    yield ctx
+    ctx.destroy(linger=0)
+
+
+@pytest.fixture
+def peer_factory(zmq_context: zmq.Context[Any], server: FakeServer) -> Iterator[Any]:
+    peers: list[RawPeer] = []
+
+    def make(
+        identity: str = "admin-0", username: str = "admin", password: str = "admin"
+    ) -> RawPeer:
+        peer = RawPeer(zmq_context, server.address, identity, username, password)
+        peers.append(peer)
+        return peer
+
+    yield make
+    for peer in peers:
+        peer.close()

@@ -1,0 +1,31 @@
+"""The README's two commands stay true: CI runs the README's test command verbatim."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def readme_commands() -> list[str]:
+    text = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"```bash\n(.*?)```", text, flags=re.S)
+    commands = []
+    for block in blocks[:2]:
+        lines = [ln for ln in block.splitlines() if ln.strip() and not ln.startswith("#")]
+        assert len(lines) == 1, f"each of the first two README blocks is one command: {lines}"
+        commands.append(lines[0])
+    return commands
+
+
+def test_readme_opens_with_a_run_command_and_a_test_command() -> None:
+    run, test = readme_commands()
+    assert "netgym run" in run and "pip install" in run
+    assert "pytest" in test and "pip install" in test
+
+
+def test_ci_runs_the_readme_test_command_verbatim() -> None:
+    _, test = readme_commands()
+    ci_lines = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert test in ci_lines
