@@ -1,0 +1,1 @@
+"""The pure numeric network model: no JSON, no sockets, no messages."""

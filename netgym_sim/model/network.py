@@ -1,0 +1,436 @@
+"""The multi-access network: users, cells, radio, sharing, GMA split and queues, in sub-steps.
+
+Rules:
+- Time advances in sub-steps of about :data:`TICK_MS` (at most :data:`MAX_TICKS` per
+  measured interval or guard), laid out so that a step ``guard + interval`` ends exactly on
+  its boundary. The guard comes first in every step (the new action settles) and is not
+  measured.
+- One sub-step: users walk; association and capacities are recomputed; UDP arrivals are
+  drawn; the GMA split (after its lag) spreads each user's arrivals over its usable links;
+  every cell shares its time max-min fairly among its users' demands (queued + new bits);
+  each user's link queue is served, overflow beyond :data:`BUFFER_PACKETS` packets is lost;
+  delays and their distribution are accumulated (see :mod:`netgym_sim.model.gma`).
+- Traffic whose every link is down is lost. A link is usable when the user has a cell on it
+  with a capacity above 0 in the traffic direction.
+- LTE is one max-min fair pool per cell, or, once :meth:`MultiAccessNetwork.set_slicing`
+  gave it an allocation, scheduled by slice (:mod:`netgym_sim.model.slicing`).
+- Random streams: walk, traffic and shadowing each have their own, spawned from the seed, so
+  actions never change trajectories or arrivals.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from netgym_sim.model import gma
+from netgym_sim.model.mobility import RandomWalk, WalkParams
+from netgym_sim.model.radio import RadioProfile, capacity_mbps, snr_db
+from netgym_sim.model.scheduling import max_min_time_share
+from netgym_sim.model.slicing import SliceAllocation, sliced_time_share
+from netgym_sim.model.stats import Accumulator, IntervalStats
+from netgym_sim.model.topology import (
+    LTE,
+    NO_CELL,
+    NUM_LINKS,
+    WIFI,
+    Area,
+    Cells,
+    FloatArray,
+    IntArray,
+)
+from netgym_sim.model.traffic import Traffic, TrafficSpec
+
+__all__ = ["BUFFER_PACKETS", "MultiAccessNetwork", "NetworkParams", "UserParams", "tick_offsets"]
+
+#: Target sub-step length, ms.
+TICK_MS = 10.0
+#: Most sub-steps per measured interval (or per guard), bounding the cost of long intervals.
+MAX_TICKS = 50
+#: Per-user, per-link buffer, packets (ns-3's WifiMacQueue default MaxSize "500p").
+BUFFER_PACKETS = 500
+
+
+@dataclass(frozen=True)
+class NetworkParams:
+    """Everything about the network that is not per user.
+
+    Attributes:
+        area: User area.
+        walk: Random walk parameters.
+        cells: Cells per link index (Wi-Fi, NR, LTE); a technology may have none.
+        profiles: Radio profile per link index.
+        backhaul_delay_ms: Backhaul delay per link index.
+        downlink: Traffic flows downlink (else uplink).
+        wifi_handover: Re-associate Wi-Fi to the strongest AP (else keep the first AP).
+        wifi_shared_band: All APs contend for one airtime pool.
+        builtin_steer: The built-in policy steers each user to its best link (qos_steer);
+            otherwise it splits in proportion to link capacities.
+        shadowing_std_db: Log-normal shadowing standard deviation (0 = off).
+        lag_tau_ms: Split lag time constant.
+        start_ms: Simulated time the network starts at.
+        interval_ms: Measured part of a step.
+        guard_ms: Unmeasured part at the start of a step.
+    """
+
+    area: Area
+    walk: WalkParams
+    cells: tuple[Cells, Cells, Cells]
+    profiles: tuple[RadioProfile, RadioProfile, RadioProfile]
+    backhaul_delay_ms: tuple[float, float, float]
+    downlink: bool = True
+    wifi_handover: bool = True
+    wifi_shared_band: bool = False
+    builtin_steer: bool = False
+    shadowing_std_db: float = 0.0
+    lag_tau_ms: float = gma.SPLIT_LAG_MS
+    start_ms: float = 0.0
+    interval_ms: float = 100.0
+    guard_ms: float = 0.0
+
+
+@dataclass(frozen=True)
+class UserParams:
+    """Per-user settings (arrays of length ``n``).
+
+    Attributes:
+        xy_m: ``(n, 2)`` start positions.
+        traffic: Traffic settings.
+        steer: The user's mode in the traffic direction is "steer" (one link at a time).
+        qos_delay_ms: Delay requirement of the QoS test.
+        test1_ms: Diagnostic delay threshold 1.
+        test2_ms: Diagnostic delay threshold 2.
+        loss_target: Largest loss ratio that passes the QoS test.
+        violation_target: Largest share (ratio, not %) of late packets that passes it.
+        slice_id: ``(n,)`` LTE slice of each user (used with :meth:`MultiAccessNetwork.set_slicing`).
+    """
+
+    xy_m: FloatArray
+    traffic: TrafficSpec
+    steer: npt.NDArray[np.bool_]
+    qos_delay_ms: FloatArray
+    test1_ms: FloatArray
+    test2_ms: FloatArray
+    loss_target: FloatArray
+    violation_target: FloatArray
+    slice_id: IntArray | None = None
+
+
+def tick_offsets(guard_ms: float, interval_ms: float) -> list[tuple[float, bool]]:
+    """Sub-step end offsets within one step and whether each sub-step is measured."""
+    out: list[tuple[float, bool]] = []
+    if guard_ms > 0:
+        count = min(MAX_TICKS, max(1, math.ceil(guard_ms / TICK_MS)))
+        out += [(guard_ms * j / count, False) for j in range(1, count + 1)]
+    count = min(MAX_TICKS, max(1, math.ceil(interval_ms / TICK_MS)))
+    out += [(guard_ms + interval_ms * j / count, True) for j in range(1, count + 1)]
+    return out
+
+
+class MultiAccessNetwork:
+    """The simulated multi-access network of ``n`` users.
+
+    Args:
+        params: Network settings.
+        users: Per-user settings.
+        seed: Seed of the walk, traffic and shadowing streams.
+    """
+
+    def __init__(self, params: NetworkParams, users: UserParams, seed: int) -> None:
+        self.params = params
+        self.users = users
+        self.n = n = users.xy_m.shape[0]
+        walk_ss, traffic_ss, shadow_ss = np.random.SeedSequence(seed).spawn(3)
+        self.walk = RandomWalk(users.xy_m, params.area, params.walk, np.random.default_rng(walk_ss))
+        self.traffic = Traffic(users.traffic, np.random.default_rng(traffic_ss))
+        shadow_rng = np.random.default_rng(shadow_ss)
+        self._shadow: list[FloatArray | None] = [
+            shadow_rng.normal(0.0, params.shadowing_std_db, (n, c.count))
+            if params.shadowing_std_db > 0.0
+            else None
+            for c in params.cells
+        ]
+        self._dir = 0 if params.downlink else 1
+        self._mac = np.array([p.mac_efficiency for p in params.profiles])
+        self._fixed_ms = np.array(
+            [
+                b + p.access_delay_ms
+                for b, p in zip(params.backhaul_delay_ms, params.profiles, strict=True)
+            ]
+        )
+        self._buffer_bits = BUFFER_PACKETS * self.traffic.packet_bits
+        self._thresholds = np.column_stack((users.qos_delay_ms, users.test1_ms, users.test2_ms))
+        self._wifi_home = np.full(n, -1, dtype=np.int64)
+        self.cell_idx: IntArray = np.full((n, NUM_LINKS), -1, dtype=np.int64)
+        self.max_rate_mbps: FloatArray = np.zeros((2, n, NUM_LINKS))
+        self.queue_bits: FloatArray = np.zeros((n, NUM_LINKS))
+        self.target: FloatArray = np.zeros((2, n, NUM_LINKS))
+        self.builtin = np.ones((2, n), dtype=bool)
+        self.slicing: SliceAllocation | None = None
+        self._slice_id = (
+            np.zeros(n, dtype=np.int64) if users.slice_id is None else users.slice_id
+        )
+        self._update_radio()
+        for d in (0, 1):
+            self._refresh_builtin(d)
+        self.applied: FloatArray = self.target.copy()
+        self.acc = Accumulator(n)
+        # The last sub-step's sharing, for inspection (laws L4-L6).
+        self.last_share: FloatArray = np.zeros((n, NUM_LINKS))
+        self.last_capacity_bits: FloatArray = np.zeros((n, NUM_LINKS))
+        self.last_served_bits: FloatArray = np.zeros((n, NUM_LINKS))
+        self.last_offered_bits: FloatArray = np.zeros((n, NUM_LINKS))
+        self.last_group: IntArray = np.full((n, NUM_LINKS), -1, dtype=np.int64)
+        self._offsets = tick_offsets(params.guard_ms, params.interval_ms)
+        self._step_ms = params.guard_ms + params.interval_ms
+        self._step_start_ms = params.start_ms
+        self._k = 0
+        self.now_ms = params.start_ms
+
+    # -- time ----------------------------------------------------------------------------
+    @property
+    def next_tick_ms(self) -> float:
+        """End time of the next sub-step."""
+        return self._step_start_ms + self._offsets[self._k][0]
+
+    def advance_to(self, t_ms: float) -> None:
+        """Run every sub-step that ends at or before ``t_ms``."""
+        while self.next_tick_ms <= t_ms + 1e-9:
+            end_ms = self.next_tick_ms
+            self._tick(end_ms - self.now_ms, self._offsets[self._k][1])
+            self.now_ms = end_ms
+            self._k += 1
+            if self._k == len(self._offsets):
+                self._k = 0
+                self._step_start_ms += self._step_ms
+
+    # -- policy --------------------------------------------------------------------------
+    def set_split(self, direction: int, users: IntArray, weights: FloatArray) -> None:
+        """Give ``users`` (indices) new split weight rows ``(k, 3)`` in ``direction``."""
+        fractions = gma.burst_fractions(weights)
+        steer = self.users.steer[users] if direction == self._dir else np.zeros(len(users), bool)
+        fractions[steer] = gma.steer_fractions(fractions[steer])
+        self.target[direction, users] = fractions
+        self.builtin[direction, users] = False
+
+    def set_slicing(self, allocation: SliceAllocation | None) -> None:
+        """Schedule LTE by the slices' RBG allocation (``None``: one cell-wide pool)."""
+        if allocation is not None:
+            cells = self.params.cells[LTE].count
+            if allocation.dedicated.shape[0] != cells:
+                raise ValueError(
+                    f"the allocation covers {allocation.dedicated.shape[0]} LTE cells, "
+                    f"the network has {cells}"
+                )
+            if self._slice_id.size and self._slice_id.max() >= allocation.dedicated.shape[1]:
+                raise ValueError("a user's slice has no column in the allocation")
+        self.slicing = allocation
+
+    def use_builtin(self, direction: int) -> None:
+        """Hand every user's split in ``direction`` back to the built-in policy."""
+        self.builtin[direction] = True
+        self._refresh_builtin(direction)
+
+    def _refresh_builtin(self, direction: int) -> None:
+        mask = self.builtin[direction]
+        if not np.any(mask):
+            return
+        usable = (self.cell_idx >= 0) & (self.max_rate_mbps[direction] > 0.0)
+        weights = self.max_rate_mbps[direction] * self._mac * usable
+        # A user with no usable link keeps LTE, the always-present link, as its target.
+        weights[weights.sum(axis=1) <= 0.0, LTE] = 1.0
+        fractions = gma.burst_fractions(weights)
+        steer = np.full(self.n, self.params.builtin_steer)
+        if direction == self._dir:
+            steer |= self.users.steer
+        fractions[steer] = gma.steer_fractions(weights[steer])
+        self.target[direction, mask] = fractions[mask]
+
+    # -- one sub-step --------------------------------------------------------------------
+    def _update_radio(self) -> None:
+        xy, rows = self.walk.xy_m, np.arange(self.n)
+        for link, (cells, profile) in enumerate(
+            zip(self.params.cells, self.params.profiles, strict=True)
+        ):
+            if cells.count == 0:
+                self.cell_idx[:, link] = -1
+                self.max_rate_mbps[:, :, link] = 0.0
+                continue
+            dist = cells.distances_m(xy, self.params.area.z_m)
+            snr_dl = snr_db(profile, dist, self._shadow[link])
+            if link == WIFI and not self.params.wifi_handover:
+                unset = self._wifi_home < 0
+                if np.any(unset):
+                    best = np.argmax(snr_dl[unset], axis=1)
+                    ok = snr_dl[unset][np.arange(best.size), best] >= profile.min_snr_db
+                    self._wifi_home[unset] = np.where(ok, best, -1)
+                idx = self._wifi_home
+            else:
+                idx = np.argmax(snr_dl, axis=1)
+            safe = np.maximum(idx, 0)
+            chosen_dl = np.where(idx >= 0, snr_dl[rows, safe], -np.inf)
+            connected = chosen_dl >= profile.min_snr_db
+            shadow = self._shadow[link]
+            chosen_ul = snr_db(
+                profile,
+                dist[rows, safe],
+                None if shadow is None else shadow[rows, safe],
+                uplink=True,
+            )
+            self.cell_idx[:, link] = np.where(connected, idx, -1)
+            self.max_rate_mbps[0, :, link] = np.where(
+                connected, capacity_mbps(profile, chosen_dl), 0
+            )
+            self.max_rate_mbps[1, :, link] = np.where(
+                connected, capacity_mbps(profile, chosen_ul), 0
+            )
+
+    def _groups(self, usable: npt.NDArray[np.bool_]) -> list[tuple[IntArray, int]]:
+        out = []
+        for link, cells in enumerate(self.params.cells):
+            group = np.where(usable[:, link], self.cell_idx[:, link], -1)
+            count = cells.count
+            if link == WIFI and self.params.wifi_shared_band:
+                group = np.where(usable[:, link], 0, -1)
+                count = min(count, 1)
+            out.append((group, count))
+        return out
+
+    def _share(self, demand: FloatArray, groups: list[tuple[IntArray, int]]) -> FloatArray:
+        share = np.zeros_like(demand)
+        for link, (group, count) in enumerate(groups):
+            if link == LTE and self.slicing is not None:
+                share[:, link] = sliced_time_share(
+                    demand[:, link], group, self._slice_id, self.slicing
+                )
+            else:
+                share[:, link] = max_min_time_share(demand[:, link], group, count)
+        return share
+
+    def _tick(self, dt_ms: float, measured: bool) -> None:
+        if dt_ms <= 0.0:
+            return
+        self.walk.step(dt_ms)
+        self._update_radio()
+        d = self._dir
+        arrivals = self.traffic.arrivals_bits(dt_ms)
+        self.applied += (self.target - self.applied) * gma.lag_factor(dt_ms, self.params.lag_tau_ms)
+        usable = (self.cell_idx >= 0) & (self.max_rate_mbps[d] > 0.0)
+        weights = self.applied[d] * usable
+        total = weights.sum(axis=1)
+        routed = total > 0.0
+        spread = weights / np.where(routed, total, 1.0)[:, None]
+        lost = np.where(routed, 0.0, arrivals)
+        offered = arrivals[:, None] * spread
+        rate_bits_ms = self.max_rate_mbps[d] * self._mac * 1000.0
+        capacity = rate_bits_ms * dt_ms
+        safe_cap = np.where(capacity > 0.0, capacity, 1.0)
+        queue0 = self.queue_bits
+        demand = np.where(capacity > 0.0, (queue0 + offered) / safe_cap, 0.0)
+        tcp = self.users.traffic.tcp & routed
+        groups = self._groups(usable)
+        if np.any(tcp):
+            # Elastic flow, in-order delivery: the link slowest relative to its split share
+            # caps the whole flow, as TCP's window follows the latest packets.
+            demand[tcp] = np.where(spread[tcp] > 0.0, 1.0, 0.0)
+            share = self._share(demand, groups)
+            ratio = np.where(
+                spread > 0.0, share * capacity / np.where(spread > 0, spread, 1), np.inf
+            )
+            flow_bits = np.min(ratio[tcp], axis=1)
+            offered[tcp] = flow_bits[:, None] * spread[tcp]
+            arrivals[tcp] = flow_bits
+            demand[tcp] = np.where(
+                capacity[tcp] > 0.0, (queue0[tcp] + offered[tcp]) / safe_cap[tcp], 0
+            )
+        share = self._share(demand, groups)
+        backlog = queue0 + offered
+        served = np.minimum(backlog, share * capacity)
+        queue1 = backlog - served
+        overflow = np.maximum(queue1 - self._buffer_bits[:, None], 0.0)
+        queue1 -= overflow
+        self.queue_bits = queue1
+        self.last_share, self.last_capacity_bits = share, capacity
+        self.last_served_bits, self.last_offered_bits = served, offered
+        self.last_group = np.column_stack([g for g, _ in groups])
+        if not measured:
+            return
+        # Delays of the packets delivered in this sub-step (netgym_sim.model.gma).
+        busy = np.zeros_like(share)
+        for link, (group, count) in enumerate(groups):
+            if count:
+                per_cell = np.bincount(np.maximum(group, 0), weights=share[:, link] * (group >= 0))
+                busy[:, link] = np.where(group >= 0, per_cell[np.maximum(group, 0)], 0.0)
+        safe_rate = np.where(rate_bits_ms > 0.0, rate_bits_ms, 1.0)
+        tx_ms = self.traffic.packet_bits[:, None] / safe_rate
+        fixed = self._fixed_ms[None, :] + tx_ms
+        has = served > 0.0
+        served_rate = np.where(has, served / dt_ms, 1.0)
+        lo = fixed + np.minimum(queue0, queue1) / served_rate
+        hi = fixed + np.maximum(queue0, queue1) / served_rate + 2.0 * gma.md1_wait_ms(busy, tx_ms)
+        mean = 0.5 * (lo + hi)
+        slowest = np.max(np.where(has, mean, -np.inf), axis=1)
+        shift = np.where(has, gma.REORDERING_FACTOR * (slowest[:, None] - mean), 0.0)
+        acc = self.acc
+        acc.ms += dt_ms
+        acc.offered_bits += arrivals
+        acc.link_offered_bits += offered
+        acc.served_bits += served
+        acc.lost_bits += lost + overflow.sum(axis=1)
+        acc.link_delay_bits_ms += served * mean
+        acc.link_max_ms = np.maximum(acc.link_max_ms, np.where(has, hi, -np.inf))
+        acc.delay_bits_ms += (served * (mean + shift)).sum(axis=1)
+        acc.max_ms = np.maximum(acc.max_ms, np.max(np.where(has, hi + shift, -np.inf), axis=1))
+        for k in range(self._thresholds.shape[1]):
+            late = gma.violation_fraction(lo + shift, hi + shift, self._thresholds[:, k : k + 1])
+            acc.violation_bits[:, k] += (served * late).sum(axis=1)
+        acc.time_share_ms += share * dt_ms
+
+    # -- measurement ---------------------------------------------------------------------
+    def end_interval(self) -> IntervalStats:
+        """Statistics of the interval since the last call; starts the next interval."""
+        acc, d = self.acc, self._dir
+        span_ms = acc.ms if acc.ms > 0.0 else 1.0
+        # bits / ms / 1000 = Mbit/s.
+        link_rate = acc.served_bits / span_ms / 1000.0
+        tx_rate = acc.offered_bits / span_ms / 1000.0
+        loss = np.clip(acc.lost_bits / np.where(acc.offered_bits > 0, acc.offered_bits, 1.0), 0, 1)
+        link_owd, link_max = acc.link_owd()
+        owd, max_owd, violation = acc.user_owd()
+        packets = acc.served_bits.sum(axis=1) > 0.0
+        u = self.users
+        qos_ok = packets & (violation[:, 0] <= 100.0 * u.violation_target) & (loss <= u.loss_target)
+        traffic_ratio = 100.0 * self.applied.copy()
+        offered_total = acc.link_offered_bits.sum(axis=1)
+        measured = offered_total > 0.0
+        traffic_ratio[d, measured] = (
+            100.0 * acc.link_offered_bits[measured] / offered_total[measured, None]
+        )
+        stats = IntervalStats(
+            direction=d,
+            measured_ms=acc.ms,
+            xy_m=self.walk.xy_m.copy(),
+            cell_id=np.where(self.cell_idx >= 0, self.cell_idx + 1, NO_CELL),
+            max_rate_mbps=self.max_rate_mbps.copy(),
+            tx_rate_mbps=tx_rate,
+            rate_mbps=link_rate.sum(axis=1),
+            link_rate_mbps=link_rate,
+            loss_ratio=loss,
+            owd_ms=owd,
+            max_owd_ms=max_owd,
+            link_owd_ms=link_owd,
+            link_max_owd_ms=link_max,
+            violation_pct=violation,
+            qos_ok=qos_ok,
+            split_ratio_pct=100.0 * self.target.copy(),
+            traffic_ratio_pct=traffic_ratio,
+            time_share=acc.time_share_ms / span_ms,
+            packets=packets,
+        )
+        acc.reset()
+        for direction in (0, 1):
+            self._refresh_builtin(direction)
+        return stats

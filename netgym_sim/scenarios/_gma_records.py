@@ -1,0 +1,230 @@
+"""``network_stats`` records of the GMA-based scenarios, from one interval's statistics.
+
+Rules (PROTOCOL.md §3, §13):
+- Flat records ``{"source", "name", "ts", "id", "value"}``; user ids 1 … N ascending, every
+  user present; per-cell metrics keyed by LTE cell id with ``{"slice", "value"}`` objects.
+- Units: Mbit/s, ms, %, m. Rates, delays and percentages are rounded to
+  :data:`DECIMALS` places, positions to 3; ids, counts and flags are integers.
+- Sentinels: delays −1 with no packet, cell id 255 with no link, capacities 0 with no link.
+- The direction without traffic reports no packets: rates 0, delays −1, violations 0,
+  ``measurement_ok`` 0, its own split and traffic ratios.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from netgym_sim.model.stats import NO_DELAY, IntervalStats
+from netgym_sim.model.topology import LINK_NAMES, LTE, NR, NUM_LINKS, WIFI, FloatArray, IntArray
+from netgym_sim.scenarios.base import Record
+
+__all__ = ["DECIMALS", "RecordContext", "build_records", "metric_names"]
+
+#: Decimal places of rates (Mbit/s), delays (ms) and percentages.
+DECIMALS = 3
+DIRECTIONS = ("dl", "ul")
+#: Per-user metrics of one direction without a link prefix.
+_USER_DIR = (
+    "missed_action",
+    "measurement_ok",
+    "tx_rate",
+    "delay_violation",
+    "delay_test_1_violation",
+    "delay_test_2_violation",
+    "rate",
+    "qos_rate",
+    "owd",
+    "max_owd",
+)
+_LINK_DIR = ("rate", "qos_rate", "owd", "max_owd", "priority", "traffic_ratio", "split_ratio")
+_CELL_DIR = ("rate", "qos_rate", "tx_rate", "delay_violation")
+
+
+def metric_names() -> list[str]:
+    """Every ``source::name`` the GMA scenarios report (PROTOCOL.md §13)."""
+    names = [
+        "wifi::dl::max_rate",
+        "wifi::ul::max_rate",
+        "wifi::cell_id",
+        "lte::dl::max_rate",
+        "lte::cell_id",
+        "lte::slice_id",
+        "lte::dl::rb_usage",
+        "lte::dl::cell::max_rate",
+        "lte::dl::cell::rb_usage",
+        "nr::cell_id",
+        "gma::x_loc",
+        "gma::y_loc",
+    ]
+    for d in DIRECTIONS:
+        names += [f"gma::{d}::{m}" for m in _USER_DIR]
+        names += [f"gma::{link}::{d}::{m}" for link in LINK_NAMES for m in _LINK_DIR]
+        names += [f"gma::{d}::cell::{m}" for m in _CELL_DIR]
+    return names
+
+
+@dataclass(frozen=True)
+class RecordContext:
+    """What the records need besides the interval's statistics.
+
+    Attributes:
+        slice_id: ``(n,)`` slice index of each user.
+        num_slices: Number of slices.
+        lte_cells: Number of LTE cells.
+        priority: ``(2, n, 3)`` DFP priority marks per direction, user, link.
+    """
+
+    slice_id: IntArray
+    num_slices: int
+    lte_cells: int
+    priority: IntArray
+
+
+def _round(values: FloatArray, decimals: int = DECIMALS) -> list[Any]:
+    # "+ 0.0" turns -0.0 into 0.0 so that equal numbers serialise equally.
+    rounded: list[Any] = (np.round(values, decimals) + 0.0).tolist()
+    return rounded
+
+
+class _Direction:
+    """Per-user arrays of one direction, zero/sentinel when it carries no traffic."""
+
+    def __init__(self, stats: IntervalStats, d: int, priority: IntArray) -> None:
+        n = stats.rate_mbps.shape[0]
+        active = stats.direction == d
+        zeros, zeros3 = np.zeros(n), np.zeros((n, NUM_LINKS))
+        none, none3 = np.full(n, NO_DELAY), np.full((n, NUM_LINKS), NO_DELAY)
+        ok = stats.qos_ok if active else np.zeros(n, dtype=bool)
+        self.tx_rate = stats.tx_rate_mbps if active else zeros
+        self.rate = stats.rate_mbps if active else zeros
+        self.link_rate = stats.link_rate_mbps if active else zeros3
+        self.qos_rate = np.where(ok, self.rate, 0.0)
+        self.link_qos = np.where(ok[:, None], self.link_rate, 0.0)
+        self.owd = stats.owd_ms if active else none
+        self.max_owd = stats.max_owd_ms if active else none
+        self.link_owd = stats.link_owd_ms if active else none3
+        self.link_max_owd = stats.link_max_owd_ms if active else none3
+        self.violation = stats.violation_pct if active else np.zeros((n, 3))
+        self.ok = (self.tx_rate > 0.0).astype(np.int64)
+        self.priority = priority[d]
+        self.traffic_ratio = stats.traffic_ratio_pct[d]
+        self.split_ratio = stats.split_ratio_pct[d]
+
+
+def _user_getters(stats: IntervalStats, ctx: RecordContext) -> dict[str, Callable[[], list[Any]]]:
+    g: dict[str, Callable[[], list[Any]]] = {
+        "wifi::dl::max_rate": lambda: _round(stats.max_rate_mbps[0, :, WIFI]),
+        "wifi::ul::max_rate": lambda: _round(stats.max_rate_mbps[1, :, WIFI]),
+        "wifi::cell_id": stats.cell_id[:, WIFI].tolist,
+        "lte::dl::max_rate": lambda: _round(stats.max_rate_mbps[0, :, LTE]),
+        "lte::cell_id": stats.cell_id[:, LTE].tolist,
+        "lte::slice_id": _ints(ctx.slice_id),
+        "lte::dl::rb_usage": lambda: _round(_lte_rb_usage(stats)),
+        "nr::cell_id": stats.cell_id[:, NR].tolist,
+        "gma::x_loc": lambda: _round(stats.xy_m[:, 0], 3),
+        "gma::y_loc": lambda: _round(stats.xy_m[:, 1], 3),
+    }
+    for d, dname in enumerate(DIRECTIONS):
+        v = _Direction(stats, d, ctx.priority)
+        p = f"gma::{dname}::"
+        g[p + "missed_action"] = _ints(np.zeros_like(v.ok))
+        g[p + "measurement_ok"] = _ints(v.ok)
+        g[p + "tx_rate"] = _floats(v.tx_rate)
+        g[p + "delay_violation"] = _floats(v.violation[:, 0])
+        g[p + "delay_test_1_violation"] = _floats(v.violation[:, 1])
+        g[p + "delay_test_2_violation"] = _floats(v.violation[:, 2])
+        g[p + "rate"] = _floats(v.rate)
+        g[p + "qos_rate"] = _floats(v.qos_rate)
+        g[p + "owd"] = _floats(v.owd)
+        g[p + "max_owd"] = _floats(v.max_owd)
+        for link, lname in enumerate(LINK_NAMES):
+            q = f"gma::{lname}::{dname}::"
+            g[q + "rate"] = _floats(v.link_rate[:, link])
+            g[q + "qos_rate"] = _floats(v.link_qos[:, link])
+            g[q + "owd"] = _floats(v.link_owd[:, link])
+            g[q + "max_owd"] = _floats(v.link_max_owd[:, link])
+            g[q + "priority"] = _ints(v.priority[:, link])
+            g[q + "traffic_ratio"] = _floats(v.traffic_ratio[:, link])
+            g[q + "split_ratio"] = _floats(v.split_ratio[:, link])
+    return g
+
+
+def _floats(values: FloatArray, decimals: int = DECIMALS) -> Callable[[], list[Any]]:
+    return lambda: _round(values, decimals)
+
+
+def _ints(values: IntArray) -> Callable[[], list[Any]]:
+    return lambda: list(values.tolist())
+
+
+def _cells(
+    stats: IntervalStats, ctx: RecordContext, values: FloatArray, *, mean: bool
+) -> Callable[[], list[Any]]:
+    return lambda: _per_cell(stats, ctx, values, mean=mean)
+
+
+def _lte_rb_usage(stats: IntervalStats) -> FloatArray:
+    """% of the LTE cell's downlink resource blocks the user occupied over the interval."""
+    if stats.direction != 0:
+        return np.zeros(stats.time_share.shape[0])
+    usage: FloatArray = np.clip(100.0 * stats.time_share[:, LTE], 0.0, 100.0)
+    return usage
+
+
+def _per_cell(
+    stats: IntervalStats, ctx: RecordContext, values: FloatArray, *, mean: bool
+) -> list[dict[str, list[Any]]]:
+    """One ``{"slice", "value"}`` object per LTE cell: sum (or mean) over its slice's users."""
+    cell = stats.cell_id[:, LTE] - 1
+    member = (cell >= 0) & (cell < ctx.lte_cells)
+    key = np.where(member, cell * ctx.num_slices + ctx.slice_id, 0)
+    size = ctx.lte_cells * ctx.num_slices
+    total = np.bincount(key, weights=np.where(member, values, 0.0), minlength=size)
+    if mean:
+        count = np.bincount(key, weights=member.astype(np.float64), minlength=size)
+        total = np.where(count > 0, total / np.where(count > 0, count, 1.0), 0.0)
+    table = np.asarray(total, dtype=np.float64).reshape(ctx.lte_cells, ctx.num_slices)
+    slices = list(range(ctx.num_slices))
+    return [{"slice": slices, "value": _round(row)} for row in table]
+
+
+def _cell_getters(stats: IntervalStats, ctx: RecordContext) -> dict[str, Callable[[], list[Any]]]:
+    g: dict[str, Callable[[], list[Any]]] = {
+        "lte::dl::cell::max_rate": lambda: _per_cell(
+            stats, ctx, stats.max_rate_mbps[0, :, LTE], mean=True
+        ),
+        "lte::dl::cell::rb_usage": lambda: _per_cell(stats, ctx, _lte_rb_usage(stats), mean=False),
+    }
+    for d, dname in enumerate(DIRECTIONS):
+        v = _Direction(stats, d, ctx.priority)
+        p = f"gma::{dname}::cell::"
+        g[p + "rate"] = _cells(stats, ctx, v.rate, mean=False)
+        g[p + "qos_rate"] = _cells(stats, ctx, v.qos_rate, mean=False)
+        g[p + "tx_rate"] = _cells(stats, ctx, v.tx_rate, mean=False)
+        g[p + "delay_violation"] = _cells(stats, ctx, v.violation[:, 0], mean=True)
+    return g
+
+
+def build_records(
+    names: list[str], stats: IntervalStats, ctx: RecordContext, now_ms: int
+) -> list[Record]:
+    """The records of ``names`` (each a known metric), in that order, stamped ``now_ms``."""
+    users = _user_getters(stats, ctx)
+    cells = _cell_getters(stats, ctx)
+    user_ids = list(range(1, stats.rate_mbps.shape[0] + 1))
+    cell_ids = list(range(1, ctx.lte_cells + 1))
+    records: list[Record] = []
+    for full in names:
+        source, _, name = full.partition("::")
+        if full in cells:
+            ids, values = cell_ids, cells[full]()
+        else:
+            ids, values = user_ids, users[full]()
+        records.append(
+            {"source": source, "name": name, "ts": int(now_ms), "id": list(ids), "value": values}
+        )
+    return records

@@ -1,0 +1,55 @@
+"""The ``qos_steer`` environment: steer each user's traffic to Wi-Fi or cellular for QoS.
+
+Rules (PROTOCOL.md §10, §13, §14; MODEL.md L1–L14, L21–L24):
+- Config: the current layout (the ``nqos_split`` one, §14), with qos_steer's values.
+- Actions, treated alike (§14): ``gma::wifi::dl::split_ratio`` with one 0/1 per ``id``
+  (1 = Wi-Fi, 0 = cellular, i.e. LTE), as the original client sends it; or
+  ``gma::dl::split_weight`` with one one-hot integer triple per ``id`` (Wi-Fi, NR, LTE), as
+  ns-3 expects. The ``ul`` forms act on the uplink. ``value: []`` hands the choice back to
+  the built-in policy, which steers each user to its link with the largest usable capacity.
+- A user's ``qos_rate`` equals its rate when its share of packets over
+  ``qos_delay_requirement_ms`` is within ``qos_delay_violation_target`` and its loss within
+  ``qos_loss_target`` during the interval, else 0.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+
+from netgym_sim.errors import InvalidAction
+from netgym_sim.model.topology import LTE, NUM_LINKS, WIFI
+from netgym_sim.scenarios._gma_common import GmaScenario
+
+__all__ = ["QosSteerScenario"]
+
+
+class QosSteerScenario(GmaScenario):
+    """Multi-access QoS steering: an agent puts each user on Wi-Fi or on cellular."""
+
+    name = "qos_steer"
+    builtin_steer: ClassVar[bool] = True
+
+    def _knobs(self) -> dict[str, Any]:
+        knobs = super()._knobs()
+        for d in ("dl", "ul"):
+            knobs[f"gma::wifi::{d}::split_ratio"] = self._steer_flags
+        return knobs
+
+    def _steer_flags(self, values: list[Any], where: str) -> np.ndarray:
+        rows = np.zeros((len(values), NUM_LINKS))
+        for i, value in enumerate(values):
+            rows[i, WIFI if self._flag(value, f"{where}[{i}]") else LTE] = 1.0
+        self._check_rows(rows, where)
+        return rows
+
+    def _weight_rows(self, values: list[Any], where: str) -> np.ndarray:
+        rows = super()._weight_rows(values, where)
+        for i, row in enumerate(rows):
+            if sorted(row.tolist()) != [0.0, 0.0, 1.0]:
+                raise InvalidAction(
+                    f"{where}[{i}]: qos_steer needs a one-hot integer triple "
+                    f"(Wi-Fi, NR, LTE), got {values[i]!r:.60}"
+                )
+        return rows

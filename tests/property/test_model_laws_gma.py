@@ -1,0 +1,230 @@
+"""MODEL.md laws L8–L14: the GMA split, its lag, delays, reordering and QoS."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from netgym_sim.model import gma
+from netgym_sim.model.radio import capacity_mbps, lte_profile, snr_db
+from tests.property.test_model_laws import (
+    by_name,
+    run,
+    seeds,
+    small_config,
+    split_action,
+    values,
+    weight_rows,
+)
+
+LINKS = ("wifi", "nr", "lte")
+
+
+# -- L8 ------------------------------------------------------------------------------------
+@settings(max_examples=15)
+@given(seeds, st.lists(weight_rows, min_size=1, max_size=6), st.sampled_from([100, 200, 1000]))
+def test_l8_traffic_ratio_sums_to_100_and_converges_to_split_ratio(
+    seed: int, rows: list[list[float]], interval_ms: int
+) -> None:
+    config = small_config(users=len(rows), static=True, interval_ms=interval_ms)
+    history = [by_name(m) for m in run(config, seed, 4, split_action(rows))]
+    for stats in history:
+        for d in ("dl", "ul"):
+            total = sum(values(stats, f"gma::{link}::{d}::traffic_ratio") for link in LINKS)
+            assert np.allclose(total, 100.0, atol=0.01)
+            split = sum(values(stats, f"gma::{link}::{d}::split_ratio") for link in LINKS)
+            assert np.allclose(split, 100.0, atol=0.01)
+    # Documented lag: within 1 point of the new split from the 2nd measurement after it.
+    expected = 100.0 * gma.burst_fractions(np.asarray(rows))
+    for stats in history[2:]:
+        usable = (np.asarray(stats["wifi::cell_id"][1]) != 255) & (
+            np.asarray(stats["nr::cell_id"][1]) != 255
+        )
+        for i, link in enumerate(LINKS):
+            split = values(stats, f"gma::{link}::dl::split_ratio")
+            ratio = values(stats, f"gma::{link}::dl::traffic_ratio")
+            assert np.allclose(split, expected[:, i], atol=1e-3)
+            assert np.all(np.abs(ratio - split)[usable] <= 1.0)
+
+
+def test_l8_burst_rounding_last_link_absorbs() -> None:
+    fractions = gma.burst_fractions(np.array([[1, 1, 1], [0.5, 0.5, 0.0], [1, 0, 0]]))
+    assert np.allclose(fractions * 32, [[11, 11, 10], [16, 16, 0], [32, 0, 0]])
+
+
+@settings(max_examples=25)
+@given(st.lists(st.lists(st.floats(0, 10), min_size=3, max_size=3), min_size=1, max_size=10))
+def test_l8_burst_fractions_are_32nds_summing_to_one(rows: list[list[float]]) -> None:
+    weights = np.asarray(rows)
+    weights[weights.sum(axis=1) <= 0, 0] = 1.0
+    fractions = gma.burst_fractions(weights)
+    assert np.all(fractions >= 0)
+    assert np.allclose(fractions.sum(axis=1), 1.0)
+    assert np.allclose(fractions * 32, np.round(fractions * 32))
+    assert np.all(np.abs(fractions - weights / weights.sum(axis=1, keepdims=True)) <= 1.5 / 32)
+
+
+# -- L9, L12, L13 --------------------------------------------------------------------------
+@settings(max_examples=15)
+@given(
+    seeds,
+    st.integers(1, 8),
+    st.floats(0.5, 40.0),
+    st.sampled_from(["udp", "TcpBbr"]),
+    st.booleans(),
+    st.lists(weight_rows, min_size=8, max_size=8),
+)
+def test_l9_l12_l13_aggregates_delays_and_qos(  # noqa: PLR0917 - one argument per hypothesis strategy
+    seed: int, users: int, rate: float, protocol: str, poisson: bool, rows: list[list[float]]
+) -> None:
+    config = small_config(users=users, rate_mbps=(rate, rate), protocol=protocol)
+    config["per_slice_config"]["udp_poisson_arrival"] = [poisson]
+    for measurement in run(config, seed, 4, split_action(rows[:users])):
+        stats = by_name(measurement)
+        for d in ("dl", "ul"):
+            link_rates = [values(stats, f"gma::{link}::{d}::rate") for link in LINKS]
+            rate_total = values(stats, f"gma::{d}::rate")
+            assert np.allclose(rate_total, sum(link_rates), atol=0.002)  # L9
+            qos = values(stats, f"gma::{d}::qos_rate")
+            assert np.all(qos <= rate_total)  # L13
+            owd = values(stats, f"gma::{d}::owd")
+            max_owd = values(stats, f"gma::{d}::max_owd")
+            assert np.all(max_owd >= owd)  # L12
+            link_owd = np.column_stack([values(stats, f"gma::{x}::{d}::owd") for x in LINKS])
+            link_max = np.column_stack([values(stats, f"gma::{x}::{d}::max_owd") for x in LINKS])
+            for i, link in enumerate(LINKS):
+                assert np.all(values(stats, f"gma::{link}::{d}::qos_rate") <= link_rates[i])  # L13
+                assert np.all(link_max[:, i] >= link_owd[:, i])
+            carried = link_owd >= 0
+            has = carried.any(axis=1)
+            assert np.all((owd >= 0) == has)
+            low = np.where(carried, link_owd, np.inf).min(axis=1)
+            high = np.where(carried, link_max, -np.inf).max(axis=1)
+            assert np.all(owd[has] >= low[has] - 0.002)  # L12
+            assert np.all(owd[has] <= high[has] + 0.002)
+
+
+# -- L10 -----------------------------------------------------------------------------------
+def lte_only(load_mbps: float, **changes: Any) -> tuple[dict[str, Any], float, float]:
+    """One static user at a fixed point served by LTE only; its capacity and base delay."""
+    config = small_config(users=1, static=True, rate_mbps=(load_mbps, load_mbps), **changes)
+    config["wifi_ap_locations"] = []
+    config["nr_gnb_locations"] = []
+    config["user_location_range"].update({"min_x": 100, "max_x": 100, "min_y": 50, "max_y": 50})
+    enb = config["lte_enb_locations"]
+    profile = lte_profile(config["lte"]["resource_block_num"])
+    distance = np.sqrt((100 - enb["x"]) ** 2 + (50 - enb["y"]) ** 2 + (1.5 - enb["z"]) ** 2)
+    cap = float(capacity_mbps(profile, snr_db(profile, np.array([distance])))[0])
+    base = config["lte"]["backhaul_delay_ms"] + profile.access_delay_ms + 1400 * 8 / (cap * 1e3)
+    return config, cap, base
+
+
+@settings(max_examples=10)
+@given(seeds, st.floats(0.01, 0.5), st.floats(0.0, 30.0))
+def test_l10_uncongested_delay_near_base_and_rising_with_load(
+    seed: int, fraction: float, backhaul: float
+) -> None:
+    _, cap, _ = lte_only(1.0)
+    delays = []
+    for load in (fraction, 0.7, 0.95):
+        config, _, base = lte_only(load * cap)
+        config["lte"]["backhaul_delay_ms"] = backhaul
+        owd = [values(by_name(m), "gma::dl::owd")[0] for m in run(config, seed, 3)]
+        delays.append(owd[-1])
+        if load <= 0.5:
+            assert all(abs(d - (base + backhaul)) <= 0.5 for d in owd)
+    assert delays[0] <= delays[1] <= delays[2]
+    assert delays[2] > delays[0]
+
+
+@settings(max_examples=5)
+@given(seeds, st.floats(1.2, 2.0))
+def test_l10_overload_delay_grows_step_by_step(seed: int, overload: float) -> None:
+    _, cap, _ = lte_only(1.0)
+    config, _, _ = lte_only(overload * cap)
+    owd = [values(by_name(m), "gma::dl::owd")[0] for m in run(config, seed, 3)]
+    assert owd[0] < owd[1] < owd[2]
+
+
+# -- L11 -----------------------------------------------------------------------------------
+@settings(max_examples=15)
+@given(
+    seeds,
+    st.integers(1, 5),
+    st.floats(1.0, 30.0),
+    st.integers(0, 31),
+    st.integers(1, 16),
+    st.sampled_from([(0, 2), (2, 0), (0, 1), (1, 2)]),
+)
+def test_l11_moving_traffic_from_a_to_b(  # noqa: PLR0917 - one argument per hypothesis strategy
+    seed: int, users: int, rate: float, share: int, moved: int, pair: tuple[int, int]
+) -> None:
+    a, b = pair
+    moved = min(moved, 32 - share)
+    before = [[0.0, 0.0, 0.0] for _ in range(users)]
+    after = [[0.0, 0.0, 0.0] for _ in range(users)]
+    for row_b, row_a in zip(before, after, strict=True):
+        row_b[a], row_b[b] = 32.0 - share, float(share)
+        row_a[a], row_a[b] = 32.0 - share - moved, float(share + moved)
+    config = small_config(users=users, static=True, rate_mbps=(rate, rate))
+    runs = [run(config, seed, 4, split_action(rows)) for rows in (before, after)]
+    for m_before, m_after in list(zip(*runs, strict=True))[2:]:
+        s0, s1 = by_name(m_before), by_name(m_after)
+        for link, worse in ((LINKS[b], True), (LINKS[a], False)):
+            d0 = values(s0, f"gma::{link}::dl::owd")
+            d1 = values(s1, f"gma::{link}::dl::owd")
+            both = (d0 >= 0) & (d1 >= 0)
+            if worse:
+                assert np.all(d1[both] >= d0[both] - 1e-3)
+            else:
+                assert np.all(d1[both] <= d0[both] + 1e-3)
+
+
+# -- L14 -----------------------------------------------------------------------------------
+@settings(max_examples=25)
+@given(
+    st.lists(st.tuples(st.floats(0, 500), st.floats(0, 500)), min_size=1, max_size=20),
+    st.floats(0, 600),
+    st.floats(0, 600),
+)
+def test_l14_violation_fraction_bounds_and_monotone(
+    spans: list[tuple[float, float]], t1: float, t2: float
+) -> None:
+    lo = np.array([min(s) for s in spans])
+    hi = np.array([max(s) for s in spans])
+    low_t, high_t = sorted((t1, t2))
+    f_low = gma.violation_fraction(lo, hi, np.full(lo.shape, low_t))
+    f_high = gma.violation_fraction(lo, hi, np.full(lo.shape, high_t))
+    assert np.all(f_high <= f_low)
+    assert np.all(gma.violation_fraction(lo, hi, hi) == 0.0)
+    assert np.all(gma.violation_fraction(lo, hi, lo - 1e-9) == 1.0)
+
+
+@settings(max_examples=10)
+@given(seeds, st.integers(1, 6), st.floats(0.5, 60.0), st.floats(0, 50), st.floats(0, 50))
+def test_l14_delay_violation_in_scenario(
+    seed: int, users: int, rate: float, r1: float, r2: float
+) -> None:
+    def violations(requirement: float) -> list[np.ndarray]:
+        config = small_config(users=users, rate_mbps=(rate, rate))
+        config["per_slice_config"]["qos_delay_requirement_ms"] = [requirement]
+        config["per_slice_config"]["delay_test_1_thresh_ms"] = [requirement]
+        return [values(by_name(m), "gma::dl::delay_violation") for m in run(config, seed, 3)]
+
+    low, high = sorted((r1, r2))
+    for v_zero, v_low, v_high, v_huge, m in zip(
+        violations(0.0),
+        violations(low),
+        violations(high),
+        violations(1e9),
+        run(small_config(users=users, rate_mbps=(rate, rate)), seed, 3),
+        strict=True,
+    ):
+        has = values(by_name(m), "gma::dl::owd") >= 0
+        assert np.all(v_zero[has] == 100.0)
+        assert np.all(v_huge == 0.0)
+        assert np.all(v_high <= v_low)
+        assert np.all((v_low >= 0) & (v_low <= 100))

@@ -1,0 +1,210 @@
+"""nqos_split (and the shared GMA layer): config checks, record shapes and units, actions."""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from netgym_sim.errors import InvalidAction, InvalidEnvConfig
+from netgym_sim.scenarios import scenario_class
+from netgym_sim.scenarios._gma_records import metric_names
+from netgym_sim.scenarios.nqos_split import NqosSplitScenario
+from netgym_sim.scenarios.qos_steer import QosSteerScenario
+from tests.property.test_model_laws import by_name, default_config, run, small_config
+
+INT_METRICS = {"cell_id", "slice_id", "missed_action", "measurement_ok", "priority"}
+
+
+def test_registry_finds_both_scenarios() -> None:
+    assert scenario_class("nqos_split") is NqosSplitScenario
+    assert scenario_class("qos_steer") is QosSteerScenario
+
+
+@pytest.mark.parametrize("env", ["nqos_split", "qos_steer"])
+def test_default_config_records_have_the_documented_shapes(env: str) -> None:
+    config = default_config(env)
+    n = config["num_users"]
+    measurements = run(config, config["random_seed"], 2)
+    for records in measurements:
+        json.dumps(records, allow_nan=False)
+        names = [f"{r['source']}::{r['name']}" for r in records]
+        assert names == [s for s in config["subscribed_network_stats"] if s in metric_names()]
+        assert len(names) == len(config["subscribed_network_stats"])
+        for record in records:
+            assert set(record) == {"source", "name", "ts", "id", "value"}
+            assert record["ts"] == records[0]["ts"]
+            if "::cell::" in f"::{record['name']}":
+                assert record["id"] == [1]
+                (cell,) = record["value"]
+                slices = list(range(len(config["per_slice_config"]["num_users"])))
+                assert cell["slice"] == slices
+                assert all(isinstance(v, float) for v in cell["value"])
+                if record["name"].endswith("rb_usage"):
+                    assert all(0.0 <= v <= 100.0 for v in cell["value"])
+                continue
+            assert record["id"] == list(range(1, n + 1))
+            assert len(record["value"]) == n
+            last = record["name"].rsplit("::", 1)[-1]
+            kind = int if last in INT_METRICS else float
+            assert all(type(v) is kind for v in record["value"]), record["name"]
+            if last == "cell_id":
+                assert all(v == 255 or 1 <= v <= 8 for v in record["value"])
+            if last in ("owd", "max_owd"):
+                assert all(v == -1.0 or v >= 0.0 for v in record["value"])
+            if last.endswith("ratio") or "violation" in last or last == "rb_usage":
+                assert all(0.0 <= v <= 100.0 for v in record["value"])
+            if last in ("x_loc", "y_loc"):
+                assert all(round(v, 3) == v for v in record["value"])
+
+
+def test_unsubscribed_or_unknown_metrics_are_skipped() -> None:
+    config = small_config(
+        subscribed_network_stats=["gma::dl::rate", "rmcat::rtt", "lte::dl::max_rate"]
+    )
+    records = run(config, 1, 1)[0]
+    assert [f"{r['source']}::{r['name']}" for r in records] == [
+        "gma::dl::rate",
+        "lte::dl::max_rate",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "named"),
+    [
+        ("GMA", {}, "GMA"),
+        ("Wi-Fi", {}, "Wi-Fi"),
+        ("enb_locations", {"x": 0, "y": 0, "z": 0}, "enb_locations"),
+        ("ap_locations", [], "ap_locations"),
+        ("slice_list", [], "slice_list"),
+        ("qos_requirement", {}, "qos_requirement"),
+        ("bogus", 1, "bogus"),
+        ("num_users", 99, "num_users"),
+    ],
+)
+def test_old_layout_and_inconsistent_keys_are_rejected(key: str, value: Any, named: str) -> None:
+    config = small_config()
+    config[key] = value
+    with pytest.raises(InvalidEnvConfig, match=named):
+        NqosSplitScenario(config, 0)
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (("lte", "resource_block_num"), 42),
+        (("per_slice_config", "packet_size_bytes"), [0]),
+        (("per_slice_config", "transport_protocol"), ["quic"]),
+        (("per_slice_config", "max_udp_rate_per_user_mbps"), [-1]),
+        (("per_slice_config", "downlink_mode"), ["sideways"]),
+        (("per_slice_config", "num_users"), [0]),
+        (("per_slice_config", "shared_rbg"), [1, 2]),
+        (("user_random_walk", "distance_m"), 0),
+        (("user_location_range", "max_x"), -10),
+        (("wifi", "measurement_interval_ms"), 7),
+        (("lte_enb_locations",), []),
+        (("wifi_ap_locations",), [{"x": 1, "y": 2}]),
+        (("downlink_traffic",), "yes"),
+    ],
+)
+def test_bad_values_are_rejected_naming_the_key(path: tuple[str, ...], value: Any) -> None:
+    config = small_config()
+    target = config
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    with pytest.raises(InvalidEnvConfig, match=path[-1]):
+        NqosSplitScenario(config, 0)
+
+
+def test_lte_enb_locations_may_be_a_list_and_users_may_be_many() -> None:
+    config = small_config(users=1000)
+    config["lte_enb_locations"] = [{"x": 50, "y": 50, "z": 15}, {"x": 250, "y": 50, "z": 15}]
+    stats = by_name(run(config, 3, 1)[0])
+    assert stats["gma::dl::rate"][0] == list(range(1, 1001))
+    assert set(stats["lte::cell_id"][1]) <= {1, 2}
+    assert stats["lte::dl::cell::max_rate"][0] == [1, 2]
+
+
+def policy(value: Any, ids: Any = None, name: str = "dl::split_weight") -> dict[str, Any]:
+    if ids is None:
+        ids = list(range(1, len(value) + 1)) if isinstance(value, list) else 1
+    return {"source": "gma", "name": name, "ts": 1100, "id": ids, "value": value}
+
+
+@pytest.mark.parametrize(
+    ("action", "named"),
+    [
+        (policy([[1, 0]] * 3), "value\\[0\\]"),
+        (policy([[1, -1, 0]] * 3), "value\\[0\\]\\[1\\]"),
+        (policy([[1, 0, 0], [0, 0, 0], [1, 1, 1]]), "value\\[1\\]"),
+        (policy([[1, 0, 0]] * 3, ids=[1, 2, 9]), "id\\[2\\]"),
+        (policy([[1, 0, 0]] * 3, ids=[1, 1, 2]), "repeat"),
+        (policy([[1, 0, 0]] * 3, name="dl::split_ratio"), "unknown knob"),
+        (policy([[1, 0, 0]] * 2, ids=[1, 2, 3]), "action_list"),
+        (policy([[True, 0, 0]] * 3), "value\\[0\\]\\[0\\]"),
+        ([policy([[1, 0, 0]] * 3), policy([[1, 0]] * 3)], "action_list\\[1\\]"),
+    ],
+)
+def test_malformed_or_out_of_range_policies_are_rejected(action: Any, named: str) -> None:
+    scenario = NqosSplitScenario(small_config(users=3), 0)
+    with pytest.raises(InvalidAction, match=named):
+        scenario.apply(action)
+
+
+def test_weight_on_a_missing_technology_is_rejected() -> None:
+    config = small_config(users=2)
+    config["nr_gnb_locations"] = []
+    scenario = NqosSplitScenario(config, 0)
+    with pytest.raises(InvalidAction, match="nr"):
+        scenario.apply(policy([[1, 1, 1], [1, 0, 0]]))
+    scenario.apply(policy([[1, 0, 1], [1, 0, 0]]))
+
+
+def test_empty_value_restores_the_builtin_policy() -> None:
+    config = small_config(users=3, static=True)
+
+    def act(k: int, ts: int) -> Any:
+        if k == 0:
+            return {**policy([[0, 0, 1]] * 3), "ts": ts}
+        if k == 1:
+            return {**policy([], ids=[1, 2, 3]), "ts": ts}
+        return None
+
+    history = [by_name(m) for m in run(config, 5, 3, act)]
+    assert history[1]["gma::lte::dl::split_ratio"][1] == [100.0] * 3
+    builtin = history[0]["gma::lte::dl::split_ratio"][1]
+    assert history[2]["gma::lte::dl::split_ratio"][1] == builtin
+
+
+@settings(max_examples=15)
+@given(st.lists(st.lists(st.floats(0, 1e6), min_size=3, max_size=3), min_size=3, max_size=3))
+def test_any_valid_weight_rows_are_accepted_and_reported_in_32nds(rows: list[list[float]]) -> None:
+    rows = [row if sum(row) > 0 else [1.0, 0.0, 0.0] for row in rows]
+    config = small_config(users=3)
+
+    def act(k: int, ts: int) -> Any:
+        return {**policy(copy.deepcopy(rows)), "ts": ts} if k == 0 else None
+
+    stats = by_name(run(config, 0, 2, act)[1])
+    for link in ("wifi", "nr", "lte"):
+        for v in stats[f"gma::{link}::dl::split_ratio"][1]:
+            assert math.isclose(v * 32 / 100, round(v * 32 / 100), abs_tol=1e-6)
+
+
+def test_priority_marks_are_reported() -> None:
+    config = small_config(users=2)
+
+    def act(k: int, ts: int) -> Any:
+        if k:
+            return None
+        return {**policy([1, 0], name="wifi::dl::priority"), "source": "gma", "ts": ts}
+
+    stats = by_name(run(config, 0, 2, act)[1])
+    assert stats["gma::wifi::dl::priority"][1] == [1, 0]
+    assert stats["gma::lte::dl::priority"][1] == [0, 0]
