@@ -1,0 +1,139 @@
+"""Adapter of the ``nqos_split`` environment (PROTOCOL.md §9).
+
+Multi-access traffic splitting: each user's downlink traffic is split over Wi-Fi, NR and LTE.
+
+Observation Space: ``Box(0, 1000, (3, N), float32)``, N = ``num_users`` (the sum of
+``per_slice_config.num_users``), columns = user ids ``1 … N``:
+
+===  ======================  ====  ===  ====
+row  feature                 unit  min  max
+===  ======================  ====  ===  ====
+0    ``lte::dl::max_rate``   Mbps  0    1000
+1    ``wifi::dl::max_rate``  Mbps  0    1000
+2    ``gma::dl::rate``       Mbps  0    1000
+===  ======================  ====  ===  ====
+
+A missing user's value is 0 (counted in ``info["filled_values"]``; the original puts NaN
+there); values outside [0, 1000] are clipped (``info["clipped_values"]``; the original does
+not clip). Users beyond N are ignored.
+
+Action Space: ``Box(0, 1, (N, 3), float32)``: per user, split weights for Wi-Fi, NR, LTE
+(ns-3 applies them in its link-id order: Wi-Fi, NR, LTE). Clipped into the Box.
+
+Policy sent: one record copied from the ``gma::dl::rate`` row (source ``gma``, its ``ts``),
+``name`` ``"dl::split_weight"``, ``id`` the users ``1 … N``, ``value`` the N×3 weights with
+each row divided by its sum; an all-zero row becomes ``[1, 0, 0]`` (all on Wi-Fi). ``None``
+or an empty action sends ``value: []`` (the server's own algorithm).
+
+Reward (``reward_type`` ``"utility"``, the only one): with ``r`` the mean of the
+``gma::dl::rate`` record's values (Mbps) and ``d`` the mean of the ``gma::dl::owd`` record's
+values (ms; −1 means "no packet", so ``d`` can be ≤ 0)::
+
+    reward = clip(0.5 · L(r) − 0.5 · L(d), −10, 10),   L(x) = ln x if x > 0 else −10
+
+exactly as the original computes it (raw Mbps and ms). A missing record counts as mean 0.
+Bounds: [−10, 10].
+
+Episode End: ``truncated`` after ``steps_per_episode`` measurements, ``terminated`` at the
+end of the session (handled by the environment).
+
+Arguments: ``env_config.per_slice_config.num_users``; ``rl_config.reward_type``.
+
+>>> from netgym_client.config import load_config
+>>> adapter = NqosSplitAdapter(load_config("nqos_split"))
+>>> adapter.observation_space.shape, adapter.action_space.shape
+((3, 5), (5, 3))
+>>> normalize_split_weights(np.array([[1, 1, 2], [0, 0, 0]], dtype=np.float32)).tolist()
+[[0.25, 0.25, 0.5], [1.0, 0.0, 0.0]]
+>>> round(utility_reward(mean_rate_mbps=4.0, mean_owd_ms=1.0), 4)  # 0.5 · ln 4
+0.6931
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+
+import gymnasium as gym
+import numpy as np
+
+from netgym_client.adapters._gma import GmaUserAdapter
+from netgym_client.adapters.base import PolicyRecords, template_record
+from netgym_client.config import NetGymConfig
+from netgym_client.stats import NetworkStats
+
+__all__ = [
+    "LOG_FLOOR",
+    "REWARD_BOUNDS",
+    "NqosSplitAdapter",
+    "normalize_split_weights",
+    "record_mean",
+    "utility_reward",
+]
+
+#: Substitute for the log of a non-positive mean (the original's constant).
+LOG_FLOOR = -10.0
+#: The utility reward is clipped to this range (the original's).
+REWARD_BOUNDS = (-10.0, 10.0)
+#: Links per user in the split-weight action, in ns-3's order: Wi-Fi, NR, LTE.
+LINKS = 3
+
+
+def _log_or_floor(x: float) -> float:
+    # NaN counts as "no value"; +inf as the largest float, so the reward stays finite.
+    return math.log(min(x, sys.float_info.max)) if x > 0 else LOG_FLOOR
+
+
+def utility_reward(mean_rate_mbps: float, mean_owd_ms: float) -> float:
+    """``clip(0.5·L(rate) − 0.5·L(owd), −10, 10)`` with ``L(x) = ln x``, or −10 for ``x <= 0``."""
+    value = 0.5 * _log_or_floor(mean_rate_mbps) - 0.5 * _log_or_floor(mean_owd_ms)
+    return float(min(max(value, REWARD_BOUNDS[0]), REWARD_BOUNDS[1]))
+
+
+def record_mean(stats: NetworkStats, key: str) -> float:
+    """The mean of the values in record ``key`` (all its ids, as sent), 0.0 if absent/empty."""
+    if key not in stats:
+        return 0.0
+    values = stats.get(key)
+    if values.size == 0:
+        return 0.0
+    with np.errstate(over="ignore"):
+        mean = float(np.mean(values))
+    if not math.isfinite(mean):
+        # The sum of huge values overflowed: average the scaled values instead.
+        mean = float(np.sum(values / values.size))
+    return mean
+
+
+def normalize_split_weights(action: np.ndarray) -> np.ndarray:
+    """Rows divided by their sums (in float32, as the original); a zero row → ``[1, 0, 0]``."""
+    weights = np.asarray(action, dtype=np.float32).copy()
+    sums = weights.sum(axis=1)
+    zero = sums <= 0
+    weights[zero] = 0
+    weights[zero, 0] = 1
+    sums[zero] = 1
+    normalized: np.ndarray = weights / sums[:, None]
+    return normalized
+
+
+class NqosSplitAdapter(GmaUserAdapter):
+    """Adapter of the ``nqos_split`` traffic-splitting environment; see the module docs."""
+
+    env_name = "nqos_split"
+
+    def __init__(self, config: NetGymConfig) -> None:
+        super().__init__(config)
+        self.action_space = gym.spaces.Box(0, 1, (self.num_users, LINKS), np.float32)
+
+    def reward(self, stats: NetworkStats) -> float:
+        """The ``utility`` reward of the mean rate and the mean one-way delay."""
+        return utility_reward(
+            record_mean(stats, "gma::dl::rate"), record_mean(stats, "gma::dl::owd")
+        )
+
+    def policy(self, action: np.ndarray | None, stats: NetworkStats) -> PolicyRecords:
+        """One ``gma::dl::split_weight`` record with normalised weights."""
+        prepared = self.prepare_action(action)
+        value = [] if prepared is None else normalize_split_weights(prepared).tolist()
+        return template_record(stats, "gma::dl::rate", "dl::split_weight", value, ids=self.ids)

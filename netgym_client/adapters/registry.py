@@ -1,0 +1,90 @@
+"""Adapters by environment name; a user's own adapter by class or ``"module:Class"``.
+
+The built-in table maps each environment to ``"module:Class"`` so that an adapter's module is
+imported only when it is used. A user's adapter replaces the built-in one per environment
+(:func:`register_adapter`) or per environment instance (``rl_config.adapter`` or
+``NetworkGymEnv(..., adapter=...)``, both resolved by :func:`adapter_class`).
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from netgym_client.adapters.base import Adapter
+from netgym_client.errors import ConfigError
+
+__all__ = ["ADAPTERS", "adapter_class", "register_adapter"]
+
+ADAPTERS: dict[str, str] = {
+    "custom": "netgym_client.adapters.custom:CustomAdapter",
+    "nqos_split": "netgym_client.adapters.nqos_split:NqosSplitAdapter",
+    "qos_steer": "netgym_client.adapters.qos_steer:QosSteerAdapter",
+    "network_slicing": "netgym_client.adapters.network_slicing:NetworkSlicingAdapter",
+    "rmcat": "netgym_client.adapters.rmcat:RmcatAdapter",
+}
+
+
+def register_adapter(env_name: str, target: str | type[Adapter]) -> None:
+    """Make ``target`` (a class or ``"module:Class"``) the adapter of ``env_name``.
+
+    Raises:
+        ConfigError: ``target`` is a class that is not an :class:`Adapter` subclass.
+    """
+    if isinstance(target, str):
+        ADAPTERS[env_name] = target
+    elif isinstance(target, type) and issubclass(target, Adapter):
+        ADAPTERS[env_name] = f"{target.__module__}:{target.__qualname__}"
+    else:
+        raise ConfigError("adapter", f"not an Adapter subclass: {target!r}")
+
+
+def _load(target: str, where: str) -> type[Adapter]:
+    module_name, sep, class_name = target.partition(":")
+    if not sep or not module_name or not class_name:
+        raise ConfigError(where, f"must be 'package.module:Class', got {target!r}")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ConfigError(where, f"cannot import {module_name!r}: {exc}") from exc
+    obj: object = module
+    for part in class_name.split("."):
+        obj = getattr(obj, part, None)
+        if obj is None:
+            raise ConfigError(where, f"{module_name!r} has no {class_name!r}")
+    if not (isinstance(obj, type) and issubclass(obj, Adapter)):
+        raise ConfigError(where, f"{target!r} is not an Adapter subclass")
+    return obj
+
+
+def _check_env(cls: type[Adapter], env_name: str, where: str) -> type[Adapter]:
+    declared = getattr(cls, "env_name", None)
+    if declared is not None and declared != env_name:
+        raise ConfigError(
+            where,
+            f"{cls.__module__}:{cls.__qualname__} serves env {declared!r}, not {env_name!r}",
+        )
+    return cls
+
+
+def adapter_class(env_name: str, override: str | type[Adapter] | None = None) -> type[Adapter]:
+    """The adapter class for ``env_name``, or ``override`` (a class or ``"module:Class"``).
+
+    An override whose class sets ``env_name`` must name the same environment; a class that
+    does not set it serves any environment.
+
+    Raises:
+        ConfigError: Unknown environment, an override that is not an importable Adapter
+            subclass, or one declared for another environment.
+    """
+    if override is not None:
+        where = "rl_config.adapter"
+        if isinstance(override, str):
+            return _check_env(_load(override, where), env_name, where)
+        if isinstance(override, type) and issubclass(override, Adapter):
+            return _check_env(override, env_name, where)
+        raise ConfigError(where, f"not an Adapter subclass: {override!r}")
+    target = ADAPTERS.get(env_name)
+    if target is None:
+        raise ConfigError("env", f"no adapter for env {env_name!r}; known: {sorted(ADAPTERS)}")
+    where = f"adapter of {env_name}"
+    return _check_env(_load(target, where), env_name, where)
