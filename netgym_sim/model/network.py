@@ -105,7 +105,7 @@ class UserParams:
         test2_ms: Diagnostic delay threshold 2.
         loss_target: Largest loss ratio that passes the QoS test.
         violation_target: Largest share (ratio, not %) of late packets that passes it.
-        slice_id: ``(n,)`` LTE slice of each user (used with :meth:`MultiAccessNetwork.set_slicing`).
+        slice_id: ``(n,)`` LTE slice of each user (see :meth:`MultiAccessNetwork.set_slicing`).
     """
 
     xy_m: FloatArray
@@ -170,9 +170,7 @@ class MultiAccessNetwork:
         self.target: FloatArray = np.zeros((2, n, NUM_LINKS))
         self.builtin = np.ones((2, n), dtype=bool)
         self.slicing: SliceAllocation | None = None
-        self._slice_id = (
-            np.zeros(n, dtype=np.int64) if users.slice_id is None else users.slice_id
-        )
+        self._slice_id = np.zeros(n, dtype=np.int64) if users.slice_id is None else users.slice_id
         self._update_radio()
         for d in (0, 1):
             self._refresh_builtin(d)

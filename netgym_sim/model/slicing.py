@@ -144,14 +144,18 @@ def sliced_time_share(
     d = np.where(member, np.clip(demand, 0.0, 1.0), 0.0)
     group = np.where(member, cell * slices + slice_id, -1)
     size = cells * slices
-    want = np.bincount(np.maximum(group, 0), weights=d, minlength=size).reshape(cells, slices)
+    want: FloatArray = (
+        np.bincount(np.maximum(group, 0), weights=d, minlength=size)
+        .astype(np.float64)
+        .reshape(cells, slices)
+    )
     per_rbg = 1.0 / alloc.rbgs
     a1 = np.minimum(want, alloc.dedicated * per_rbg)
     a2 = np.minimum(want - a1, alloc.prioritized * per_rbg)
     owned = (alloc.dedicated + alloc.prioritized).sum(axis=1) * per_rbg
     pool = np.maximum(1.0 - owned + (alloc.prioritized * per_rbg - a2).sum(axis=1), 0.0)
     rest = np.clip(want - a1 - a2, 0.0, alloc.shared * per_rbg).reshape(-1)
-    slice_cell = np.repeat(np.arange(cells), slices)
+    slice_cell = np.repeat(np.arange(cells, dtype=np.int64), slices)
     a3 = _pooled_share(rest, slice_cell, pool).reshape(cells, slices)
     total = (a1 + a2 + a3).reshape(-1)
     return _pooled_share(d, group, total)
