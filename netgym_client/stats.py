@@ -9,8 +9,8 @@ Rules:
 - A key is ``"source::name"`` (``"gma::dl::rate"``) or the pair ``("gma", "dl::rate")``; the
   source is the part before the first ``::``. The same name under two sources is two metrics.
 - Records arrive flat (``id``/``value``) or in the custom worker's nested shape (under the
-  ``""`` key); both read the same. If two records share a key, the last one wins, as a
-  duplicate key in a JSON object does.
+  ``""`` key); both read the same. If two records share a key, the last one wins and
+  takes the last one's place in :meth:`NetworkStats.names`.
 - Values are numbers, or per-cell-per-slice objects ``{"slice": [...], "value": [...]}``.
   :meth:`NetworkStats.get` reads numbers (float64), :meth:`NetworkStats.sliced` reads the
   objects; asking one for the other's shape raises :class:`~netgym_client.errors.ProtocolError`
@@ -20,8 +20,9 @@ Rules:
   first value counts. A key that is absent reads as a record with no ids: ``get(key)`` is an
   empty array, ``ids(key)`` too, ``sliced(key)`` an empty dict; :meth:`NetworkStats.metric`
   and ``stats[key]`` raise ``KeyError``.
-- ``ts`` is the first record's ``ts`` (all records of a message share it, §3); each
-  :class:`Metric` keeps its own. An empty measurement has ``ts`` 0.
+- ``ts`` is the ``ts`` of the view's first metric (all records of a message share it, §3);
+  each :class:`Metric` keeps its own. An empty measurement has ``ts`` 0. Two views are equal
+  when their ``ts`` and metrics are.
 - Arrays handed out are fresh copies: changing one never changes the view.
 """
 
@@ -183,7 +184,11 @@ class Metric:
             slices, numbers = value.get("slice"), value.get("value")
             if not isinstance(slices, list) or not isinstance(numbers, list):
                 raise ProtocolError(f"{self.key}.value[{i}]", "needs 'slice' and 'value' arrays")
-            out.setdefault(int(entity), ([int(s) for s in slices], [float(v) for v in numbers]))
+            try:
+                row = ([int(s) for s in slices], [float(v) for v in numbers])
+            except (OverflowError, TypeError, ValueError) as exc:
+                raise ProtocolError(f"{self.key}.value[{i}]", f"must hold numbers: {exc}") from exc
+            out.setdefault(int(entity), row)
         return out
 
     def to_record(self) -> dict[str, Any]:
@@ -218,7 +223,8 @@ class NetworkStats(Mapping[str, Metric]):
         for metric in metrics:
             self._metrics.pop(metric.key, None)  # the last record of a key wins, in its place
             self._metrics[metric.key] = metric
-        self.ts: int = int(metrics[0].ts) if metrics else 0
+        first = next(iter(self._metrics.values()), None)
+        self.ts: int = 0 if first is None else int(first.ts)
 
     @classmethod
     def from_records(
@@ -258,6 +264,13 @@ class NetworkStats(Mapping[str, Metric]):
             return metric_key(key) in self._metrics  # type: ignore[arg-type]
         except TypeError:
             return False
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, NetworkStats):
+            return NotImplemented
+        return self.ts == other.ts and self._metrics == other._metrics
+
+    __hash__ = None  # type: ignore[assignment]
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._metrics)
