@@ -69,7 +69,7 @@ def burst_fractions(weights: FloatArray) -> FloatArray:
         ``(n, L)`` shares ``burst / 32``: multiples of 1/32 summing to exactly 1.
     """
     total = weights.sum(axis=1, keepdims=True)
-    scaled = weights * (BURST_PACKETS / total)
+    scaled = (weights / total) * BURST_PACKETS  # ratio first: a tiny total must not overflow
     bursts = np.floor(scaled + 0.5)
     bursts[:, -1] = BURST_PACKETS - bursts[:, :-1].sum(axis=1)
     negative = bursts[:, -1] < 0
