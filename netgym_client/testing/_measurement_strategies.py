@@ -21,6 +21,7 @@ metric (present, complete, typical values).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -35,8 +36,6 @@ __all__ = ["edge_cases", "measurement_ts", "measurements", "metric_names", "netw
 
 #: The custom (dummy) worker's metrics (PROTOCOL.md §8).
 CUSTOM_METRICS = tuple(f"test::measurement_{i}" for i in range(1, 5))
-#: The LTE cell id every shipped scenario has (PROTOCOL.md §14).
-LTE_CELL_ID = 1
 #: Largest "huge" value drawn: far beyond any Box, yet summing a few stays finite.
 HUGE = 1e300
 
@@ -85,32 +84,13 @@ def metric_names(env: str) -> tuple[str, ...]:
     """The ``source::name`` keys a server sends for ``env`` with its shipped config.
 
     ``custom``: the dummy worker's four metrics; every other environment: its
-    ``subscribed_network_stats`` (rmcat: its eleven ``rmcat::`` metrics).
+    ``subscribed_network_stats`` (rmcat: its eleven ``rmcat::`` metrics, §12).
     """
     _check_env(env)
     if env == "custom":
         return CUSTOM_METRICS
-    names = load_config(env).env_config.get("subscribed_network_stats")
-    if names:
-        return tuple(str(n) for n in names)
-    return tuple(
-        f"rmcat::{n}"
-        for n in (
-            [
-                "loglen",
-                "qdel",
-                "rtt",
-                "ploss",
-                "plr",
-                "xcurr",
-                "rrate",
-                "srate",
-                "nada_srate",
-                "avgint",
-                "curint",
-            ]
-        )
-    )
+    names = load_config(env).env_config.get("subscribed_network_stats", [])
+    return tuple(str(n) for n in names)
 
 
 def measurement_ts() -> st.SearchStrategy[int]:
@@ -140,17 +120,28 @@ def _population(draw: st.DrawFn, expected: list[int]) -> list[int]:
     return ids
 
 
-def _values(draw: st.DrawFn, rng: np.random.Generator, key: str, count: int) -> list[int | float]:
-    """``count`` values for metric ``key``: typical, zeros, huge, or a hand-picked mix."""
+def _value_range(key: str) -> tuple[float, float, bool]:
+    """Typical ``(low, high)`` of metric ``key`` in its unit, and whether it is an integer."""
     last = key.rsplit("::", 1)[-1]
     if key.startswith("test::"):
-        low, high = 3.0, 9.0
-    elif last == "cell_id":
-        low, high = 1.0, 8.0
-    elif last == "slice_id":
-        low, high = 0.0, 7.0
-    else:
-        low, high = _TYPICAL.get(last, (0.0, 100.0))
+        return 3.0, 9.0, True  # the dummy worker's random ints (PROTOCOL.md §8)
+    if last == "cell_id":
+        return 1.0, 8.0, True
+    if last == "slice_id":
+        return 0.0, 7.0, True
+    low, high = _TYPICAL.get(last, (0.0, 100.0))
+    return low, high, last in _INTEGER
+
+
+def _on_the_wire(values: np.ndarray, integer: bool) -> list[int | float]:
+    if integer:
+        return [int(v) for v in np.clip(np.round(values), -(2**62), 2**62)]
+    return [float(v) for v in values]
+
+
+def _values(draw: st.DrawFn, rng: np.random.Generator, key: str, count: int) -> list[int | float]:
+    """``count`` values for metric ``key``: typical, zeros, huge, or a hand-picked mix."""
+    low, high, integer = _value_range(key)
     regime = draw(st.sampled_from(["typical", "zeros", "huge", "mixed"]))
     if regime == "zeros":
         values: np.ndarray = np.zeros(count)
@@ -164,9 +155,31 @@ def _values(draw: st.DrawFn, rng: np.random.Generator, key: str, count: int) -> 
         )
     else:
         values = rng.uniform(low, high, count)
-    if last in _INTEGER or key.startswith("test::"):
-        return [int(v) for v in np.clip(np.round(values), -(2**62), 2**62)]
-    return [float(v) for v in values]
+    return _on_the_wire(values, integer)
+
+
+def _shaped(
+    key: str,
+    *,
+    ts: int,
+    users: list[int],
+    cells: list[list[int]],
+    numbers: Callable[[int], list[Any]],
+    nested: bool = False,
+) -> dict[str, Any]:
+    """The record of ``key``: per user, or per cell (``cells``: each cell's slice ids).
+
+    LTE cells are numbered 1 …; ``numbers(k)`` gives ``k`` values.
+    """
+    source, name = key.split("::", 1)
+    if "::cell::" in f"::{name}":
+        ids = list(range(1, len(cells) + 1))
+        value: list[Any] = [{"slice": s, "value": numbers(len(s))} for s in cells]
+    else:
+        ids, value = list(users), numbers(len(users))
+    if nested:
+        return {"name": name, "ts": ts, "source": source, "": {"id": ids, "value": value}}
+    return {"source": source, "name": name, "ts": ts, "id": ids, "value": value}
 
 
 @st.composite
@@ -177,25 +190,25 @@ def _record(
     *,
     ts: int,
     users: list[int],
-    cells: list[int],
+    cells: int,
     slices: int,
     nested: bool,
 ) -> dict[str, Any]:
-    source, name = key.split("::", 1)
-    if "::cell::" in f"::{name}":
-        ids: list[int] = list(cells)
-        value: list[Any] = []
-        for _ in cells:
-            slice_ids = list(range(slices))
-            if slices and draw(st.integers(0, 4)) == 4:  # a slice without a value
-                slice_ids.pop(draw(st.integers(0, slices - 1)))
-            value.append({"slice": slice_ids, "value": _values(draw, rng, key, len(slice_ids))})
-    else:
-        ids = list(users)
-        value = _values(draw, rng, key, len(ids))
-    if nested:
-        return {"name": name, "ts": ts, "source": source, "": {"id": ids, "value": value}}
-    return {"source": source, "name": name, "ts": ts, "id": ids, "value": value}
+    """A record of ``key`` whose values are drawn (:func:`_values`); a slice may be missing."""
+    per_cell = []
+    for _ in range(cells):
+        slice_ids = list(range(slices))
+        if slices and draw(st.integers(0, 4)) == 4:  # a slice without a value
+            slice_ids.pop(draw(st.integers(0, slices - 1)))
+        per_cell.append(slice_ids)
+    return _shaped(
+        key,
+        ts=ts,
+        users=users,
+        cells=per_cell,
+        numbers=lambda count: _values(draw, rng, key, count),
+        nested=nested,
+    )
 
 
 @st.composite
@@ -235,7 +248,7 @@ def measurements(
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     expected = _entity_ids(env, num_users)
     users = expected if complete else draw(_population(expected))
-    cells = [LTE_CELL_ID] if complete else draw(st.sampled_from([[LTE_CELL_ID], [1, 2], []]))
+    cells = 1 if complete else draw(st.sampled_from([1, 2, 0]))  # LTE cells 1 …
     nested = env == "custom" and not complete and draw(st.booleans())
     holes = not complete and draw(st.booleans())  # some records are missing
     records = []
@@ -263,35 +276,20 @@ def _record_complete(
     *,
     ts: int,
     users: list[int],
-    cells: list[int],
+    cells: int,
     slices: int,
     constant: float | None = None,
 ) -> dict[str, Any]:
-    """A record with every id: typical values, or ``constant`` everywhere (no draws)."""
-    source, name = key.split("::", 1)
-    last = name.rsplit("::", 1)[-1]
-    low, high = (3.0, 9.0) if source == "test" else _TYPICAL.get(last, (1.0, 8.0))
-    integer = last in _INTEGER or source == "test"
+    """A record with every id and slice: typical values, or ``constant`` everywhere."""
+    low, high, integer = _value_range(key)
 
     def numbers(count: int) -> list[Any]:
         if constant is None:
-            values = rng.uniform(max(low, 0.0), high, count)
-        else:
-            values = np.full(count, constant)
-        if integer:
-            return [int(v) for v in np.clip(np.round(values), 0, 2**62)]
-        return [float(v) for v in values]
+            return _on_the_wire(rng.uniform(max(low, 0.0), high, count), integer)
+        return _on_the_wire(np.full(count, constant), integer)
 
-    if "::cell::" in f"::{name}":
-        value: list[Any] = [{"slice": list(range(slices)), "value": numbers(slices)} for _ in cells]
-        return {"source": source, "name": name, "ts": ts, "id": list(cells), "value": value}
-    return {
-        "source": source,
-        "name": name,
-        "ts": ts,
-        "id": list(users),
-        "value": numbers(len(users)),
-    }
+    per_cell = [list(range(slices))] * cells
+    return _shaped(key, ts=ts, users=users, cells=per_cell, numbers=numbers)
 
 
 def edge_cases(env: str, num_users: int, *, num_slices: int | None = None) -> list[NetworkStats]:
@@ -316,7 +314,7 @@ def edge_cases(env: str, num_users: int, *, num_slices: int | None = None) -> li
                 k,
                 ts=ts,
                 users=users,
-                cells=[LTE_CELL_ID],
+                cells=1,
                 slices=num_slices,
                 constant=constant,
             )
@@ -326,7 +324,7 @@ def edge_cases(env: str, num_users: int, *, num_slices: int | None = None) -> li
     rng = np.random.default_rng(0)
     out.append(
         NetworkStats.from_records(
-            [_record_complete(rng, k, ts=ts, users=[], cells=[], slices=num_slices) for k in keys]
+            [_record_complete(rng, k, ts=ts, users=[], cells=0, slices=num_slices) for k in keys]
         )
     )
     out.append(NetworkStats.from_records([]))
