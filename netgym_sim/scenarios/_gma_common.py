@@ -41,7 +41,7 @@ from netgym_sim.scenarios._gma_records import (
 )
 from netgym_sim.scenarios.base import Record, Scenario
 
-__all__ = ["MAX_USERS", "GmaScenario", "GmaSettings"]
+__all__ = ["MAX_USERS", "GmaScenario", "GmaSettings", "entity_indices"]
 
 logger = logging.getLogger(__name__)
 
@@ -263,6 +263,22 @@ def _per_slice(value: Any) -> dict[str, list[Any]]:
     if not 1 <= total <= MAX_USERS:
         raise _fail(f"{path}.num_users", f"users must total 1..{MAX_USERS}, got {total}")
     return out
+
+
+def entity_indices(ids: list[Any], where: str, count: int, what: str) -> np.ndarray:
+    """0-based indices of the 1-based ``ids`` of ``count`` entities (users, LTE cells).
+
+    Raises:
+        InvalidAction: An id is not an integer in 1..count, or ids repeat.
+    """
+    out = []
+    for i, eid in enumerate(ids):
+        if isinstance(eid, bool) or not isinstance(eid, int) or not 1 <= eid <= count:
+            raise InvalidAction(f"{where}[{i}]: must be a {what} id in 1..{count}, got {eid!r:.40}")
+        out.append(eid - 1)
+    if len(set(out)) != len(out):
+        raise InvalidAction(f"{where}: {what} ids must not repeat, got {ids!r:.80}")
+    return np.array(out, dtype=np.int64)
 
 
 class GmaSettings:
@@ -549,16 +565,7 @@ class GmaScenario(Scenario):
         return knobs
 
     def _user_indices(self, ids: list[Any], where: str) -> np.ndarray:
-        out = []
-        for i, uid in enumerate(ids):
-            if isinstance(uid, bool) or not isinstance(uid, int) or not 1 <= uid <= self.num_users:
-                raise InvalidAction(
-                    f"{where}[{i}]: must be a user id in 1..{self.num_users}, got {uid!r:.40}"
-                )
-            out.append(uid - 1)
-        if len(set(out)) != len(out):
-            raise InvalidAction(f"{where}: user ids must not repeat, got {ids!r:.80}")
-        return np.array(out, dtype=np.int64)
+        return entity_indices(ids, where, self.num_users, "user")
 
     @staticmethod
     def _flag(value: Any, where: str) -> int:

@@ -29,7 +29,7 @@ import numpy as np
 from netgym_sim.errors import InvalidAction, InvalidEnvConfig
 from netgym_sim.model.slicing import SliceAllocation, rbg_count
 from netgym_sim.model.topology import LTE
-from netgym_sim.scenarios._gma_common import GmaScenario
+from netgym_sim.scenarios._gma_common import GmaScenario, entity_indices
 
 __all__ = ["ALLOCATION_KNOBS", "NetworkSlicingScenario"]
 
@@ -89,23 +89,11 @@ class NetworkSlicingScenario(GmaScenario):
             return f"alloc:{field}", 0, np.zeros(0, np.int64), None
         if not isinstance(ids, list) or not isinstance(values, list):
             raise InvalidAction(f"{where}.value: {knob} needs one entry per cell id in arrays")
-        cells = self._cell_indices(ids, f"{where}.id")
+        cells = entity_indices(ids, f"{where}.id", self.cells, "LTE cell")
         table = np.full((len(cells), self.num_slices), np.nan)
         for row, value in enumerate(values):
             self._slice_row(value, table[row], f"{where}.value[{row}]")
         return f"alloc:{field}", 0, cells, table
-
-    def _cell_indices(self, ids: list[Any], where: str) -> np.ndarray:
-        out = []
-        for i, cid in enumerate(ids):
-            if isinstance(cid, bool) or not isinstance(cid, int) or not 1 <= cid <= self.cells:
-                raise InvalidAction(
-                    f"{where}[{i}]: must be an LTE cell id in 1..{self.cells}, got {cid!r:.40}"
-                )
-            out.append(cid - 1)
-        if len(set(out)) != len(out):
-            raise InvalidAction(f"{where}: cell ids must not repeat, got {ids!r:.80}")
-        return np.array(out, dtype=np.int64)
 
     def _slice_row(self, value: Any, row: np.ndarray, where: str) -> None:
         """Fill ``row`` (NaN = keep) from one cell's ``{slice, value}`` object or list."""
