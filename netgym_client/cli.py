@@ -143,7 +143,9 @@ def _print_summary(summary: RunSummary, stream: TextIO) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface."""
-    parser = argparse.ArgumentParser(prog="netgym", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="netgym", description=__doc__.splitlines()[0].replace("``", "")
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     run_p = sub.add_parser("run", help="run an agent for some episodes and print a summary")
     run_p.add_argument("env", nargs="?", default="nqos_split", choices=ENVIRONMENTS)
