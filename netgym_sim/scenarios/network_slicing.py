@@ -10,11 +10,12 @@ Rules (PROTOCOL.md §11, §13, §14; MODEL.md L15–L17, L21–L24):
   ``lte::srb_allocation`` (shared): ``id`` lists LTE cell ids (1 …), ``value`` one
   ``{"slice": [slice ids], "value": [RBGs]}`` object per cell (or a list of one RBG count per
   slice, in slice order). RBG counts are numbers ≥ 0 (fractions allowed: the original client
-  sends ``R`` itself as the shared count, 16.67 for 50 RBs); slices a record leaves out keep
-  their allocation. ``value: []`` returns that kind of allocation to the configured one.
+  sends ``R`` itself as the shared count, 16.67 for 50 RBs; a shared count is a cap and may
+  exceed ``R``); slices a record leaves out keep their allocation. ``value: []`` returns that
+  kind of allocation to the configured one.
 - All records of a policy are checked before any is applied; a cell whose dedicated plus
-  prioritized RBGs exceed ``R``, or a slice whose shared RBGs exceed ``R``, is rejected with an
-  env-error naming the cell and the excess (nothing of that policy is applied).
+  prioritized RBGs exceed ``R`` is rejected with an env-error naming the cell and the excess
+  (nothing of that policy is applied).
 - The split-weight and priority knobs of the GMA scenarios are accepted too.
 """
 
@@ -122,9 +123,10 @@ class NetworkSlicingScenario(GmaScenario):
         """Check the new allocation whole, then apply the other knobs and the allocation."""
         allocation = self.allocation
         others = []
-        for kind, _, cells, table in parsed:
+        for entry in parsed:
+            kind, _, cells, table = entry
             if not kind.startswith("alloc:"):
-                others.append((kind, _, cells, table))
+                others.append(entry)
                 continue
             field = kind.partition(":")[2]
             current = getattr(allocation, field).copy()

@@ -144,7 +144,6 @@ def run_with(
     [
         ([allocation("prb_allocation", [20.0, 12.0], 0)], "total 32, 7 more than"),
         ([allocation("drb_allocation", [12.0, 12.0], 0)], "total 26, 1 more than"),
-        ([allocation("srb_allocation", [26.0, 1.0], 0)], "slice 0: shared RBGs 26, 1 more"),
         (
             [{"source": "lte", "name": "prb_allocation", "ts": 0, "id": [2], "value": [[1, 1]]}],
             "LTE cell id in 1..1",
@@ -187,6 +186,20 @@ def test_empty_value_returns_a_kind_to_its_configured_allocation() -> None:
     assert scenario.allocation.prioritized.tolist() == [[3.0, 4.0]]
     scenario.apply({"source": "lte", "name": "prb_allocation", "ts": 0, "id": [1], "value": []})
     assert scenario.allocation.prioritized.tolist() == [[13.0, 12.0]]
+
+
+def test_a_shared_count_above_the_carrier_is_a_cap() -> None:
+    config = congested()
+    config["per_slice_config"]["shared_rbg"] = [25, 25]
+    capped = run(config, 3, 3, prioritized([0.0, 0.0]), cls=NetworkSlicingScenario)
+    scenario = NetworkSlicingScenario(config, 3)
+    scenario.apply([allocation("srb_allocation", [1000.0, 1000.0], 0)])  # accepted
+    assert scenario.allocation.shared.tolist() == [[1000.0, 1000.0]]
+
+    def above(k: int, ts: int) -> Any:
+        return [*prioritized([0.0, 0.0])(k, ts)[:2], allocation("srb_allocation", [99.0, 99.0], ts)]
+
+    assert json.dumps(run(config, 3, 3, above, cls=NetworkSlicingScenario)) == json.dumps(capped)
 
 
 def test_a_partial_record_keeps_the_slices_it_leaves_out() -> None:
