@@ -18,6 +18,7 @@ from netgym_sim.backend import (
 )
 from netgym_sim.server import FakeServer
 from tests.e2e.rawpeer import RawPeer, action_from_template, flatten
+from tests.property.test_model_laws import default_config
 
 pytestmark = pytest.mark.e2e
 
@@ -70,6 +71,62 @@ def test_full_custom_session_like_the_original_client(peer_factory: Any) -> None
     assert seen_ts == [2000, 3000, 4000, 5000, 6000, 7000]
     # the session ended with its last measurement: a further action has no route
     peer.send(action_from_template(records[0], "srate", [0.1, 0.2, 0.3]))
+    assert peer.recv() == {"type": "env-error", "error_msg": NO_MAPPING_MSG}
+
+
+def original_start(env: str, steps: int, episodes: int) -> dict[str, Any]:
+    """The env-start the original client sends for ``env`` (PROTOCOL.md §7.2), fewer steps."""
+    config = default_config(env) if env != "rmcat" else rmcat_start()
+    config.update(steps_per_episode=steps, episodes_per_session=episodes)
+    step = config["measurement_interval_ms"] + config.get("measurement_guard_interval_ms", 0)
+    config["env_end_time_ms"] = config["measurement_start_time_ms"] + step * (steps * episodes + 1)
+    return config
+
+
+def rmcat_start() -> dict[str, Any]:
+    """rmcat's shipped env_config plus the ``bw_trace`` columns the adapter adds (§12)."""
+    configs = Path(__file__).resolve().parents[2] / "netgym_client" / "configs"
+    config: dict[str, Any] = json.loads((configs / "rmcat.json").read_text())["env_config"]
+    lines = (configs / "bw_trace.csv").read_text().split()
+    header = lines[0].split(",")
+    rows = [[float(x) for x in line.split(",")] for line in lines[1:]]
+    config["bw_trace"] = {name: [row[i] for row in rows] for i, name in enumerate(header)}
+    config["env"] = "rmcat"
+    return config
+
+
+@pytest.mark.parametrize(
+    ("env", "template", "knob"),
+    [("nqos_split", "dl::rate", "dl::split_weight"), ("rmcat", "rtt", "srate")],
+)
+def test_original_client_session_of_a_simulated_env(
+    peer_factory: Any, env: str, template: str, knob: str
+) -> None:
+    """Indented env-start of the shipped config; each action a template row copy (§7.3)."""
+    peer: RawPeer = peer_factory()
+    start = original_start(env, steps=3, episodes=2)
+    peer.send(start)
+    step = start["measurement_interval_ms"] + start.get("measurement_guard_interval_ms", 0)
+    expected = [start["measurement_start_time_ms"] + step * k for k in range(1, 7)]
+    seen = []
+    for i in range(6):
+        reply = peer.recv()
+        assert reply is not None and reply["type"] == "env-measurement", reply
+        records = {r["name"]: r for r in reply["network_stats"]}
+        row = records[template]
+        seen.append(row["ts"])
+        assert {r["ts"] for r in reply["network_stats"]} == {row["ts"]}
+        if i == 5:
+            break
+        if env == "nqos_split":
+            assert row["id"] == list(range(1, start["num_users"] + 1))
+            value: Any = [[0.5, 0.0, 0.5]] * len(row["id"])
+        else:
+            assert row["id"] == [0]
+            value = [600000.0]
+        peer.send(action_from_template(row, knob, value))
+    assert seen == expected
+    peer.send(action_from_template(row, knob, value))
     assert peer.recv() == {"type": "env-error", "error_msg": NO_MAPPING_MSG}
 
 
