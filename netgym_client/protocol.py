@@ -641,7 +641,8 @@ def _to_dict(msg: Message) -> dict[str, Any]:
     extra = msg.extra
     if not isinstance(extra, dict):
         raise ProtocolError("extra", f"must be a dict, got {_describe(extra)}")
-    reserved = {f.name for f in dataclasses.fields(msg)} | {"type"}
+    # "extra" is not a wire field: a peer's top-level "extra" key lives in extra itself.
+    reserved = {f.name for f in dataclasses.fields(msg) if f.name != "extra"} | {"type"}
     for key, value in extra.items():
         if key in reserved:
             raise ProtocolError(_join("extra", key), "collides with a field of the message")

@@ -676,3 +676,15 @@ def test_golden_message_is_reproduced_byte_for_byte(name: str) -> None:
 def test_invalid_golden_message_is_refused_at_its_field(name: str) -> None:
     err = refused(golden_payload(GOLDEN / "invalid" / name))
     assert err.field == INVALID_GOLDEN[name]
+
+
+def test_a_top_level_key_named_extra_round_trips() -> None:
+    payload = (
+        b'{"type":"env-action","action_list":{"source":"gma","name":"x","ts":1,"id":[],'
+        b'"value":[]},"extra":null}'
+    )
+    msg = decode(payload)
+    assert isinstance(msg, EnvAction)
+    assert msg.extra == {"extra": None}
+    assert decode(encode(msg)) == msg
+    assert encode(msg) == payload
