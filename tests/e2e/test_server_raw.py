@@ -22,12 +22,12 @@ from tests.property.test_model_laws import default_config
 
 pytestmark = pytest.mark.e2e
 
-CAPTURES = Path(__file__).resolve().parents[3] / "shared" / "captures"
+CAPTURES = Path(__file__).resolve().parents[2] / "fixtures" / "captures"
 
 
 def capture_payload(name: str) -> dict[str, Any]:
     path = CAPTURES / name
-    assert path.exists(), f"golden capture missing: {path} (shared/ must sit beside the repo)"
+    assert path.exists(), f"golden capture missing: {path} (fixtures/captures is part of the repository)"
     payload: dict[str, Any] = json.loads(path.read_text())["payload"]
     return payload
 
@@ -270,9 +270,10 @@ def test_idle_session_expires(zmq_context: Any) -> None:
     with FakeServer(idle_timeout_s=0.3) as srv:
         peer = RawPeer(zmq_context, srv.address, "admin-0")
         try:
+            # The idle clock starts on the server before our receive returns: time from the send.
+            started = time.monotonic()
             peer.send(custom_start())
             assert peer.recv() is not None
-            started = time.monotonic()
             assert peer.recv(timeout_ms=3000) == {
                 "type": "env-error",
                 "error_msg": IDLE_TIMEOUT_MSG,

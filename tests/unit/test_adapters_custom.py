@@ -15,7 +15,7 @@ from netgym_client.env import ActionError
 from netgym_client.protocol import EnvAction, EnvMeasurement, decode, encode
 from netgym_client.stats import NetworkStats
 
-CAPTURES = Path(__file__).resolve().parents[2].parent / "shared" / "captures"
+CAPTURES = Path(__file__).resolve().parents[2] / "fixtures" / "captures"
 
 
 def adapter(num_users: int = 3) -> CustomAdapter:

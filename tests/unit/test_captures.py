@@ -1,4 +1,4 @@
-"""The codec against real wire captures (``shared/captures``, PROTOCOL.md §2–§5).
+"""The codec against real wire captures (``fixtures/captures``, PROTOCOL.md §2–§5).
 
 Each capture holds the frames a real server's ROUTER socket saw, the payload as text
 (``payload_raw``) and as parsed by the capture tool (``payload``). We decode every payload to
@@ -30,7 +30,7 @@ from netgym_client.protocol import (
     record_ids_values,
 )
 
-CAPTURES = Path(__file__).resolve().parents[2].parent / "shared" / "captures"
+CAPTURES = Path(__file__).resolve().parents[2] / "fixtures" / "captures"
 
 #: How ``encode(decode(payload))`` relates to the captured bytes.
 PRETTY, COMPACT, SAME_JSON, REFUSED = "indent=2", "compact", "same JSON", "refused"
@@ -61,9 +61,9 @@ EXPECTED: dict[str, tuple[type[Message] | type[ProtocolError], str]] = {
 
 
 def load(name: str) -> dict[str, Any]:
-    """One capture file; fails (never skips) when the shared folder is missing."""
+    """One capture file; fails (never skips) when the captures folder is missing."""
     assert CAPTURES.is_dir(), (
-        f"{CAPTURES} not found: the capture tests need the shared/ folder beside the repository"
+        f"{CAPTURES} not found: the capture tests need fixtures/captures"
     )
     capture: dict[str, Any] = json.loads((CAPTURES / name).read_text(encoding="utf-8"))
     return capture
@@ -78,7 +78,7 @@ def decoded(name: str) -> Message:
 
 
 def test_the_captures_folder_is_present_and_fully_classified() -> None:
-    assert CAPTURES.is_dir(), f"{CAPTURES} not found (shared/ must sit beside the repository)"
+    assert CAPTURES.is_dir(), f"{CAPTURES} not found (fixtures/captures is part of the repository)"
     assert {p.name for p in CAPTURES.glob("*.json")} == set(EXPECTED)
 
 

@@ -18,7 +18,7 @@ from netgym_client.config import (
 )
 from netgym_client.errors import ConfigError
 
-CAPTURES = Path("/work/shared/captures")
+CAPTURES = Path(__file__).resolve().parents[2] / "fixtures" / "captures"
 CONFIGS = Path(config_module.__file__).parent / "configs"
 
 

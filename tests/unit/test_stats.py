@@ -20,7 +20,7 @@ from netgym_client.errors import ProtocolError
 from netgym_client.protocol import decode
 from netgym_client.stats import Metric, NetworkStats, metric_key
 
-CAPTURES = Path(__file__).resolve().parents[2].parent / "shared" / "captures"
+CAPTURES = Path(__file__).resolve().parents[2] / "fixtures" / "captures"
 #: The custom worker's first measurement as the client received it (nested ``""`` records).
 CUSTOM_CAPTURE = CAPTURES / "05_client-from-server_env-measurement.json"
 
