@@ -1,37 +1,127 @@
-"""Small reference agents for demos and smoke runs.
+"""Reference agents and the baselines a researcher compares against.
 
-- :class:`RandomAgent` samples the action space (seeded).
-- :class:`SystemDefaultAgent` sends empty actions: the server's built-in algorithm decides.
-- :class:`CapacityProportionalAgent` (``nqos_split``) splits each user's traffic over Wi-Fi
-  and LTE in proportion to the capacities it observes (rows 1 and 0 of the observation).
+An agent maps an observation and the step's ``info`` (whose ``"network_stats"`` is the raw
+:class:`~netgym_client.stats.NetworkStats`) to an action. Each agent declares the
+environments it fits; :func:`make_agent` refuses the others with an :class:`AgentError`.
+
+Every environment:
+
+- ``random``: uniform samples of the action space (seeded).
+- ``system_default``: the empty action, so the server's built-in algorithm decides
+  (nqos_split: GMA's own split; network_slicing: the RBGs of ``per_slice_config``;
+  rmcat: NADA).
+
+``nqos_split`` (per user, weights for Wi-Fi, NR, LTE; the heuristics use Wi-Fi and LTE,
+the two links the observation describes):
+
+- ``all_wifi``: ``[1, 0, 0]``; ``all_lte``: ``[0, 0, 1]``.
+- ``capacity``: weights proportional to the observed capacities (``max_rate``).
+- ``throughput_argmax``: all traffic on the link with the higher observed ``max_rate``
+  (Wi-Fi on a tie).
+- ``utility_argmax``: all traffic on the link with the higher estimated utility
+  ``u_L = ln(rate_L) − ln(delay_L)``, where ``rate_L`` is the link's observed
+  ``max_rate`` (Mbps, at least :data:`RATE_FLOOR_MBPS`) and ``delay_L`` the link's last
+  measured one-way delay ``gma::L::dl::owd`` of that user (ms, at least
+  :data:`DELAY_FLOOR_MS`; a link never measured yet counts as :data:`DELAY_FLOOR_MS`, so it
+  gets tried). Wi-Fi on a tie.
+- ``utility_logistic``: the Wi-Fi weight ``w = 1 / (1 + exp(−k · (u_wifi − u_lte)))`` with
+  ``k =`` :data:`LOGISTIC_GAIN`, and ``1 − w`` on LTE: equal utilities split evenly, a
+  utility lead of 1 (a factor ``e`` in rate/delay) sends 88 % to the better link.
+
+``qos_steer`` (per user 1 = Wi-Fi, 0 = cellular; the reward counts users served with QoS
+over Wi-Fi):
+
+- ``all_wifi``; ``throughput_argmax`` (Wi-Fi where its ``max_rate`` is at least LTE's).
+- ``wifi_admission``: admits users to Wi-Fi in order of decreasing Wi-Fi capacity while
+  their summed airtime ``Σ demand / wifi_max_rate`` stays within
+  :data:`WIFI_AIRTIME_BUDGET`, the demand being the configured
+  ``max_udp_rate_per_user_mbps``; the rest go to LTE. Taking the users that need the
+  least airtime first admits the most users within the budget.
+
+``network_slicing`` (per slice, the share of prioritized RBGs):
+
+- ``equal_share``: every slice its full share (``rbg_num / S`` prioritized RBGs each).
+- ``user_proportional``: shares proportional to the slices' user counts, the largest
+  slice getting its full share.
+
+``rmcat``:
+
+- ``nada``: the empty action, so the server's NADA sender decides (same as
+  ``system_default``).
+- ``nada_mirror``: sends the rate NADA computed (``rmcat::nada_srate``) as the action,
+  clipped into the action space; before NADA has reported, the lowest rate.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import gymnasium as gym
 import numpy as np
 
+from netgym_client.errors import NetGymError
+from netgym_client.stats import NetworkStats
+
 __all__ = [
     "AGENTS",
+    "BASELINES",
+    "DELAY_FLOOR_MS",
+    "LOGISTIC_GAIN",
+    "RATE_FLOOR_MBPS",
+    "WIFI_AIRTIME_BUDGET",
     "Agent",
-    "CapacityProportionalAgent",
-    "RandomAgent",
-    "SystemDefaultAgent",
+    "AgentError",
+    "AgentSpec",
+    "agents_for",
+    "link_utilities",
+    "logistic_wifi_share",
     "make_agent",
 ]
 
+#: Floor of a link's rate estimate in the utility, Mbps (keeps ``ln`` finite).
+RATE_FLOOR_MBPS = 0.01
+#: Floor of a link's delay estimate in the utility, ms (ns-3 reports whole milliseconds).
+DELAY_FLOOR_MS = 1.0
+#: Gain ``k`` of ``utility_logistic``, per unit of log-utility.
+LOGISTIC_GAIN = 2.0
+#: Share of Wi-Fi airtime ``wifi_admission`` fills (contention and headers take the rest).
+WIFI_AIRTIME_BUDGET = 0.7
+
+#: Observation rows of the GMA environments (nqos_split, qos_steer).
+_LTE_ROW, _WIFI_ROW = 0, 1
+#: Split-weight columns, in ns-3's link order.
+_WIFI_COL, _NR_COL, _LTE_COL = 0, 1, 2
+
+Info = Mapping[str, Any]
+
+
+class AgentError(NetGymError, ValueError):
+    """An unknown agent, or one that does not fit the environment."""
+
 
 class Agent(Protocol):
-    """Anything that maps an observation to an action."""
+    """Anything that maps an observation (and the step's ``info``) to an action."""
 
-    def act(self, observation: np.ndarray) -> np.ndarray:
-        """The action for ``observation``."""
+    def act(self, observation: np.ndarray, info: Info) -> np.ndarray:
+        """The action for ``observation``; ``info["network_stats"]`` is the measurement."""
         ...
 
 
+def _stats(info: Info) -> NetworkStats | None:
+    stats = info.get("network_stats")
+    return stats if isinstance(stats, NetworkStats) else None
+
+
+def _user_ids(env: gym.Env[Any, Any]) -> np.ndarray:
+    ids = getattr(getattr(env.unwrapped, "adapter", None), "ids", None)
+    if ids is None:
+        raise AgentError(f"{type(env.unwrapped).__name__} has no adapter with user ids")
+    return np.asarray(ids)
+
+
+# -- every environment ------------------------------------------------------------------
 class RandomAgent:
     """Uniform samples of the action space."""
 
@@ -39,7 +129,7 @@ class RandomAgent:
         self.space = env.action_space
         self.space.seed(seed)
 
-    def act(self, observation: np.ndarray) -> np.ndarray:
+    def act(self, observation: np.ndarray, info: Info) -> np.ndarray:
         """A random action."""
         return np.asarray(self.space.sample())
 
@@ -50,39 +140,336 @@ class SystemDefaultAgent:
     def __init__(self, env: gym.Env[Any, Any], seed: int | None = None) -> None:
         del env, seed
 
-    def act(self, observation: np.ndarray) -> np.ndarray:
+    def act(self, observation: np.ndarray, info: Info) -> np.ndarray:
         """An empty action."""
         return np.zeros(0, dtype=np.float32)
 
 
-class CapacityProportionalAgent:
-    """``nqos_split``: per user, weights ``[wifi_cap, 0, lte_cap]`` (Wi-Fi, NR, LTE)."""
+# -- nqos_split -------------------------------------------------------------------------
+def _split(wifi: np.ndarray, lte: np.ndarray) -> np.ndarray:
+    weights = np.zeros((len(wifi), 3), dtype=np.float32)
+    weights[:, _WIFI_COL] = wifi
+    weights[:, _LTE_COL] = lte
+    return weights
 
+
+class _SplitAgent:
     def __init__(self, env: gym.Env[Any, Any], seed: int | None = None) -> None:
         del seed
         shape = env.action_space.shape
         if shape is None or len(shape) != 2 or shape[1] != 3:
-            raise ValueError(f"needs an (N, 3) split-weight action space, got {shape}")
-
-    def act(self, observation: np.ndarray) -> np.ndarray:
-        """Weights proportional to observed LTE (row 0) and Wi-Fi (row 1) capacity."""
-        lte_cap, wifi_cap = observation[0], observation[1]
-        weights = np.stack([wifi_cap, np.zeros_like(wifi_cap), lte_cap], axis=1)
-        return weights.astype(np.float32)
+            raise AgentError(f"needs an (N, 3) split-weight action space, got {shape}")
+        self.num_users = shape[0]
 
 
-AGENTS: dict[str, Callable[[gym.Env[Any, Any], int | None], Agent]] = {
-    "random": RandomAgent,
-    "system_default": SystemDefaultAgent,
-    "capacity": CapacityProportionalAgent,
+class AllWifiAgent(_SplitAgent):
+    """``nqos_split``: every user's traffic on Wi-Fi."""
+
+    def act(self, observation: np.ndarray, info: Info) -> np.ndarray:
+        """``[1, 0, 0]`` per user."""
+        return _split(np.ones(self.num_users), np.zeros(self.num_users))
+
+
+class AllLteAgent(_SplitAgent):
+    """``nqos_split``: every user's traffic on LTE."""
+
+    def act(self, observation: np.ndarray, info: Info) -> np.ndarray:
+        """``[0, 0, 1]`` per user."""
+        return _split(np.zeros(self.num_users), np.ones(self.num_users))
+
+
+class CapacityProportionalAgent(_SplitAgent):
+    """``nqos_split``: weights proportional to the observed Wi-Fi and LTE capacities."""
+
+    def act(self, observation: np.ndarray, info: Info) -> np.ndarray:
+        """``[wifi_cap, 0, lte_cap]`` per user (an all-zero row goes to Wi-Fi)."""
+        return _split(observation[_WIFI_ROW], observation[_LTE_ROW])
+
+
+class ThroughputArgmaxAgent(_SplitAgent):
+    """``nqos_split``: all of a user's traffic on its link with the higher ``max_rate``."""
+
+    def act(self, observation: np.ndarray, info: Info) -> np.ndarray:
+        """Wi-Fi where its capacity is at least LTE's, else LTE."""
+        wifi = observation[_WIFI_ROW] >= observation[_LTE_ROW]
+        return _split(wifi.astype(np.float32), (~wifi).astype(np.float32))
+
+
+def link_utilities(rate_mbps: np.ndarray, delay_ms: np.ndarray) -> np.ndarray:
+    """``ln(max(rate, RATE_FLOOR_MBPS)) − ln(max(delay, DELAY_FLOOR_MS))``, elementwise."""
+    rate = np.maximum(np.nan_to_num(np.asarray(rate_mbps, dtype=np.float64)), RATE_FLOOR_MBPS)
+    delay = np.nan_to_num(np.asarray(delay_ms, dtype=np.float64), nan=DELAY_FLOOR_MS)
+    result: np.ndarray = np.log(rate) - np.log(np.maximum(delay, DELAY_FLOOR_MS))
+    return result
+
+
+def logistic_wifi_share(utility_gap: np.ndarray, gain: float = LOGISTIC_GAIN) -> np.ndarray:
+    """``1 / (1 + exp(−gain · gap))``: the Wi-Fi weight for ``gap = u_wifi − u_lte``."""
+    gap = np.clip(np.asarray(utility_gap, dtype=np.float64) * gain, -500.0, 500.0)
+    share: np.ndarray = 1.0 / (1.0 + np.exp(-gap))
+    return share
+
+
+class _UtilityAgent(_SplitAgent):
+    """Keeps each user's last measured one-way delay per link (ms)."""
+
+    def __init__(self, env: gym.Env[Any, Any], seed: int | None = None) -> None:
+        super().__init__(env, seed)
+        self.ids = _user_ids(env)
+        self.delay_ms = {
+            "wifi": np.full(self.num_users, DELAY_FLOOR_MS),
+            "lte": np.full(self.num_users, DELAY_FLOOR_MS),
+        }
+
+    def utilities(self, observation: np.ndarray, info: Info) -> tuple[np.ndarray, np.ndarray]:
+        stats = _stats(info)
+        if stats is not None:
+            for link, memory in self.delay_ms.items():
+                key = f"gma::{link}::dl::owd"
+                if key in stats:
+                    owd = stats.get(key, ids=self.ids, fill=-1.0)
+                    measured = owd >= 0  # −1: no packet on that link in the interval
+                    memory[measured] = owd[measured]
+        return (
+            link_utilities(observation[_WIFI_ROW], self.delay_ms["wifi"]),
+            link_utilities(observation[_LTE_ROW], self.delay_ms["lte"]),
+        )
+
+
+class UtilityArgmaxAgent(_UtilityAgent):
+    """``nqos_split``: all of a user's traffic on its link of higher estimated utility."""
+
+    def act(self, observation: np.ndarray, info: Info) -> np.ndarray:
+        """Wi-Fi where ``u_wifi >= u_lte``, else LTE."""
+        u_wifi, u_lte = self.utilities(observation, info)
+        wifi = u_wifi >= u_lte
+        return _split(wifi.astype(np.float32), (~wifi).astype(np.float32))
+
+
+class UtilityLogisticAgent(_UtilityAgent):
+    """``nqos_split``: a logistic split of the utility difference between Wi-Fi and LTE."""
+
+    def act(self, observation: np.ndarray, info: Info) -> np.ndarray:
+        """``[w, 0, 1 − w]`` with ``w = logistic_wifi_share(u_wifi − u_lte)``."""
+        u_wifi, u_lte = self.utilities(observation, info)
+        share = logistic_wifi_share(u_wifi - u_lte)
+        return _split(share, 1.0 - share)
+
+
+# -- qos_steer --------------------------------------------------------------------------
+class _SteerAgent:
+    def __init__(self, env: gym.Env[Any, Any], seed: int | None = None) -> None:
+        del seed
+        space = env.action_space
+        if not isinstance(space, gym.spaces.MultiDiscrete) or np.any(space.nvec != 2):
+            raise AgentError(f"needs a MultiDiscrete([2] * N) steering action space, got {space}")
+        self.num_users = len(space.nvec)
+        config = getattr(env.unwrapped, "config", None)
+        demands = [2.0]
+        if config is not None:
+            demands = list(config.env_config["per_slice_config"]["max_udp_rate_per_user_mbps"])
+        self.demand_mbps = float(max(demands))
+
+
+class SteerAllWifiAgent(_SteerAgent):
+    """``qos_steer``: every user on Wi-Fi."""
+
+    def act(self, observation: np.ndarray, info: Info) -> np.ndarray:
+        """All ones."""
+        return np.ones(self.num_users, dtype=np.int64)
+
+
+class SteerThroughputArgmaxAgent(_SteerAgent):
+    """``qos_steer``: Wi-Fi where its ``max_rate`` is at least LTE's."""
+
+    def act(self, observation: np.ndarray, info: Info) -> np.ndarray:
+        """1 where Wi-Fi's capacity is at least LTE's."""
+        wifi = np.asarray(observation[_WIFI_ROW]) >= np.asarray(observation[_LTE_ROW])
+        return np.asarray(wifi, dtype=np.int64)
+
+
+class WifiAdmissionAgent(_SteerAgent):
+    """``qos_steer``: users that need the least Wi-Fi airtime first, within a budget."""
+
+    def act(self, observation: np.ndarray, info: Info) -> np.ndarray:
+        """1 for the admitted users (see the module documentation)."""
+        capacity = np.asarray(observation[_WIFI_ROW], dtype=np.float64)
+        with np.errstate(divide="ignore"):
+            airtime = np.where(capacity > 0, self.demand_mbps / capacity, np.inf)
+        order = np.argsort(airtime, kind="stable")
+        admitted = np.zeros(self.num_users, dtype=np.int64)
+        used = 0.0
+        for user in order:
+            if used + airtime[user] > WIFI_AIRTIME_BUDGET:
+                break
+            used += airtime[user]
+            admitted[user] = 1
+        return admitted
+
+
+# -- network_slicing --------------------------------------------------------------------
+class _SliceAgent:
+    def __init__(self, env: gym.Env[Any, Any], seed: int | None = None) -> None:
+        del seed
+        shape = env.action_space.shape
+        if shape is None or len(shape) != 1 or not isinstance(env.action_space, gym.spaces.Box):
+            raise AgentError(f"needs a Box (S,) slice-share action space, got {env.action_space}")
+        self.num_slices = shape[0]
+        config = getattr(env.unwrapped, "config", None)
+        users = [1] * self.num_slices
+        if config is not None:
+            users = list(config.env_config["per_slice_config"]["num_users"])
+        self.slice_users = np.asarray(users, dtype=np.float64)
+
+
+class EqualShareAgent(_SliceAgent):
+    """``network_slicing``: every slice its full share of prioritized RBGs."""
+
+    def act(self, observation: np.ndarray, info: Info) -> np.ndarray:
+        """All ones."""
+        return np.ones(self.num_slices, dtype=np.float32)
+
+
+class UserProportionalAgent(_SliceAgent):
+    """``network_slicing``: shares proportional to the slices' user counts."""
+
+    def act(self, observation: np.ndarray, info: Info) -> np.ndarray:
+        """``users_s / max(users)`` per slice."""
+        top = float(self.slice_users.max()) if self.slice_users.size else 0.0
+        if top <= 0:
+            return np.ones(self.num_slices, dtype=np.float32)
+        return (self.slice_users / top).astype(np.float32)
+
+
+# -- rmcat ------------------------------------------------------------------------------
+class NadaMirrorAgent:
+    """``rmcat``: the rate NADA computed (``rmcat::nada_srate``), as the agent's action."""
+
+    def __init__(self, env: gym.Env[Any, Any], seed: int | None = None) -> None:
+        del seed
+        space = env.action_space
+        if not isinstance(space, gym.spaces.Box) or space.shape is None or len(space.shape) != 1:
+            raise AgentError(f"needs a Box (F,) sending-rate action space, got {space}")
+        self.low, self.high = space.low.astype(np.float64), space.high.astype(np.float64)
+        self.ids = _user_ids(env)
+
+    def act(self, observation: np.ndarray, info: Info) -> np.ndarray:
+        """NADA's rates (bit/s) clipped into the action space; the lowest rate before any."""
+        stats = _stats(info)
+        rate = self.low.copy()
+        if stats is not None and "rmcat::nada_srate" in stats:
+            rate = stats.get("rmcat::nada_srate", ids=self.ids, fill=float("nan"))
+            rate = np.where(np.isfinite(rate), rate, self.low)
+        return np.asarray(np.clip(rate, self.low, self.high), dtype=np.float32)
+
+
+# -- the table --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class AgentSpec:
+    """One agent: how to build it, what it does and where it fits.
+
+    Attributes:
+        factory: ``factory(env, seed)`` builds the agent.
+        summary: One line for ``netgym envs`` and ``--help``.
+        envs: The environments it fits; ``None``: every one.
+    """
+
+    factory: Callable[[gym.Env[Any, Any], int | None], Agent]
+    summary: str
+    envs: frozenset[str] | None = None
+
+    def fits(self, env_name: str) -> bool:
+        """Whether the agent fits ``env_name``."""
+        return self.envs is None or env_name in self.envs
+
+
+def _by_space(
+    steer: Callable[[gym.Env[Any, Any], int | None], Agent],
+    split: Callable[[gym.Env[Any, Any], int | None], Agent],
+) -> Callable[[gym.Env[Any, Any], int | None], Agent]:
+    """A factory choosing the qos_steer (MultiDiscrete) or the nqos_split (Box) variant."""
+
+    def build(env: gym.Env[Any, Any], seed: int | None) -> Agent:
+        if isinstance(env.action_space, gym.spaces.MultiDiscrete):
+            return steer(env, seed)
+        return split(env, seed)
+
+    return build
+
+
+_NQOS = frozenset({"nqos_split"})
+_STEER = frozenset({"qos_steer"})
+_SLICE = frozenset({"network_slicing"})
+_RMCAT = frozenset({"rmcat"})
+
+AGENTS: dict[str, AgentSpec] = {
+    "random": AgentSpec(RandomAgent, "uniform samples of the action space"),
+    "system_default": AgentSpec(SystemDefaultAgent, "empty actions: the server's algorithm"),
+    "all_wifi": AgentSpec(
+        _by_space(SteerAllWifiAgent, AllWifiAgent), "every user on Wi-Fi", _NQOS | _STEER
+    ),
+    "all_lte": AgentSpec(AllLteAgent, "every user on LTE", _NQOS),
+    "capacity": AgentSpec(CapacityProportionalAgent, "split in proportion to capacities", _NQOS),
+    "throughput_argmax": AgentSpec(
+        _by_space(SteerThroughputArgmaxAgent, ThroughputArgmaxAgent),
+        "each user on its link of higher max_rate",
+        _NQOS | _STEER,
+    ),
+    "utility_argmax": AgentSpec(
+        UtilityArgmaxAgent, "each user on its link of higher ln(rate) - ln(delay)", _NQOS
+    ),
+    "utility_logistic": AgentSpec(
+        UtilityLogisticAgent, "logistic split of the Wi-Fi/LTE utility difference", _NQOS
+    ),
+    "wifi_admission": AgentSpec(
+        WifiAdmissionAgent, "admit users to Wi-Fi within an airtime budget", _STEER
+    ),
+    "equal_share": AgentSpec(EqualShareAgent, "every slice its full RBG share", _SLICE),
+    "user_proportional": AgentSpec(
+        UserProportionalAgent, "RBG shares proportional to slice users", _SLICE
+    ),
+    "nada": AgentSpec(SystemDefaultAgent, "empty actions: the server's NADA decides", _RMCAT),
+    "nada_mirror": AgentSpec(NadaMirrorAgent, "send NADA's own rate (nada_srate)", _RMCAT),
+}
+
+#: The baselines ``netgym baselines`` runs, per environment, in table order.
+BASELINES: dict[str, tuple[str, ...]] = {
+    "nqos_split": (
+        "system_default",
+        "all_wifi",
+        "all_lte",
+        "throughput_argmax",
+        "utility_argmax",
+        "utility_logistic",
+        "capacity",
+        "random",
+    ),
+    "qos_steer": ("system_default", "all_wifi", "throughput_argmax", "wifi_admission", "random"),
+    "network_slicing": ("system_default", "equal_share", "user_proportional", "random"),
+    "rmcat": ("nada", "nada_mirror", "random"),
+    "custom": ("system_default", "random"),
 }
 
 
+def agents_for(env_name: str) -> list[str]:
+    """The names of the agents that fit ``env_name``, sorted."""
+    return sorted(name for name, spec in AGENTS.items() if spec.fits(env_name))
+
+
 def make_agent(name: str, env: gym.Env[Any, Any], seed: int | None = None) -> Agent:
-    """Build the agent called ``name`` for ``env``."""
-    try:
-        cls = AGENTS[name]
-    except KeyError:
-        raise ValueError(f"unknown agent {name!r}; known: {sorted(AGENTS)}") from None
-    agent: Agent = cls(env, seed)
-    return agent
+    """Build the agent called ``name`` for ``env``.
+
+    Raises:
+        AgentError: ``name`` is unknown, or does not fit the environment.
+    """
+    spec = AGENTS.get(name)
+    if spec is None:
+        raise AgentError(f"unknown agent {name!r}; known: {', '.join(sorted(AGENTS))}")
+    env_name = str(getattr(getattr(env.unwrapped, "config", None), "env", ""))
+    if env_name and not spec.fits(env_name):
+        raise AgentError(
+            f"agent {name!r} does not fit env {env_name!r} (it fits "
+            f"{', '.join(sorted(spec.envs or ()))}); agents for {env_name}: "
+            f"{', '.join(agents_for(env_name))}"
+        )
+    return spec.factory(env, seed)

@@ -1,10 +1,18 @@
-"""``netgym``: run an agent against a NetworkGym server (the embedded simulator by default).
+"""``netgym``: run agents against a NetworkGym server (the embedded simulator by default).
 
 Examples::
 
-    netgym run nqos_split --agent capacity --episodes 5
+    netgym run nqos_split --agent utility_logistic --episodes 5
+    netgym run nqos_split --agent throughput_argmax --out results/ --plot
     netgym run custom --server tcp://127.0.0.1:8088
-    netgym serve --port 8088          # same as: python -m netgym_sim serve --port 8088
+    netgym baselines --episodes 10
+    netgym envs
+    netgym serve --port 8088          # same flags as: python -m netgym_sim serve
+    netgym bench --quick
+
+The progress bar (steps, episodes, simulated time, steps/s, ETA) is drawn on stderr only when
+both stdout and stderr are terminals and ``--json`` is not given. Ctrl-C ends a run early:
+the summary of what ran is printed and the exit code is 130.
 """
 
 from __future__ import annotations
@@ -12,60 +20,81 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from pathlib import Path
+from typing import Any
 
 import numpy as np
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table as RichTable
+from rich.text import Text
 
-from netgym_client.agents import AGENTS, make_agent
-from netgym_client.config import ENVIRONMENTS
+import netgym_client
+from netgym_client.adapters import adapter_class
+from netgym_client.agents import AGENTS, BASELINES, AgentError, agents_for, make_agent
+from netgym_client.config import ENVIRONMENTS, load_config
 from netgym_client.env import NetworkGymEnv
 from netgym_client.errors import NetGymError
+from netgym_client.results import RunRecorder, write_results
 
-__all__ = ["ProgressBar", "RunSummary", "main", "run"]
+__all__ = ["RunSummary", "build_parser", "main", "run"]
 
+logger = logging.getLogger("netgym_client.cli")
 
-class ProgressBar:
-    """A one-line text progress bar on a terminal stream."""
+#: Exit code after Ctrl-C (128 + SIGINT), as shells report it.
+EXIT_INTERRUPTED = 130
+#: Exit code of a usage error (argparse's).
+EXIT_USAGE = 2
+#: The agent ``netgym run`` uses when none is named.
+DEFAULT_AGENT = "system_default"
+#: Episodes per (env, agent) of ``netgym baselines`` and its first seed.
+BASELINE_EPISODES = 10
+BASELINE_SEED = 0
 
-    def __init__(self, total: int, stream: TextIO, width: int = 30) -> None:
-        self.total = max(total, 1)
-        self.stream = stream
-        self.width = width
-        self.done = 0
-        self.started = time.perf_counter()
-
-    def update(self, done: int, note: str = "") -> None:
-        """Redraw with ``done`` of ``total`` finished."""
-        self.done = done
-        frac = min(done / self.total, 1.0)
-        filled = int(frac * self.width)
-        rate = done / max(time.perf_counter() - self.started, 1e-9)
-        bar = "#" * filled + "-" * (self.width - filled)
-        self.stream.write(f"\r[{bar}] {done}/{self.total} {rate:7.1f} steps/s {note}")
-        self.stream.flush()
-
-    def finish(self) -> None:
-        """End the line."""
-        self.stream.write("\n")
-        self.stream.flush()
+StepCallback = Callable[["RunSummary"], None]
 
 
 @dataclass
 class RunSummary:
-    """What one run measured."""
+    """What one run measured (filled while it runs, so an interrupted run has a summary)."""
 
     env: str
     agent: str
     server: str
+    seed: int | None
+    episodes_planned: int = 0
+    steps_planned: int = 0
     measurements: int = 0
+    steps: int = 0
     episode_returns: list[float] = field(default_factory=list)
+    current_return: float = 0.0
     filled_values: int = 0
-    wall_s: float = 0.0
+    first_ts: int | None = None
     last_ts: int | None = None
+    wall_s: float = 0.0
+    interrupted: bool = False
+
+    @property
+    def sim_s(self) -> float:
+        """Simulated time covered so far, seconds."""
+        if self.first_ts is None or self.last_ts is None:
+            return 0.0
+        return (self.last_ts - self.first_ts) / 1000.0
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready figures."""
@@ -74,15 +103,21 @@ class RunSummary:
             "env": self.env,
             "agent": self.agent,
             "server": self.server,
+            "seed": self.seed,
             "episodes": len(self.episode_returns),
+            "steps": self.steps,
             "measurements": self.measurements,
             "mean_episode_return": float(returns.mean()) if returns.size else None,
+            "std_episode_return": float(returns.std()) if returns.size else None,
             "min_episode_return": float(returns.min()) if returns.size else None,
             "max_episode_return": float(returns.max()) if returns.size else None,
+            "episode_returns": [float(r) for r in returns],
             "filled_values": self.filled_values,
             "last_ts_ms": self.last_ts,
+            "sim_s": round(self.sim_s, 3),
             "wall_s": round(self.wall_s, 3),
-            "steps_per_s": round(self.measurements / self.wall_s, 1) if self.wall_s else None,
+            "steps_per_s": round(self.steps / self.wall_s, 1) if self.wall_s else None,
+            "interrupted": self.interrupted,
         }
 
 
@@ -95,106 +130,474 @@ def run(
     server: str = "embedded",
     seed: int | None = 0,
     config_path: str | None = None,
-    progress: ProgressBar | None = None,
-) -> RunSummary:
-    """Run ``episodes`` episodes of ``agent_name`` in one session and summarise them."""
+    reward_type: str | None = None,
+    record: bool = False,
+    on_step: StepCallback | None = None,
+) -> tuple[RunSummary, RunRecorder | None]:
+    """Run ``episodes`` episodes of ``agent_name`` in one session and summarise them.
+
+    Ctrl-C (``KeyboardInterrupt``) during the episodes ends the run early: the summary so far
+    is returned with ``interrupted`` set. With ``record`` the second value is a
+    :class:`~netgym_client.results.RunRecorder` holding every measurement's rows.
+
+    Raises:
+        AgentError: The agent is unknown or does not fit the environment.
+        NetGymError: A configuration, transport or server fault.
+    """
     env_config: dict[str, Any] = {"episodes_per_session": episodes}
     if steps_per_episode is not None:
         env_config["steps_per_episode"] = steps_per_episode
-    env = NetworkGymEnv(
-        env_name, config={"env_config": env_config}, server=server, config_path=config_path
-    )
-    summary = RunSummary(env_name, agent_name, server)
+    overrides: dict[str, Any] = {"env_config": env_config}
+    if reward_type is not None:
+        overrides["rl_config"] = {"reward_type": reward_type}
+    env = NetworkGymEnv(env_name, config=overrides, server=server, config_path=config_path)
+    summary = RunSummary(env_name, agent_name, server, seed, episodes_planned=episodes)
     steps = int(env.config.env_config["steps_per_episode"])
-    if progress is not None:
-        progress.total = steps * episodes
+    summary.steps_planned = (steps - 1) * episodes
     started = time.perf_counter()
+    rec = RunRecorder(env.config) if record else None
     try:
         agent = make_agent(agent_name, env, seed)
-        obs, info = env.reset(seed=seed)
-        for episode in range(episodes):
-            if episode:
-                obs, info = env.reset()
+        for episode in range(1, episodes + 1):
+            obs, info = env.reset(seed=seed) if episode == 1 else env.reset()
+            stats = info["network_stats"]
             summary.measurements += 1
-            total = 0.0
-            truncated = terminated = False
-            while not (truncated or terminated):
-                obs, reward, terminated, truncated, info = env.step(agent.act(obs))
+            summary.first_ts = stats.ts if summary.first_ts is None else summary.first_ts
+            summary.last_ts = stats.ts
+            if rec is not None:
+                rec.record(episode, env.current_step, stats, None, None)
+            summary.current_return = 0.0
+            done = False
+            while not done:
+                action = agent.act(obs, info)
+                obs, reward, terminated, truncated, info = env.step(action)
+                done = terminated or truncated
+                stats = info["network_stats"]
                 summary.measurements += 1
+                summary.steps += 1
                 summary.filled_values += int(info.get("filled_values", 0))
-                total += reward
-                if progress is not None:
-                    progress.update(summary.measurements, f"ep {episode + 1}/{episodes}")
-            summary.episode_returns.append(total)
-            summary.last_ts = info["network_stats"].ts
+                summary.current_return += float(reward)
+                summary.last_ts = stats.ts
+                if rec is not None:
+                    rec.record(episode, env.current_step, stats, float(reward), action)
+                if on_step is not None:
+                    on_step(summary)
+            summary.episode_returns.append(summary.current_return)
+            logger.info(
+                "episode %d/%d done: return %.4f", episode, episodes, summary.current_return
+            )
+    except KeyboardInterrupt:
+        summary.interrupted = True
     finally:
-        env.close()
         summary.wall_s = time.perf_counter() - started
-    return summary
+        env.close()
+    return summary, rec
 
 
-def _print_summary(summary: RunSummary, stream: TextIO) -> None:
-    figures = summary.as_dict()
-    stream.write("\nSummary\n")
-    for key, value in figures.items():
-        shown = f"{value:.4f}" if isinstance(value, float) else value
-        stream.write(f"  {key:<22} {shown}\n")
+# -- presentation -----------------------------------------------------------------------
+class _StepsPerSecond(ProgressColumn):
+    """Steps per second of the task (rich's own speed estimate)."""
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text("    – steps/s" if speed is None else f"{speed:6.0f} steps/s")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The command-line interface."""
-    parser = argparse.ArgumentParser(
-        prog="netgym", description=__doc__.splitlines()[0].replace("``", "")
+def _progress(console: Console) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("steps  ep {task.fields[episode]}  sim {task.fields[sim_s]:.1f} s"),
+        _StepsPerSecond(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
     )
-    sub = parser.add_subparsers(dest="command", required=True)
-    run_p = sub.add_parser("run", help="run an agent for some episodes and print a summary")
-    run_p.add_argument("env", nargs="?", default="nqos_split", choices=ENVIRONMENTS)
-    run_p.add_argument("--agent", default="capacity", choices=sorted(AGENTS))
-    run_p.add_argument("--episodes", type=int, default=5)
-    run_p.add_argument("--steps-per-episode", type=int)
-    run_p.add_argument("--server", default="embedded", help="'embedded' or tcp://host:port")
-    run_p.add_argument("--seed", type=int, default=0)
-    run_p.add_argument("--config", help="JSON config file merged over the defaults")
-    run_p.add_argument("--json", action="store_true", help="print the summary as JSON")
-    run_p.add_argument("--no-progress", action="store_true")
-    run_p.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
-    serve_p = sub.add_parser("serve", help="run the simulated server (python -m netgym_sim serve)")
-    serve_p.add_argument("rest", nargs=argparse.REMAINDER)
-    return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``netgym`` command."""
-    args = build_parser().parse_args(argv)
-    if args.command == "serve":
-        from netgym_sim.__main__ import main as serve_main  # noqa: PLC0415 (optional layer)
+def _show_progress(args: argparse.Namespace) -> bool:
+    if getattr(args, "json", False) or getattr(args, "no_progress", False):
+        return False
+    return sys.stdout.isatty() and sys.stderr.isatty()
 
-        return serve_main(["serve", *args.rest])
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, stream=sys.stderr)
-    agent = args.agent
-    if agent == "capacity" and args.env != "nqos_split":
-        agent = "random"
-    bar = None if args.no_progress else ProgressBar(1, sys.stderr)
-    try:
-        summary = run(
+
+@contextmanager
+def _progress_bar(enabled: bool, err: Console) -> Iterator[Progress | None]:
+    if not enabled:
+        yield None
+        return
+    progress = _progress(err)
+    with progress:
+        yield progress
+
+
+def _step_callback(progress: Progress | None, description: str) -> StepCallback | None:
+    if progress is None:
+        return None
+    task = progress.add_task(description, total=None, episode="0/0", sim_s=0.0)
+
+    def on_step(summary: RunSummary) -> None:
+        progress.update(
+            task,
+            total=summary.steps_planned,
+            completed=summary.steps,
+            episode=f"{len(summary.episode_returns) + 1}/{summary.episodes_planned}",
+            sim_s=summary.sim_s,
+        )
+
+    return on_step
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}" if math.isfinite(value) else str(value)
+    if value is None:
+        return "–"
+    return str(value)
+
+
+def _print_summary(summary: RunSummary, console: Console) -> None:
+    table = RichTable(title="netgym run" + (" (interrupted)" if summary.interrupted else ""))
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for key, value in summary.as_dict().items():
+        shown = ", ".join(f"{r:.3f}" for r in value) or "–" if key == "episode_returns" else value
+        table.add_row(key, _fmt(shown))
+    console.print(table)
+
+
+def _setup_logging(verbose: bool, err: Console, rich_logs: bool) -> None:
+    level = logging.DEBUG if verbose else logging.WARNING
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    handler: logging.Handler
+    if rich_logs:
+        handler = RichHandler(console=err, show_path=False)
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(level)
+
+
+def _error(message: str, code: int = 1) -> int:
+    print(f"netgym: error: {message}", file=sys.stderr)
+    return code
+
+
+# -- commands ---------------------------------------------------------------------------
+def _cmd_run(args: argparse.Namespace) -> int:
+    out, err = Console(file=sys.stdout), Console(file=sys.stderr)
+    show = _show_progress(args)
+    _setup_logging(args.verbose, err, show)
+    wants_files = args.out is not None or args.plot is not None
+    if args.plot is not None:
+        from netgym_client import plot  # noqa: PLC0415 (optional extra)
+
+        try:
+            plot.require_matplotlib()
+        except plot.MissingExtra as exc:
+            return _error(str(exc))
+    with _progress_bar(show, err) as progress:
+        summary, rec = run(
             args.env,
-            agent,
+            args.agent,
             episodes=args.episodes,
             steps_per_episode=args.steps_per_episode,
             server=args.server,
             seed=args.seed,
             config_path=args.config,
-            progress=bar,
+            reward_type=args.reward_type,
+            record=wants_files,
+            on_step=_step_callback(progress, f"{args.env}/{args.agent}"),
         )
-    except (NetGymError, ValueError) as exc:
-        if bar is not None:
-            bar.finish()
-        print(f"netgym: error: {exc}", file=sys.stderr)
-        return 1
-    if bar is not None:
-        bar.finish()
+    figures = summary.as_dict()
+    if rec is not None and args.out is not None:
+        for path in write_results(args.out, rec, figures):
+            logger.info("wrote %s", path)
+    if rec is not None and args.plot is not None:
+        from netgym_client.plot import plot_run  # noqa: PLC0415 (optional extra)
+
+        target = Path(args.plot) if args.plot else _default_plot_path(args)
+        plot_run(target, rec, title=f"{args.env} · {args.agent} · seed {args.seed}")
+        print(f"netgym: plot written to {target}", file=sys.stderr)
     if args.json:
-        print(json.dumps(summary.as_dict()))
+        print(json.dumps(figures))
     else:
-        _print_summary(summary, sys.stdout)
+        _print_summary(summary, out)
+    if summary.interrupted:
+        print("netgym: interrupted; the summary covers what ran", file=sys.stderr)
+        return EXIT_INTERRUPTED
     return 0
+
+
+def _default_plot_path(args: argparse.Namespace) -> Path:
+    if args.out is not None:
+        return Path(args.out) / "plot.png"
+    return Path(f"netgym-{args.env}-{args.agent}.png")
+
+
+def _baseline_rows(args: argparse.Namespace, progress: Progress | None) -> list[dict[str, Any]]:
+    rows = []
+    envs = args.env or list(BASELINES)
+    for env_name in envs:
+        for agent_name in BASELINES[env_name]:
+            summary, _ = run(
+                env_name,
+                agent_name,
+                episodes=args.episodes,
+                steps_per_episode=args.steps_per_episode,
+                server=args.server,
+                seed=args.seed,
+                on_step=_step_callback(progress, f"{env_name}/{agent_name}"),
+            )
+            figures = summary.as_dict()
+            rows.append(figures)
+            if summary.interrupted:
+                return rows
+    return rows
+
+
+def _cmd_baselines(args: argparse.Namespace) -> int:
+    out, err = Console(file=sys.stdout), Console(file=sys.stderr)
+    show = _show_progress(args)
+    _setup_logging(args.verbose, err, show)
+    with _progress_bar(show, err) as progress:
+        rows = _baseline_rows(args, progress)
+    interrupted = any(r["interrupted"] for r in rows)
+    columns = ("env", "agent", "episodes", "steps", "mean_episode_return", "std_episode_return")
+    if args.json:
+        print(json.dumps(rows))
+    elif args.markdown:
+        print("| env | agent | mean return | std | episodes | steps |")
+        print("|---|---|---:|---:|---:|---:|")
+        for r in rows:
+            print(
+                f"| {r['env']} | {r['agent']} | {_fmt(r['mean_episode_return'])} | "
+                f"{_fmt(r['std_episode_return'])} | {r['episodes']} | {r['steps']} |"
+            )
+    else:
+        table = RichTable(title=f"netgym baselines (seed {args.seed})")
+        for name in columns:
+            table.add_column(name, justify="right" if name not in ("env", "agent") else "left")
+        for r in rows:
+            table.add_row(*(_fmt(r[name]) for name in columns))
+        out.print(table)
+    if interrupted:
+        print("netgym: interrupted; the table covers what ran", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return 0
+
+
+def env_descriptions() -> list[dict[str, Any]]:
+    """Per environment: spaces, reward types (default first) and the agents that fit."""
+    from netgym_client._config_schema import allowed_reward_types  # noqa: PLC0415
+
+    rows = []
+    for env_name in ENVIRONMENTS:
+        config = load_config(env_name)
+        adapter = adapter_class(env_name)(config)
+        default = str(config.rl_config.get("reward_type", ""))
+        others = sorted(allowed_reward_types(env_name) - {default})
+        rows.append(
+            {
+                "env": env_name,
+                "observation_space": str(adapter.observation_space),
+                "action_space": str(adapter.action_space),
+                "reward_type": default,
+                "other_reward_types": others,
+                "steps_per_episode": int(config.env_config["steps_per_episode"]),
+                "agents": agents_for(env_name),
+            }
+        )
+    return rows
+
+
+def _cmd_envs(args: argparse.Namespace) -> int:
+    rows = env_descriptions()
+    if args.json:
+        print(json.dumps(rows))
+        return 0
+    console = Console(file=sys.stdout, highlight=False, soft_wrap=True)
+    for r in rows:
+        rewards = repr(r["reward_type"]) + " (default)"
+        if r["other_reward_types"]:
+            rewards += "; also " + ", ".join(repr(t) for t in r["other_reward_types"])
+        console.print(f"[bold]{r['env']}[/bold]  ({r['steps_per_episode']} steps per episode)")
+        console.print(f"  observation  {r['observation_space']}", markup=False)
+        console.print(f"  action       {r['action_space']}", markup=False)
+        console.print(f"  reward_type  {rewards}", markup=False)
+        console.print(f"  agents       {', '.join(r['agents'])}", markup=False)
+    return 0
+
+
+def _cmd_serve(raw: Sequence[str]) -> int:
+    from netgym_sim.__main__ import main as serve_main  # noqa: PLC0415 (the sim is optional)
+
+    return serve_main(["serve", *raw])
+
+
+def _cmd_bench(raw: Sequence[str]) -> int:
+    from netgym_client.bench import main as bench_main  # noqa: PLC0415 (heavy, rarely used)
+
+    return bench_main(list(raw))
+
+
+# -- parser -----------------------------------------------------------------------------
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _add_session_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--steps-per-episode",
+        type=int,
+        metavar="N",
+        help="measurements per episode, at least 2 (default: the environment's own)",
+    )
+    p.add_argument(
+        "--server",
+        default="embedded",
+        help="'embedded' (in-process simulator) or tcp://host:port of a server "
+        "(default: %(default)s)",
+    )
+    p.add_argument(
+        "--seed", type=int, default=0, help="the session's random_seed (default: %(default)s)"
+    )
+    p.add_argument("--json", action="store_true", help="print JSON only (no progress bar)")
+    p.add_argument("--no-progress", action="store_true", help="never draw the progress bar")
+    p.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level to stderr")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line interface."""
+    from netgym_sim.__main__ import SERVE_DESCRIPTION, add_serve_arguments  # noqa: PLC0415
+
+    parser = argparse.ArgumentParser(
+        prog="netgym",
+        description="Run agents against a NetworkGym server (the embedded simulator by "
+        "default), list environments, compare baselines, serve the simulator.",
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"netgym {netgym_client.__version__}"
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run_p = sub.add_parser(
+        "run",
+        help="run an agent for some episodes and print a summary",
+        description="Run an agent for some episodes of one session and print a summary.",
+    )
+    run_p.add_argument(
+        "env",
+        nargs="?",
+        default="nqos_split",
+        choices=ENVIRONMENTS,
+        help="environment (default: %(default)s)",
+    )
+    run_p.add_argument(
+        "--agent",
+        default=DEFAULT_AGENT,
+        choices=sorted(AGENTS),
+        metavar="NAME",
+        help="agent to run; `netgym envs` lists those that fit each environment "
+        "(default: %(default)s)",
+    )
+    run_p.add_argument(
+        "--episodes", type=_positive, default=5, help="episodes to run (default: %(default)s)"
+    )
+    run_p.add_argument("--config", metavar="FILE.json", help="JSON config merged over defaults")
+    run_p.add_argument(
+        "--reward-type",
+        metavar="TYPE",
+        help="rl_config.reward_type; '' keeps the original's (default: the environment's)",
+    )
+    run_p.add_argument(
+        "--out",
+        metavar="DIR",
+        help="write steps.csv (per step), users.csv (positions) and summary.json to DIR",
+    )
+    run_p.add_argument(
+        "--plot",
+        nargs="?",
+        const="",
+        metavar="FILE.png",
+        help="draw reward, rates, delays and the users' map as a PNG (needs the 'plot' "
+        "extra; default file: DIR/plot.png with --out, else netgym-<env>-<agent>.png)",
+    )
+    _add_session_flags(run_p)
+
+    base_p = sub.add_parser(
+        "baselines",
+        help="run every baseline agent with fixed seeds and print a table",
+        description="Run the baseline agents of each environment (seeded) and print the "
+        "mean episode return per agent.",
+    )
+    base_p.add_argument(
+        "--env",
+        action="append",
+        choices=list(BASELINES),
+        help="environment to include (repeatable; default: all)",
+    )
+    base_p.add_argument(
+        "--episodes",
+        type=_positive,
+        default=BASELINE_EPISODES,
+        help="episodes per agent (default: %(default)s)",
+    )
+    base_p.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    _add_session_flags(base_p)
+
+    envs_p = sub.add_parser(
+        "envs",
+        help="list environments with their spaces, reward types and agents",
+        description="List the environments with their spaces, reward types and agents.",
+    )
+    envs_p.add_argument("--json", action="store_true", help="print JSON")
+
+    serve_p = sub.add_parser(
+        "serve",
+        help="run the simulated server (the flags of python -m netgym_sim serve)",
+        description=SERVE_DESCRIPTION,
+    )
+    add_serve_arguments(serve_p)
+
+    sub.add_parser(
+        "bench",
+        help="steps per second of every path (netgym bench --help for its flags)",
+        add_help=False,
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``netgym`` command; returns the exit code."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if args_list[:1] == ["bench"]:
+            return _cmd_bench(args_list[1:])
+        parser = build_parser()
+        args = parser.parse_args(args_list)
+        if args.command == "serve":
+            return _cmd_serve(args_list[1:])
+        if args.command == "envs":
+            return _cmd_envs(args)
+        if args.command == "baselines":
+            return _cmd_baselines(args)
+        return _cmd_run(args)
+    except AgentError as exc:
+        return _error(str(exc), EXIT_USAGE)
+    except NetGymError as exc:
+        return _error(str(exc))
+    except KeyboardInterrupt:
+        print("netgym: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED

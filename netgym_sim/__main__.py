@@ -16,21 +16,15 @@ from netgym_sim.server import FakeServer
 logger = logging.getLogger("netgym_sim")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The command-line interface."""
-    parser = argparse.ArgumentParser(
-        prog="python -m netgym_sim",
-        description="A simulated NetworkGym server speaking the real northbound protocol.",
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser(
-        "serve",
-        help="serve clients until SIGINT/SIGTERM",
-        description=(
-            "Serve NetworkGym clients over ZeroMQ (PLAIN auth). Without --accounts the "
-            "built-in accounts are admin/admin (32 instances) and test/test (1)."
-        ),
-    )
+#: What ``serve`` does, for ``--help`` (also shown by ``netgym serve --help``).
+SERVE_DESCRIPTION = (
+    "Serve NetworkGym clients over ZeroMQ (PLAIN auth). Without --accounts the "
+    "built-in accounts are admin/admin (32 instances) and test/test (1)."
+)
+
+
+def add_serve_arguments(serve: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Add the flags of ``serve`` to ``serve`` (shared with ``netgym serve``)."""
     serve.add_argument(
         "--host", default="127.0.0.1", help="interface to bind (default: %(default)s)"
     )
@@ -50,7 +44,27 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="drop a session silent for this long (default: %(default)s)",
     )
-    serve.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    serve.add_argument(
+        "--log-level",
+        default="INFO",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="log messages of this level and above to stderr (default: %(default)s)",
+    )
+    return serve
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line interface."""
+    parser = argparse.ArgumentParser(
+        prog="python -m netgym_sim",
+        description="A simulated NetworkGym server speaking the real northbound protocol.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    add_serve_arguments(
+        sub.add_parser(
+            "serve", help="serve clients until SIGINT/SIGTERM", description=SERVE_DESCRIPTION
+        )
+    )
     return parser
 
 
