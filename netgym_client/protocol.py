@@ -39,7 +39,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
-from netgym_client.errors import ProtocolError
+from netgym_client.errors import EnvError, NoAvailableWorker, ProtocolError
 
 __all__ = [
     "MAX_MESSAGE_BYTES",
@@ -52,9 +52,12 @@ __all__ = [
     "ErrorReply",
     "Message",
     "NoWorkerReply",
+    "check_message",
     "decode",
     "decode_json",
+    "decode_object",
     "encode",
+    "expect_measurement",
     "record_ids_values",
     "validate_action_list",
     "validate_measurement_record",
@@ -620,6 +623,32 @@ def decode(data: bytes, *, max_bytes: int = MAX_MESSAGE_BYTES) -> Message:
     return _from_dict(decode_json(data, max_bytes=max_bytes))
 
 
+def decode_object(obj: dict[str, Any]) -> Message:
+    """The message of an object :func:`decode_json` returned (so a payload is parsed once).
+
+    Raises:
+        ProtocolError: The object is not a valid message.
+    """
+    return _from_dict(obj)
+
+
+def expect_measurement(msg: Message) -> EnvMeasurement:
+    """``msg`` if it is a measurement; the typed error a server's other answers mean.
+
+    Raises:
+        EnvError: ``msg`` is an ``env-error``.
+        NoAvailableWorker: ``msg`` is a ``no-available-worker``.
+        ProtocolError: ``msg`` is of a type a server does not send a client.
+    """
+    if isinstance(msg, EnvMeasurement):
+        return msg
+    if isinstance(msg, ErrorReply):
+        raise EnvError(msg.error_msg)
+    if isinstance(msg, NoWorkerReply):
+        raise NoAvailableWorker(msg.msg or "no available worker")
+    raise ProtocolError("type", f"unexpected {type(msg).__name__} from the server")
+
+
 def _to_dict(msg: Message) -> dict[str, Any]:
     """The wire object: ``type`` first, then the fields in declaration order, then ``extra``."""
     wire_type = _WIRE_TYPES.get(type(msg))
@@ -650,13 +679,30 @@ def _to_dict(msg: Message) -> dict[str, Any]:
     return obj
 
 
-def encode(msg: Message, *, indent: int | None = None) -> bytes:
+def check_message(msg: Message) -> None:
+    """Check a message by exactly the rules :func:`encode` applies, without writing it.
+
+    For a peer in the same process: what passes here, ``encode`` would put on the wire and
+    ``decode`` would give back equal.
+
+    Raises:
+        ProtocolError: As :func:`encode` would (except for the size limit).
+    """
+    obj = _to_dict(msg)
+    _check_tree(obj, strings=True)
+    _from_dict(obj)
+
+
+def encode(msg: Message, *, indent: int | None = None, validate: bool = True) -> bytes:
     """Encode a message as one payload frame, after checking it by the rules of :func:`decode`.
 
     Args:
         msg: The message.
         indent: ``None`` for compact JSON (separators ``,`` and ``:``, as the real server writes);
             ``2`` to pretty-print as the original client and worker do.
+        validate: Check the message's fields and records first. ``False`` is for messages
+            the caller built itself from trusted data (the server's replies): the encoder
+            still refuses what JSON cannot write (numpy integers, non-finite numbers…).
 
     Returns:
         UTF-8 (in fact ASCII: non-ASCII text is ``\\u``-escaped) JSON bytes, ``type`` first.
@@ -666,8 +712,9 @@ def encode(msg: Message, *, indent: int | None = None) -> bytes:
             non-finite number, non-JSON value, too deep, larger than ``MAX_MESSAGE_BYTES``).
     """
     obj = _to_dict(msg)
-    _check_tree(obj, strings=False)
-    _from_dict(obj)
+    if validate:
+        _check_tree(obj, strings=False)
+        _from_dict(obj)
     separators = (",", ":") if indent is None else (",", ": ")
     try:
         text = json.dumps(obj, indent=indent, separators=separators, allow_nan=False)

@@ -16,6 +16,11 @@ Rules (PROTOCOL.md §4, in the real server's order, without its known defects):
    the server never relays). Without a session: ``env-error`` "algorithm client to network
    gym env worker mapping removed.".
 4. Any other type: ``env-error`` "unknown msg type".
+5. netgym's own extension, which no original peer sends: a client's ``env-end`` ends its
+   session at once (if it has one) and is answered with ``env-end``. The netgym client sends
+   it before it starts a new session inside a running one, so the next ``env-start`` needs no
+   "Mapping Exits" retry; the real server answers it with "unknown msg type" (rule 4) and
+   the client then falls back to that retry.
 A :class:`~netgym_sim.errors.SimError` from a session becomes one ``env-error`` and drops that
 session only. Sessions idle longer than ``idle_timeout_s`` are dropped with the original
 worker's ``env-error`` "Timeout: No env-action received!".
@@ -61,6 +66,8 @@ MAPPING_EXISTS_MSG = (
 NO_MAPPING_MSG = "algorithm client to network gym env worker mapping removed."
 UNKNOWN_TYPE_MSG = "unknown msg type"
 IDLE_TIMEOUT_MSG = "Timeout: No env-action received!"
+#: The message type with which a netgym client ends its own session (rule 5).
+CLIENT_END_TYPE = "env-end"
 
 
 @dataclass(frozen=True)
@@ -192,6 +199,10 @@ class Backend:
             return self._start(identity, msg)
         if isinstance(msg, protocol.EnvAction):
             return self._action(identity, msg)
+        if isinstance(msg, protocol.EnvEnd):
+            if self._sessions.pop(identity, None) is not None:
+                logger.info("%r ended its session", identity)
+            return [(identity, protocol.EnvEnd())]
         return [(identity, protocol.ErrorReply(UNKNOWN_TYPE_MSG))]
 
     def _start(self, identity: bytes, msg: protocol.EnvStart) -> list[Reply]:

@@ -2,9 +2,17 @@
 
 Rules: this is the one place where bytes are decoded for the backend and where a
 :class:`~netgym_sim.errors.SimError`, a :class:`~netgym_client.errors.ProtocolError` or an
-unexpected failure becomes an ``env-error``. Whatever one client sends, the function returns
-replies for that client only and never raises, so the server keeps serving everyone else.
+unexpected failure becomes an ``env-error``. Whatever one client sends, the functions return
+replies for that client only and never raise, so the server keeps serving everyone else.
 Replies are compact JSON, like the real server's own messages.
+
+- Each client payload is parsed once (:func:`~netgym_client.protocol.decode_json`, then
+  :func:`~netgym_client.protocol.decode_object` on the parsed object).
+- The replies are built here from the backend's own records, so they are encoded without
+  being validated again (``validate=False``; the codec still refuses non-JSON values).
+- :func:`handle_message` is the same answer without bytes: the embedded client calls it in
+  process with message objects and gets message objects back, so both paths share every
+  rule, error text and error type.
 """
 
 from __future__ import annotations
@@ -13,9 +21,9 @@ import logging
 
 from netgym_client import protocol
 from netgym_client.errors import ProtocolError
-from netgym_sim.backend import UNKNOWN_TYPE_MSG, Backend
+from netgym_sim.backend import CLIENT_END_TYPE, UNKNOWN_TYPE_MSG, Backend, Reply
 
-__all__ = ["handle_frames", "handle_idle"]
+__all__ = ["handle_frames", "handle_idle", "handle_message"]
 
 logger = logging.getLogger(__name__)
 
@@ -27,11 +35,22 @@ Frames = tuple[bytes, bytes]
 CLIENT_MAX_BYTES = 8 * 1024 * 1024
 
 #: The message types a client may send.
-CLIENT_TYPES = frozenset({"env-start", "env-action"})
+CLIENT_TYPES = frozenset({"env-start", "env-action", CLIENT_END_TYPE})
 
 
 def _error(identity: bytes, text: str) -> list[Frames]:
-    return [(identity, protocol.encode(protocol.ErrorReply(text)))]
+    return [(identity, protocol.encode(protocol.ErrorReply(text), validate=False))]
+
+
+def handle_message(backend: Backend, identity: bytes, msg: protocol.Message) -> list[Reply]:
+    """Answer one decoded client message; an internal failure costs that session only."""
+    try:
+        return backend.handle(identity, msg)
+    except Exception as exc:  # a bug must cost one session, not the server
+        logger.exception("internal error while serving %r", identity)
+        backend.drop(identity)
+        text = f"InternalError: {type(exc).__name__}: {exc}"
+        return [(identity, protocol.ErrorReply(text))]
 
 
 def handle_frames(backend: Backend, frames: list[bytes]) -> list[Frames]:
@@ -44,23 +63,24 @@ def handle_frames(backend: Backend, frames: list[bytes]) -> list[Frames]:
     if refusal is not None:
         return _error(identity, refusal)
     try:
-        kind = protocol.decode_json(frames[1], max_bytes=CLIENT_MAX_BYTES).get("type")
+        obj = protocol.decode_json(frames[1], max_bytes=CLIENT_MAX_BYTES)
+        kind = obj.get("type")
         if isinstance(kind, str) and kind not in CLIENT_TYPES:
             # what the real server answers to any other type (captures/14, 15)
             return _error(identity, UNKNOWN_TYPE_MSG)
-        msg = protocol.decode(frames[1], max_bytes=CLIENT_MAX_BYTES)
+        msg = protocol.decode_object(obj)
     except ProtocolError as exc:
         logger.info("%r sent a malformed message: %s", identity, exc)
         return _error(identity, f"ProtocolError: {exc}")
+    replies = handle_message(backend, identity, msg)
     try:
-        replies = backend.handle(identity, msg)
-        return [(to, protocol.encode(reply)) for to, reply in replies]
-    except Exception as exc:  # a bug must cost one session, not the server
-        logger.exception("internal error while serving %r", identity)
+        return [(to, protocol.encode(reply, validate=False)) for to, reply in replies]
+    except ProtocolError as exc:  # a scenario built a non-JSON record: a bug, one session
+        logger.error("cannot encode the reply to %r: %s", identity, exc)
         backend.drop(identity)
-        return _error(identity, f"InternalError: {type(exc).__name__}: {exc}")
+        return _error(identity, f"InternalError: {exc}")
 
 
 def handle_idle(backend: Backend) -> list[Frames]:
     """Expire idle sessions; the replies tell their clients."""
-    return [(to, protocol.encode(reply)) for to, reply in backend.expire()]
+    return [(to, protocol.encode(reply, validate=False)) for to, reply in backend.expire()]

@@ -10,6 +10,11 @@ Rules (PROTOCOL.md §3, §5; MODEL.md L21):
   after measurement N it is finished and takes no more actions.
 - Episodes follow each other inside one session with no new ``env-start``: the server does
   not count episodes, only measurements.
+- Only subscribed measurements are sent: when ``env_config`` holds
+  ``subscribed_network_stats`` (a list of ``"source::name"``), a record whose
+  ``source::name`` is not listed is left out, whatever the scenario built, in the
+  scenario's order (ns-3 reports only what the client subscribed to). Without the key,
+  every record is sent.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import simpy
 from netgym_sim.errors import InvalidAction, InvalidEnvConfig, SessionStateError
 from netgym_sim.scenarios import Record, Scenario, scenario_class
 
-__all__ = ["Session", "session_seed"]
+__all__ = ["Session", "session_seed", "subscriptions"]
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +45,23 @@ def _int_key(env_config: Mapping[str, Any], key: str, *, minimum: int) -> int:
     if value < minimum:
         raise InvalidEnvConfig(f"env_config.{key}: must be >= {minimum}, got {value!r}")
     return int(value)
+
+
+def subscriptions(env_config: Mapping[str, Any]) -> frozenset[str] | None:
+    """The ``source::name`` keys a session reports, or None (everything) without the key.
+
+    Raises:
+        InvalidEnvConfig: ``subscribed_network_stats`` is not a list of strings.
+    """
+    names = env_config.get("subscribed_network_stats")
+    if names is None:
+        return None
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise InvalidEnvConfig(
+            "env_config.subscribed_network_stats: must be a list of 'source::name' strings, "
+            f"got {names!r:.80}"
+        )
+    return frozenset(names)
 
 
 def session_seed(env_config: Mapping[str, Any]) -> int:
@@ -84,6 +106,7 @@ class Session:
                 f"(need >= {self.start_ms + 2 * self.step_ms})"
             )
         self.seed = session_seed(env_config)
+        self.subscribed = subscriptions(env_config)
         self.scenario: Scenario = cls(env_config, self.seed)
         self.clock = simpy.Environment(initial_time=self.start_ms)
         self.scenario.start(self.clock)
@@ -99,6 +122,9 @@ class Session:
         now_ms = self.start_ms + (self.measurements_sent + 1) * self.step_ms
         self.clock.run(until=now_ms)
         records = self.scenario.measure(now_ms)
+        wanted = self.subscribed
+        if wanted is not None:
+            records = [r for r in records if f"{r['source']}::{r['name']}" in wanted]
         self.measurements_sent += 1
         self.last_ts = now_ms
         return records

@@ -120,13 +120,42 @@ def test_bad_timing_in_env_start_is_an_env_error_naming_the_key() -> None:
 def test_other_message_types_are_unknown() -> None:
     backend = Backend()
     for msg in (
-        protocol.EnvEnd(),
         protocol.EnvHello(env_list=["custom"]),
         protocol.ErrorReply("x"),
     ):
         assert backend.handle(b"admin-0", msg) == [
             (b"admin-0", protocol.ErrorReply(UNKNOWN_TYPE_MSG))
         ]
+
+
+def test_a_clients_env_end_ends_its_session_and_is_answered() -> None:
+    backend = Backend()
+    ((_, first),) = backend.handle(b"admin-0", start_msg())
+    assert backend.has_session(b"admin-0")
+    assert backend.handle(b"admin-0", protocol.EnvEnd()) == [(b"admin-0", protocol.EnvEnd())]
+    assert not backend.has_session(b"admin-0")
+    # the next env-start starts afresh: no "Mapping Exits"
+    ((_, again),) = backend.handle(b"admin-0", start_msg())
+    assert again == first
+    # an env-end without a session is answered all the same
+    backend.handle(b"admin-0", protocol.EnvEnd())
+    assert backend.handle(b"admin-0", protocol.EnvEnd()) == [(b"admin-0", protocol.EnvEnd())]
+
+
+def test_env_end_of_one_client_leaves_the_others() -> None:
+    backend = Backend()
+    backend.handle(b"admin-0", start_msg())
+    backend.handle(b"admin-1", start_msg())
+    backend.handle(b"admin-0", protocol.EnvEnd())
+    assert backend.has_session(b"admin-1") and not backend.has_session(b"admin-0")
+
+
+def test_env_end_over_frames_is_compact_and_parsed_once() -> None:
+    backend = Backend()
+    handle_frames(backend, [b"admin-0", protocol.encode(start_msg())])
+    replies = handle_frames(backend, [b"admin-0", b'{\n  "type": "env-end"\n}'])
+    assert replies == [(b"admin-0", b'{"type":"env-end"}')]
+    assert backend.session_count == 0
 
 
 def test_idle_sessions_expire() -> None:
@@ -155,6 +184,41 @@ def test_an_internal_failure_costs_one_session(monkeypatch: pytest.MonkeyPatch) 
     reply = protocol.decode(payload)
     assert isinstance(reply, protocol.ErrorReply) and "model bug" in reply.error_msg
     assert not backend.has_session(b"admin-0") and backend.has_session(b"admin-1")
+
+
+def test_handle_message_turns_an_internal_failure_into_env_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from netgym_sim.handlers import handle_message
+    from netgym_sim.scenarios.custom import CustomScenario
+
+    backend = Backend()
+    ((_, first),) = handle_message(backend, b"admin-0", start_msg())
+
+    def boom(self: Any, action_list: Any) -> None:
+        raise RuntimeError("model bug")
+
+    monkeypatch.setattr(CustomScenario, "apply", boom)
+    ((to, reply),) = handle_message(backend, b"admin-0", action_for(first))
+    assert to == b"admin-0"
+    assert reply == protocol.ErrorReply("InternalError: RuntimeError: model bug")
+    assert not backend.has_session(b"admin-0")
+
+
+def test_only_subscribed_records_are_sent() -> None:
+    backend = Backend()
+    ((_, everything),) = backend.handle(b"admin-0", start_msg())
+    assert isinstance(everything, protocol.EnvMeasurement)
+    names = [f"{r['source']}::{r['name']}" for r in everything.network_stats]
+    assert len(names) > 2
+    wanted = [names[-1], names[0], "test::not_built"]
+    ((_, some),) = backend.handle(b"admin-1", start_msg(subscribed_network_stats=wanted))
+    assert isinstance(some, protocol.EnvMeasurement)
+    # the scenario's order, only what was asked for; an unknown name is simply absent
+    assert some.network_stats == [everything.network_stats[0], everything.network_stats[-1]]
+    ((_, bad),) = backend.handle(b"admin-2", start_msg(subscribed_network_stats="test::x"))
+    assert isinstance(bad, protocol.ErrorReply)
+    assert "subscribed_network_stats" in bad.error_msg
 
 
 def test_load_accounts_real_format(tmp_path: Path) -> None:
