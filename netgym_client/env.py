@@ -1,43 +1,61 @@
 """``NetworkGymEnv``: the gymnasium environment of a NetworkGym session.
 
-Rules (PROTOCOL.md §5, §7.3):
+Rules (PROTOCOL.md §5, §7.3, §14):
 - A session holds ``steps_per_episode × episodes_per_session`` measurements. The first
   ``reset()`` sends ``env-start``; a later ``reset()`` inside the session sends the last
   action again (an ``env-action``, not a restart), as the original client does.
-- ``step()`` counts from 1 at reset; ``truncated = current_step >= steps_per_episode``;
-  ``terminated`` on the session's last measurement, after which the socket is closed and
-  the next ``reset()`` starts a new session transparently.
+- ``step()`` counts from 1 at reset; ``truncated = current_step >= steps_per_episode``. The
+  session's last measurement is a time limit, not a terminal state of the network: it gives
+  ``truncated=True, terminated=False`` and ``info["session_end"] = True`` (False on every
+  other step); ``rl_config.terminate_on_session_end: true`` restores the original's
+  ``terminated=True`` there. The next ``reset()`` starts a new session transparently.
 - ``reset(seed=s)`` always starts a new session whose ``random_seed`` is ``s``, so the same
-  seed gives the same session.
-- ``server.address == "embedded"`` starts an in-process :class:`~netgym_sim.server.FakeServer`
-  on a free loopback port, owned by the env and stopped by ``close()``; any
-  ``tcp://host:port`` talks to that server instead, ours or a real one, with no other change.
-- Faults raise typed :class:`~netgym_client.errors.NetGymError` subclasses and end the session.
+  seed gives the same session. A session still running is ended first (in process: dropped;
+  over the wire: netgym's ``env-end``, see :meth:`NorthboundClient.end_session`), so the new
+  ``env-start`` needs no "Mapping Exits" retry against netgym's server.
+- ``server.address`` picks the path, and only the path: every observation, reward and info
+  value is the same on each.
+  ``"embedded"`` (the default) runs the simulated server's session in this process and hands
+  its records to :class:`NetworkStats` directly: no socket, no authentication, no JSON.
+  ``"embedded+tcp"`` starts an in-process :class:`~netgym_sim.server.FakeServer` on a free
+  loopback port and talks to it over ZeroMQ, PLAIN and JSON (for protocol tests).
+  ``tcp://host:port`` (or ``ipc://``/``inproc://``) talks to that server, ours or a real one.
+- Faults raise typed :class:`~netgym_client.errors.NetGymError` subclasses and end the
+  session; the embedded path raises the same types with the same texts as the wire path
+  (a simulator error is an :class:`~netgym_client.errors.EnvError`).
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Protocol
 
 import gymnasium as gym
 import numpy as np
 
+from netgym_client import protocol
+from netgym_client._config_schema import GMA_ENVS, NS3_MAX_USERS
 from netgym_client.adapters import Adapter, adapter_class
+from netgym_client.adapters.base import PolicyRecords
 from netgym_client.config import NetGymConfig, load_config
-from netgym_client.errors import EnvError, NetGymError
+from netgym_client.errors import ConfigError, EnvError, NetGymError, ProtocolError
 from netgym_client.northbound import NorthboundClient
 from netgym_client.stats import NetworkStats
 
 if TYPE_CHECKING:
     from netgym_sim.server import FakeServer
 
-__all__ = ["ActionError", "NetworkGymEnv"]
+__all__ = ["EMBEDDED", "EMBEDDED_TCP", "ActionError", "NetworkGymEnv"]
 
 logger = logging.getLogger(__name__)
 
+#: ``server.address`` of the in-process path (no sockets).
+EMBEDDED = "embedded"
+#: ``server.address`` of the embedded server reached over loopback ZeroMQ.
+EMBEDDED_TCP = "embedded+tcp"
 #: The original client waits this long before re-sending env-start after an env-error on
 #: the first reset (its path for a server that still maps a killed client's identity).
 START_RETRY_DELAY_S = 1.0
@@ -51,6 +69,110 @@ class ActionError(NetGymError, ValueError):
     """An action does not fit the action space."""
 
 
+def _stats(msg: protocol.Message) -> NetworkStats:
+    records = protocol.expect_measurement(msg).network_stats
+    return NetworkStats.from_records(records, validate=False)  # built or decoded valid
+
+
+class _Link(Protocol):
+    """How the env reaches a server: start a session, answer measurements, end it."""
+
+    def start(self, env_config: Mapping[str, Any], running: bool) -> NetworkStats:
+        """Start a session (ending the one still ``running``); its first measurement."""
+
+    def act(self, action_list: PolicyRecords) -> NetworkStats:
+        """Send one policy; the next measurement."""
+
+    def end(self, running: bool) -> None:
+        """Drop the connection, ending the session first if it is still ``running``."""
+
+
+class _InProcessLink:
+    """The embedded path: the simulated backend called in process with message objects.
+
+    The same :func:`netgym_sim.handlers.handle_message` answers as behind the server's
+    socket, so limits, error texts and error types are those of the wire. The client's
+    messages are checked by the wire's rules (:func:`protocol.check_message`), as encoding
+    them would be; the server's records are trusted, as the decoded ones are.
+    """
+
+    def __init__(self, identity: str) -> None:
+        from netgym_sim.backend import Backend  # noqa: PLC0415 (the simulator loads lazily)
+        from netgym_sim.handlers import handle_message  # noqa: PLC0415
+
+        self._backend = Backend(max_sessions=1, idle_timeout_s=float("inf"))
+        self._handle = handle_message
+        self._identity = identity.encode("utf-8")
+
+    def _ask(self, msg: protocol.Message) -> NetworkStats:
+        replies = self._handle(self._backend, self._identity, msg)
+        return _stats(replies[0][1])
+
+    def start(self, env_config: Mapping[str, Any], running: bool) -> NetworkStats:
+        self._backend.drop(self._identity)
+        # a deep copy, as the wire gives the server: the session never shares our config
+        config = {k: copy.deepcopy(v) for k, v in env_config.items() if k != "type"}
+        if not isinstance(config.get("env"), str):
+            raise ProtocolError("env_config.env", "env-start needs the environment name")
+        msg = protocol.EnvStart(env_config=config)
+        protocol.check_message(msg)
+        return self._ask(msg)
+
+    def act(self, action_list: PolicyRecords) -> NetworkStats:
+        msg = protocol.EnvAction(action_list=action_list)
+        protocol.check_message(msg)  # what encoding it for the wire would refuse
+        return self._ask(msg)
+
+    def end(self, running: bool) -> None:
+        self._backend.drop(self._identity)
+
+
+class _WireLink:
+    """The ZeroMQ path: one :class:`NorthboundClient` per session, as the original client."""
+
+    def __init__(self, make_client: Callable[[], NorthboundClient]) -> None:
+        self._make_client = make_client
+        self._client: NorthboundClient | None = None
+
+    def _receive(self) -> NetworkStats:
+        assert self._client is not None
+        return _stats(self._client.receive())
+
+    def start(self, env_config: Mapping[str, Any], running: bool) -> NetworkStats:
+        if self._client is not None and running:
+            # netgym's env-end, on the same socket: the server handles it before env-start
+            self._client.end_session()
+        elif self._client is not None:
+            self._client.close()
+            self._client = None
+        if self._client is None:
+            self._client = self._make_client()
+        self._client.start(env_config)
+        try:
+            return self._receive()
+        except EnvError as exc:
+            if not any(text in exc.message for text in _RETRYABLE):
+                raise
+            logger.info("server asked for a restart (%s); retrying once", exc.message)
+            self._client.close()
+            time.sleep(START_RETRY_DELAY_S)
+            self._client = self._make_client()
+            self._client.start(env_config)
+            return self._receive()
+
+    def act(self, action_list: PolicyRecords) -> NetworkStats:
+        assert self._client is not None
+        self._client.send_action(action_list)
+        return self._receive()
+
+    def end(self, running: bool) -> None:
+        if self._client is not None:
+            if running:
+                self._client.end_session()  # not waited for: close() only queues it
+            self._client.close()
+            self._client = None
+
+
 class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
     """A NetworkGym environment reached over the northbound interface.
 
@@ -59,10 +181,16 @@ class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
             ``"network_slicing"``, ``"rmcat"``) or a ready :class:`NetGymConfig`.
         config: Nested overrides deep-merged into the defaults, e.g.
             ``{"env_config": {"steps_per_episode": 5}}``.
-        server: ``"embedded"`` or ``"tcp://host:port"``; shorthand for ``config["server"]``.
+        server: ``"embedded"`` (in process, the default), ``"embedded+tcp"`` (the embedded
+            server over loopback ZeroMQ) or ``"tcp://host:port"``; shorthand for
+            ``config["server"]``.
         config_path: A JSON config file merged between defaults and ``config``.
         adapter: An :class:`~netgym_client.adapters.Adapter` subclass or
             ``"module:Class"`` to use instead of the built-in one.
+        render_mode: ``None``: netgym renders nothing (gymnasium's render API).
+
+    Raises:
+        ConfigError: A bad configuration, or a ``render_mode`` other than None.
 
     Example:
         >>> env = NetworkGymEnv("custom", config={"env_config": {"steps_per_episode": 2,
@@ -70,9 +198,9 @@ class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
         >>> obs, info = env.reset(seed=1)
         >>> obs.shape
         (3, 5)
-        >>> _, _, terminated, truncated, _ = env.step(env.action_space.sample())
-        >>> terminated, truncated
-        (True, True)
+        >>> _, _, terminated, truncated, info = env.step(env.action_space.sample())
+        >>> terminated, truncated, info["session_end"]
+        (False, True, True)
         >>> env.close()
     """
 
@@ -86,8 +214,15 @@ class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
         server: str | None = None,
         config_path: str | None = None,
         adapter: str | type[Adapter] | None = None,
+        render_mode: str | None = None,
     ) -> None:
         super().__init__()
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ConfigError(
+                "render_mode",
+                f"netgym renders nothing: use None, got {render_mode!r:.40}",
+            )
+        self.render_mode = render_mode
         if isinstance(env, NetGymConfig):
             if config or server or config_path:
                 raise NetGymError("pass either a NetGymConfig or config/server/path, not both")
@@ -107,8 +242,11 @@ class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
         self.observation_space = self.adapter.observation_space
         self.action_space = self.adapter.action_space
         self._server: FakeServer | None = None
-        self._client: NorthboundClient | None = None
+        self._link: _Link | None = None
         self._session_config: dict[str, Any] = dict(self.config.env_config)
+        self._steps_per_episode = int(self.config.env_config["steps_per_episode"])
+        self._terminate_on_end = bool(self.config.rl_config.get("terminate_on_session_end"))
+        self._system_default = self.config.rl_config.get("agent") == "system_default"
         self._remaining = 0
         self.current_step = 0
         self.current_ep = 0
@@ -116,70 +254,81 @@ class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
         self._stats: NetworkStats | None = None
 
     # -- session plumbing -------------------------------------------------------------
-    def _address(self) -> tuple[str, float]:
+    def _new_link(self) -> _Link:
         server = self.config.server
-        if server.address != "embedded":
-            return server.address, server.step_timeout_s
-        if self._server is None:
-            from netgym_sim.server import FakeServer  # noqa: PLC0415 (loaded only when embedded)
+        if server.address == EMBEDDED:
+            return _InProcessLink(server.identity)
+        if server.address == EMBEDDED_TCP:
+            if self._server is None:
+                from netgym_sim.server import FakeServer  # noqa: PLC0415 (loaded when embedded)
 
-            self._server = FakeServer(idle_timeout_s=EMBEDDED_IDLE_TIMEOUT_S).start()
-        return self._server.address, server.embedded_step_timeout_s
+                self._server = FakeServer(idle_timeout_s=EMBEDDED_IDLE_TIMEOUT_S).start()
+            address, timeout_s = self._server.address, server.embedded_step_timeout_s
+        else:
+            address, timeout_s = server.address, server.step_timeout_s
+            if self.config.env in GMA_ENVS and self.config.num_users > NS3_MAX_USERS:
+                logger.warning(
+                    "%d users: ns-3 NetworkGym servers accept at most %d (netgym's own "
+                    "server takes more)",
+                    self.config.num_users,
+                    NS3_MAX_USERS,
+                )
+
+        def make_client() -> NorthboundClient:
+            return NorthboundClient(
+                address,
+                session_name=server.session_name,
+                session_key=server.session_key,
+                client_id=server.client_id,
+                connect_timeout_s=server.connect_timeout_s,
+                reply_timeout_s=timeout_s,
+            )
+
+        return _WireLink(make_client)
 
     def _end_session(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+        if self._link is not None:
+            self._link.end(self._remaining > 0)
         self._remaining = 0
 
-    def _receive(self) -> NetworkStats:
-        assert self._client is not None
-        try:
-            msg = self._client.receive()
-        except NetGymError:
-            self._end_session()
-            raise
-        self._remaining -= 1
-        return NetworkStats.from_records(msg.network_stats, validate=False)  # decode() checked
-
-    def _new_client(self, address: str, reply_timeout_s: float) -> NorthboundClient:
-        server = self.config.server
-        return NorthboundClient(
-            address,
-            session_name=server.session_name,
-            session_key=server.session_key,
-            client_id=server.client_id,
-            connect_timeout_s=server.connect_timeout_s,
-            reply_timeout_s=reply_timeout_s,
-        )
+    def _fail(self) -> None:
+        """After a fault: forget the session (the server has dropped it or will)."""
+        self._remaining = 0
+        if self._link is not None:
+            self._link.end(False)
 
     def _start_session(self, seed: int | None) -> NetworkStats:
-        self._end_session()
-        address, timeout_s = self._address()
+        if self._link is None:
+            self._link = self._new_link()
         self._session_config = dict(self.config.env_config)
         if seed is not None:
             self._session_config["random_seed"] = int(seed)
-        self._client = self._new_client(address, timeout_s)
-        steps = int(self.config.env_config["steps_per_episode"])
-        episodes = int(self.config.env_config["episodes_per_session"])
-        self._remaining = steps * episodes
+        running = self._remaining > 0
+        self._remaining = 0
         self.current_ep = 0
         try:
-            self._client.start(self._session_config)
-            try:
-                return self._receive()
-            except EnvError as exc:
-                if not any(text in exc.message for text in _RETRYABLE):
-                    raise
-                logger.info("server asked for a restart (%s); retrying once", exc.message)
-                time.sleep(START_RETRY_DELAY_S)
-                self._client = self._new_client(address, timeout_s)
-                self._remaining = steps * episodes
-                self._client.start(self._session_config)
-                return self._receive()
+            stats = self._link.start(self._session_config, running)
         except BaseException:
-            self._end_session()
+            self._fail()
             raise
+        steps, episodes = self._steps_per_episode, int(self.config.episodes_per_session)
+        self._remaining = steps * episodes - 1
+        return stats
+
+    def _act(self, action_list: PolicyRecords) -> NetworkStats:
+        assert self._link is not None
+        try:
+            stats = self._link.act(action_list)
+        except ProtocolError as exc:
+            if exc.field.startswith("action_list"):  # refused before it left: session intact
+                raise
+            self._fail()
+            raise
+        except BaseException:
+            self._fail()
+            raise
+        self._remaining -= 1
+        return stats
 
     # -- gymnasium API ----------------------------------------------------------------
     def reset(
@@ -192,16 +341,15 @@ class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
         """
         super().reset(seed=seed)
         new_session = seed is not None or bool((options or {}).get("new_session"))
-        if new_session or self._client is None or self._remaining <= 0:
+        if new_session or self._link is None or self._remaining <= 0:
             stats = self._start_session(seed)
         else:
             assert self._stats is not None
-            self._client.send_action(self.adapter.policy(self._last_action, self._stats))
-            stats = self._receive()
+            stats = self._act(self.adapter.policy(self._last_action, self._stats))
         self.current_ep += 1
         self.current_step = 1
         self._stats = stats
-        return self.adapter.observation(stats), self._info(stats)
+        return self.adapter.observation(stats), self._info(stats, False)
 
     def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         """Send ``action`` as a policy and return the next measurement's view.
@@ -213,11 +361,11 @@ class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
             ActionError: The action's shape does not match the action space.
             NetGymError: ``step()`` without a running session, or a server/transport fault.
         """
-        if self._client is None or self._stats is None:
+        if self._link is None or self._stats is None or self._remaining <= 0:
             raise NetGymError("no running session: call reset() first")
         policy_action: np.ndarray | None = None
         arr = np.asarray(action)
-        if self.config.rl_config.get("agent") != "system_default" and arr.size > 0:
+        if not self._system_default and arr.size > 0:
             shape = self.action_space.shape
             if shape is not None and arr.shape != shape:
                 raise ActionError(
@@ -225,23 +373,31 @@ class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
                 )
             policy_action = arr
             self._last_action = arr
+        policy = self.adapter.policy(policy_action, self._stats)
+        stats = self._act(policy)
         self.current_step += 1
-        self._client.send_action(self.adapter.policy(policy_action, self._stats))
-        stats = self._receive()
         self._stats = stats
-        truncated = self.current_step >= int(self.config.env_config["steps_per_episode"])
-        terminated = self._remaining <= 0
-        if terminated:
-            self._end_session()
+        truncated = self.current_step >= self._steps_per_episode
+        session_end = self._remaining <= 0
+        if session_end:
+            self._end_session()  # the server has dropped it too: nothing to end there
+        terminated = session_end and self._terminate_on_end
+        truncated = truncated or (session_end and not terminated)
         obs = self.adapter.observation(stats)
-        return obs, float(self.adapter.reward(stats)), terminated, truncated, self._info(stats)
+        reward = float(self.adapter.reward(stats))
+        return obs, reward, terminated, truncated, self._info(stats, session_end)
 
-    def _info(self, stats: NetworkStats) -> dict[str, Any]:
-        return {"network_stats": stats, **self.adapter.info(stats)}
+    def _info(self, stats: NetworkStats, session_end: bool) -> dict[str, Any]:
+        return {"network_stats": stats, "session_end": session_end, **self.adapter.info(stats)}
+
+    def render(self) -> None:
+        """Nothing to render (``render_mode`` is None)."""
+        return None
 
     def close(self) -> None:
-        """Close the session's socket and stop the embedded server, if any (idempotent)."""
+        """End a running session, close its socket and stop an embedded server (idempotent)."""
         self._end_session()
+        self._link = None
         if self._server is not None:
             self._server.stop()
             self._server = None

@@ -2,8 +2,14 @@
 
 Rules:
 - Identity is ``"<session_name>-<client_id>"``; PLAIN username/password are the session name
-  and key (PROTOCOL.md §1). Every payload is one frame of UTF-8 JSON; like the original
-  client we send it pretty-printed (``indent=2``).
+  and key (PROTOCOL.md §1). Every payload is one frame of UTF-8 JSON, sent compact: the
+  original client pretty-prints (``indent=2``), but every peer must accept any valid JSON
+  whatever its whitespace (§2), and compact JSON is smaller and faster to write.
+- :meth:`NorthboundClient.end_session` sends netgym's ``env-end`` to end the running session
+  at once. netgym's server answers ``env-end``; a real server answers ``env-error`` "unknown
+  msg type" and keeps the session. Either answer is read and dropped by the next
+  :meth:`~NorthboundClient.receive`, so the caller can send ``env-start`` right after it on
+  the same socket.
 - :meth:`NorthboundClient.connect` waits at most ``connect_timeout_s`` for the PLAIN
   handshake, watched through ZeroMQ's socket monitor, so "nobody there" and "wrong
   password" are told apart at once instead of after a reply timeout.
@@ -27,8 +33,6 @@ from zmq.utils.monitor import recv_monitor_message
 from netgym_client import protocol
 from netgym_client.errors import (
     AuthenticationFailed,
-    EnvError,
-    NoAvailableWorker,
     ProtocolError,
     ServerUnavailable,
     TransportError,
@@ -87,6 +91,7 @@ class NorthboundClient:
         self._context = context or zmq.Context.instance()
         self._socket: zmq.Socket[bytes] | None = None
         self._closed = False
+        self._unanswered_ends = 0
 
     @property
     def identity(self) -> str:
@@ -171,7 +176,7 @@ class NorthboundClient:
         if self._socket is None:
             self.connect()
         assert self._socket is not None  # connect() either set it or raised
-        self._socket.send(protocol.encode(msg, indent=2))
+        self._socket.send(protocol.encode(msg))
 
     def start(self, env_config: Mapping[str, Any]) -> None:
         """Send ``env-start`` with the whole ``env_config`` (as the original client does)."""
@@ -183,6 +188,17 @@ class NorthboundClient:
     def send_action(self, action_list: dict[str, Any] | list[dict[str, Any]]) -> None:
         """Send ``env-action`` carrying one policy record or a list of them."""
         self._send(protocol.EnvAction(action_list=action_list))
+
+    def end_session(self) -> None:
+        """Send ``env-end``: end this identity's session on a netgym server (no wait).
+
+        Does nothing before :meth:`connect`. The answer is dropped by the next
+        :meth:`receive`; if the socket is closed first, nobody reads it, which is harmless.
+        """
+        if self._socket is None:
+            return
+        self._socket.send(protocol.encode(protocol.EnvEnd(), validate=False))
+        self._unanswered_ends += 1
 
     def receive(self, timeout_s: float | None = None) -> protocol.EnvMeasurement:
         """Wait for the next measurement.
@@ -199,19 +215,24 @@ class NorthboundClient:
         if self._socket is None:
             raise TransportError("receive() before connect()/start()")
         wait_s = self.reply_timeout_s if timeout_s is None else timeout_s
+        while True:
+            msg = self._receive_one(wait_s)
+            if self._unanswered_ends:
+                # the answer to our env-end: env-end (netgym) or "unknown msg type" (real)
+                self._unanswered_ends -= 1
+                if not isinstance(msg, protocol.EnvEnd | protocol.ErrorReply):
+                    logger.warning("unexpected %s answered env-end", type(msg).__name__)
+                continue
+            return protocol.expect_measurement(msg)
+
+    def _receive_one(self, wait_s: float) -> protocol.Message:
+        assert self._socket is not None
         if not self._socket.poll(int(wait_s * 1000)):
             raise ServerUnavailable(self.address, wait_s)
         frames = self._socket.recv_multipart()
         if len(frames) != 1:
             raise ProtocolError("", f"expected 1 frame from the server, got {len(frames)}")
-        msg = protocol.decode(frames[0])
-        if isinstance(msg, protocol.EnvMeasurement):
-            return msg
-        if isinstance(msg, protocol.ErrorReply):
-            raise EnvError(msg.error_msg)
-        if isinstance(msg, protocol.NoWorkerReply):
-            raise NoAvailableWorker(msg.msg or "no available worker")
-        raise ProtocolError("type", f"unexpected {type(msg).__name__} from the server")
+        return protocol.decode(frames[0])
 
     def close(self) -> None:
         """Close the socket (idempotent; blocks at most ``LINGER_MS``)."""

@@ -1,4 +1,8 @@
-"""NetworkGymEnv end to end over real ZeroMQ sockets on 127.0.0.1."""
+"""NetworkGymEnv end to end: in process, and over real ZeroMQ sockets on 127.0.0.1.
+
+``"embedded"`` (the default) runs the session in process; ``"embedded+tcp"`` and a
+``FakeServer`` address go over loopback ZeroMQ.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,14 @@ from gymnasium.utils.env_checker import check_env
 
 import netgym_client  # noqa: F401  (registers the gymnasium ids)
 from netgym_client import NetworkGymEnv
-from netgym_client.errors import AuthenticationFailed, NoAvailableWorker, ServerUnavailable
+from netgym_client import env as env_module
+from netgym_client.errors import (
+    AuthenticationFailed,
+    ConfigError,
+    NoAvailableWorker,
+    ServerUnavailable,
+)
+from netgym_client.northbound import NorthboundClient
 from netgym_client.stats import NetworkStats
 from netgym_sim.server import FakeServer
 
@@ -49,20 +60,19 @@ def run_session(
 ALL_ENVS = ["custom", "nqos_split", "qos_steer", "network_slicing", "rmcat"]
 
 
+@pytest.mark.parametrize("address", ["embedded", "embedded+tcp"])
 @pytest.mark.parametrize("env_name", ALL_ENVS)
-def test_full_multi_episode_session_embedded(env_name: str) -> None:
-    env = NetworkGymEnv(env_name, config=small(steps=3, episodes=3))
+def test_full_multi_episode_session_embedded(env_name: str, address: str) -> None:
+    env = NetworkGymEnv(env_name, config=small(steps=3, episodes=3), server=address)
     try:
         flags = run_session(env, episodes=3)
     finally:
         env.close()
     step_ms = env.config.step_ms
     start = env.config.env_config["measurement_start_time_ms"]
-    # 3 episodes × (3 measurements: 1 from reset + 2 from step)
-    assert [f[:2] for f in flags] == [(False, False), (False, True)] * 2 + [
-        (False, False),
-        (True, True),
-    ]
+    # 3 episodes × (3 measurements: 1 from reset + 2 from step); the session's end is a
+    # time limit: truncated, not terminated (PROTOCOL.md §14)
+    assert [f[:2] for f in flags] == [(False, False), (False, True)] * 3
     expected_ts = [start + step_ms * k for k in (2, 3, 5, 6, 8, 9)]
     assert [f[2] for f in flags] == expected_ts
 
@@ -95,7 +105,83 @@ def test_reset_after_session_end_starts_a_new_session() -> None:
         second = run_session(env, episodes=1, seed=None)
     finally:
         env.close()
-    assert first == second == [(True, True, 3000)]
+    assert first == second == [(False, True, 3000)]
+
+
+@pytest.mark.parametrize("address", ["embedded", "embedded+tcp"])
+def test_terminate_on_session_end_restores_the_originals_flags(address: str) -> None:
+    config = small(steps=2, episodes=2)
+    config["rl_config"] = {"terminate_on_session_end": True}
+    env = NetworkGymEnv("custom", config=config, server=address)
+    try:
+        flags = run_session(env, episodes=2)
+    finally:
+        env.close()
+    assert [f[:2] for f in flags] == [(False, True), (True, True)]
+
+
+def test_session_end_is_only_flagged_on_the_last_step() -> None:
+    env = NetworkGymEnv("custom", config=small(steps=2, episodes=2))
+    try:
+        _, info = env.reset(seed=1)
+        ends = [info["session_end"]]
+        ends.append(env.step(env.action_space.sample())[4]["session_end"])
+        _, info = env.reset()
+        ends.append(info["session_end"])
+        ends.append(env.step(env.action_space.sample())[4]["session_end"])
+    finally:
+        env.close()
+    assert ends == [False, False, False, True]
+
+
+def test_render_mode_none_is_accepted_and_others_are_refused() -> None:
+    env = gymnasium.make("netgym/custom-v0", render_mode=None)
+    try:
+        assert env.render_mode is None
+        assert env.unwrapped.render() is None
+    finally:
+        env.close()
+    with pytest.raises(ConfigError, match="render_mode"):
+        NetworkGymEnv("custom", render_mode="human")
+
+
+@pytest.mark.parametrize("address", ["embedded", "embedded+tcp"])
+def test_reset_with_seed_mid_session_never_sleeps(
+    address: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_sleep(seconds: float) -> None:
+        raise AssertionError(f"slept {seconds} s")
+
+    monkeypatch.setattr(env_module.time, "sleep", no_sleep)
+    env = NetworkGymEnv("nqos_split", config=small(steps=5, episodes=1), server=address)
+    try:
+        first, _ = env.reset(seed=3)
+        env.step(env.action_space.sample())
+        again, info = env.reset(seed=3)  # inside the running session: a new one, same seed
+        assert np.array_equal(first, again)
+        assert info["network_stats"].ts == env.config.measurement_start_time_ms + 100
+        env.step(env.action_space.sample())
+    finally:
+        env.close()
+
+
+def test_reset_with_seed_mid_session_over_tcp_needs_no_retry(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def no_sleep(seconds: float) -> None:
+        raise AssertionError(f"slept {seconds} s")
+
+    monkeypatch.setattr(env_module.time, "sleep", no_sleep)
+    with FakeServer() as srv:
+        env = NetworkGymEnv("custom", server=srv.address, config=small(steps=5, episodes=1))
+        try:
+            for seed in (1, 2, 1):
+                _, info = env.reset(seed=seed)
+                assert info["network_stats"].ts == 2000
+                env.step(env.action_space.sample())
+            assert srv.backend.session_count == 1
+        finally:
+            env.close()
 
 
 def test_same_seed_same_session_different_seed_differs() -> None:
@@ -145,9 +231,14 @@ def test_gymnasium_make_over_tcp_to_a_separate_server() -> None:
             assert obs.shape == (3, 5)
             _, _, terminated, truncated, _ = env.step(env.action_space.sample())
             assert (terminated, truncated) == (False, True)
+            assert srv.backend.session_count == 1  # the session waits for its last action
         finally:
             env.close()
-        assert srv.backend.session_count == 1  # the session waits for its last action
+        # close() ended it with netgym's env-end; the server handles it in its own thread
+        deadline = time.monotonic() + 5.0
+        while srv.backend.session_count and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert srv.backend.session_count == 0
 
 
 def test_server_not_running_fails_within_connect_timeout() -> None:
@@ -193,10 +284,11 @@ def test_second_client_beyond_capacity() -> None:
 
 def test_client_killed_then_restarted_with_same_identity() -> None:
     with FakeServer() as srv:
-        first = NetworkGymEnv("custom", server=srv.address, config=small(steps=5, episodes=1))
-        first.reset(seed=1)
-        first.step(first.action_space.sample())
-        first.close()  # gone mid-episode; the server still maps admin-0
+        first = NetworkGymEnv("custom", config=small(steps=5, episodes=1, random_seed=1))
+        killed = NorthboundClient(srv.address)
+        killed.start(first.config.env_config)
+        killed.receive(5.0)
+        killed.close()  # gone mid-episode without env-end; the server still maps admin-0
         again = NetworkGymEnv("custom", server=srv.address, config=small(steps=5, episodes=1))
         try:
             _, info = again.reset(seed=1)  # env-error "Mapping Exits", retry after 1 s
@@ -206,10 +298,29 @@ def test_client_killed_then_restarted_with_same_identity() -> None:
 
 
 def test_close_is_idempotent_and_releases_the_embedded_server() -> None:
-    env = NetworkGymEnv("custom")
+    env = NetworkGymEnv("custom", server="embedded+tcp")
     env.reset()
     server = env._server
     assert server is not None and server.running
     env.close()
     env.close()
     assert not server.running
+
+
+def test_more_users_than_ns3_takes_warns_only_for_other_servers(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    many = small(steps=2, episodes=1, per_slice_config={"num_users": [30, 30]})
+    with caplog.at_level("WARNING", logger="netgym_client.env"):
+        env = NetworkGymEnv("nqos_split", config=many)
+        env.reset(seed=1)
+        env.close()
+        assert not [r for r in caplog.records if "ns-3" in r.getMessage()]
+        with FakeServer() as srv:
+            env = NetworkGymEnv("nqos_split", config=many, server=srv.address)
+            try:
+                obs, _ = env.reset(seed=1)
+                assert obs.shape == (3, 60)
+            finally:
+                env.close()
+    assert [r for r in caplog.records if "ns-3" in r.getMessage()]
