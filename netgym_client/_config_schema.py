@@ -36,6 +36,7 @@ __all__ = [
     "MAX_CUSTOM_USERS",
     "MAX_SLICES",
     "MAX_SLICE_USERS",
+    "NS3_MAX_USERS",
     "REWARD_TYPES",
     "RMCAT_INTERVAL_MS",
     "SERVER_SCHEMA",
@@ -61,8 +62,12 @@ Check = Callable[[Any, str], object]
 GMA_ENVS = frozenset({"nqos_split", "qos_steer", "network_slicing"})
 #: Slices per GMA-based environment: ns-3 accepts 1–8 (§9).
 MAX_SLICES = 8
-#: Total users over all slices: ns-3 accepts at most 50 (§9).
-MAX_SLICE_USERS = 50
+#: Total users over all slices: the simulator's limit (netgym_sim takes up to 10,000).
+#: ns-3 NetworkGym servers stop at 50 (§9); the env logs a warning when a session with more
+#: users goes to a server that is not the embedded one (see :data:`NS3_MAX_USERS`).
+MAX_SLICE_USERS = 10_000
+#: Users over all slices that ns-3 NetworkGym servers accept (§9).
+NS3_MAX_USERS = 50
 #: Users of the custom (dummy) environment; the same cap as the simulator's custom scenario.
 MAX_CUSTOM_USERS = 10_000
 #: LTE channel sizes in resource blocks: 1.4, 3, 5, 10, 15, 20 MHz (3GPP TS 36.101
@@ -338,7 +343,7 @@ def _check_session_key(value: Any, path: str) -> None:
 
 
 _ADDRESS = re.compile(
-    r"embedded|tcp://(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(?P<port>[0-9]{1,5})"
+    r"embedded|embedded\+tcp|tcp://(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(?P<port>[0-9]{1,5})"
     r"|ipc://\S+|inproc://\S+"
 )
 MAX_PORT = 65535
@@ -351,7 +356,7 @@ def _check_address(value: Any, path: str) -> None:
     if match is None or (port is not None and not 1 <= int(port) <= MAX_PORT):
         raise ConfigError(
             path,
-            "must be 'embedded', 'tcp://<host>:<port 1-65535>', 'ipc://<path>' or "
+            "must be 'embedded', 'embedded+tcp', 'tcp://<host>:<port 1-65535>', 'ipc://<path>' or "
             f"'inproc://<name>', got {show(value)}",
         )
 
@@ -384,15 +389,18 @@ COMMON_KEYS: dict[str, Field] = {
 
 
 def check_rl_config(env: str, value: Any, path: str = "rl_config") -> Mapping[str, Any]:
-    """``rl_config``: ``agent``, ``reward_type`` and the optional ``adapter``.
+    """``rl_config``: ``agent``, ``reward_type`` and the optional ``adapter`` and flag.
 
     ``agent`` is any string, ``reward_type`` one that ``env`` accepts, ``adapter`` a
-    ``"package.module:Class"`` that replaces the environment's built-in adapter.
+    ``"package.module:Class"`` that replaces the environment's built-in adapter, and
+    ``terminate_on_session_end`` (bool, default false) makes the session's last step
+    ``terminated=True`` as in the original client instead of ``truncated=True`` (§14).
     """
     fields = {
         "agent": Field(string()),
         "reward_type": Field(string(choices=allowed_reward_types(env))),
         "adapter": Field(string(pattern=ADAPTER_TARGET), required=False),
+        "terminate_on_session_end": Field(boolean, required=False),
     }
     return check_object(value, path, fields)
 

@@ -48,6 +48,11 @@ Choices made where PROTOCOL.md is silent:
   ``server.address`` to ``tcp://<server_ip>:<server_port>`` unless the user also gives
   ``server.address``; otherwise the original's connection keys are only kept in ``extra``.
 - ``random_seed`` (an integer >= 0) is accepted in every environment.
+- The GMA-based environments take up to 10,000 users over all slices, the simulator's limit.
+  ns-3 NetworkGym servers stop at 50: a config with more is accepted and the env logs a
+  warning when it connects to a server other than the embedded one.
+- ``rl_config.terminate_on_session_end`` (bool, default false) restores the original's
+  ``terminated=True`` at the end of a session (§14).
 """
 
 from __future__ import annotations
@@ -103,7 +108,9 @@ class ServerConfig:
     """Where the client connects, as whom, and how long it waits.
 
     Attributes:
-        address: ``"embedded"`` (an in-process simulated server) or a ZeroMQ endpoint
+        address: ``"embedded"`` (the simulated server's sessions run in this process, no
+            sockets), ``"embedded+tcp"`` (the simulated server in this process, reached over
+            loopback ZeroMQ like a remote one: for protocol tests) or a ZeroMQ endpoint
             ``tcp://host:port``, ``ipc://path`` or ``inproc://name``.
         session_name: ZMQ PLAIN user name (the server account).
         session_key: ZMQ PLAIN password.
@@ -111,7 +118,8 @@ class ServerConfig:
         connect_timeout_s: Longest wait for the connection and PLAIN handshake, seconds.
         step_timeout_s: Longest wait for one reply from a real server, seconds (the
             original client waits 60 s).
-        embedded_step_timeout_s: Longest wait for one reply from the embedded server, seconds.
+        embedded_step_timeout_s: Longest wait for one reply from the ``"embedded+tcp"``
+            server, seconds.
 
     Raises:
         ConfigError: A field is out of range (path ``server.<field>``).

@@ -23,6 +23,7 @@ from netgym_client._config_schema import (
     MAX_CUSTOM_USERS,
     MAX_SLICE_USERS,
     MAX_SLICES,
+    NS3_MAX_USERS,
     SERVER_SCHEMA,
     allowed_reward_types,
     top_level_schema,
@@ -121,7 +122,8 @@ def config_overrides(draw: Draw, env: str, num_users: int | None = None) -> dict
         if draw(st.booleans()):
             env_config["random_seed"] = draw(_seeds)
     else:
-        total = num_users or draw(st.integers(1, MAX_SLICE_USERS))
+        # drawn totals stay within what ns-3 servers take; a fixed num_users may go higher
+        total = num_users or draw(st.integers(1, NS3_MAX_USERS))
         step_ms = draw(st.integers(1, 1000))
         min_x, min_y = draw(st.integers(-100, 100)), draw(st.integers(-100, 100))
         min_speed = draw(_real(0, 3))
@@ -161,8 +163,8 @@ def env_configs(
 
     Args:
         env: One environment, or None for all of them.
-        num_users: Fix the user count (custom: 1–10000; slice environments: 1–50 in total;
-            rmcat: only 1, its single NADA flow).
+        num_users: Fix the user count (custom: 1–10000; slice environments: 1–10000 in
+            total, drawn ones 1–50 as ns-3 servers take; rmcat: only 1, its single NADA flow).
 
     Raises:
         InvalidArgument: Unknown ``env`` or a ``num_users`` the environment cannot have.
@@ -267,7 +269,7 @@ def _slice_list_bad(env: str) -> list[_Bad]:
         key = "max_udp_rate_per_user_mbps"
         return _nest(f"{base}.min_udp_rate_per_user_mbps", low), f"{base}.{key}[{i}]"
 
-    # No users at all, or more than 50 in total (each slice within its own range).
+    # No users at all, or more than MAX_SLICE_USERS in total (each slice within its range).
     users = st.just([0] * slices)
     if slices > 1:
         each = st.integers(MAX_SLICE_USERS // slices + 1, MAX_SLICE_USERS)

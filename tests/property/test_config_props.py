@@ -85,7 +85,7 @@ def test_generated_configs_are_valid_and_round_trip(config: NetGymConfig) -> Non
 @settings(max_examples=20)
 @given(data=st.data())
 def test_fixed_user_count(env: str, data: st.DataObject) -> None:
-    limit = {"custom": 10_000, "rmcat": 1}.get(env, 50)
+    limit = {"custom": 10_000, "rmcat": 1}.get(env, 10_000)
     users = data.draw(st.integers(1, limit), label="num_users")
     config = data.draw(env_configs(env, num_users=users))
     assert config.env == env

@@ -560,7 +560,7 @@ TRACE = {"time_ms": [0, 0], "bw_kbps": [1, 1], "delay_ms": [0, 0], "loss": [0, 0
         ("nqos_split", f"{P}.downlink_mode", ["auto", "mix"], f"{P}.downlink_mode[1]"),
         ("nqos_split", f"{P}.uplink_mode", ["Auto", "auto"], f"{P}.uplink_mode[0]"),
         ("nqos_split", f"{P}.num_users", [0, 0], None),
-        ("nqos_split", f"{P}.num_users", [30, 21], None),
+        ("nqos_split", f"{P}.num_users", [5000, 5001], None),
         ("nqos_split", P, psc_of("nqos_split", 9), f"{P}.num_users"),
         ("nqos_split", P, psc_of("nqos_split", 0), f"{P}.num_users"),
         ("nqos_split", "rl_config.reward_type", "", None),
@@ -698,3 +698,27 @@ def test_net_gym_config_is_frozen() -> None:
 
 
 # fmt: on
+
+
+def test_slice_environments_take_the_simulators_user_limit() -> None:
+    config = load_config(
+        "nqos_split", {"env_config": {"per_slice_config": {"num_users": [600, 400]}}}
+    )
+    assert config.num_users == 1000
+    error = error_of(
+        "nqos_split", {"env_config": {"per_slice_config": {"num_users": [5001, 5000]}}}
+    )
+    assert error.path == "env_config.per_slice_config.num_users" and "10000" in error.problem
+
+
+def test_terminate_on_session_end_is_an_optional_validated_flag() -> None:
+    assert "terminate_on_session_end" not in load_config("custom").rl_config
+    config = load_config("custom", {"rl_config": {"terminate_on_session_end": True}})
+    assert config.rl_config["terminate_on_session_end"] is True
+    error = error_of("custom", {"rl_config": {"terminate_on_session_end": "yes"}})
+    assert error.path == "rl_config.terminate_on_session_end"
+
+
+def test_embedded_tcp_is_an_address() -> None:
+    assert load_config("custom", {"server": "embedded+tcp"}).server.address == "embedded+tcp"
+    assert error_of("custom", {"server": "embedded+udp"}).path == "server.address"
