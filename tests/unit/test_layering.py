@@ -43,7 +43,13 @@ def test_protocol_imports_only_the_standard_library() -> None:
 
 @pytest.mark.parametrize("package", PACKAGES)
 def test_zmq_only_in_the_socket_modules(package: str) -> None:
-    allowed = {ROOT / "netgym_client" / "northbound.py", ROOT / "netgym_sim" / "server.py"}
+    allowed = {
+        ROOT / "netgym_client" / "northbound.py",
+        ROOT / "netgym_sim" / "server.py",
+        # the benchmark measures the bare DEALER/ROUTER round trip, without our layers, as
+        # the limit every other path is compared to: it must open sockets itself
+        ROOT / "netgym_client" / "bench.py",
+    }
     for path in source_files(package):
         if path in allowed:
             continue
