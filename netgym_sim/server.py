@@ -8,12 +8,15 @@ Rules:
 - One thread owns the socket and serves every session in lock step (a step is one call
   into the SimPy model). Idle sessions are expired between messages.
 - It binds loopback unless told otherwise. ``port=0`` picks a free port.
+- ``stop()`` wakes the serving thread through an inproc socket instead of waiting for its
+  next poll timeout, so stopping takes milliseconds, not up to :data:`POLL_MS`.
 
 This module is the simulator's only importer of zmq.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -76,6 +79,7 @@ class FakeServer:
         self._socket: zmq.Socket[bytes] | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+        self._wake: zmq.Socket[bytes] | None = None
 
     @property
     def address(self) -> str:
@@ -127,18 +131,32 @@ class FakeServer:
             auth.stop()
             context.term()
             raise TransportError(f"cannot bind {self.address}: {exc}") from exc
+        wake_address = f"inproc://netgym-sim-wake-{id(self)}"
+        waker = context.socket(zmq.PAIR)
+        waker.setsockopt(zmq.LINGER, 0)
+        waker.bind(wake_address)
+        self._wake = context.socket(zmq.PAIR)
+        self._wake.setsockopt(zmq.LINGER, 0)
+        self._wake.connect(wake_address)
         self._context, self._auth, self._socket = context, auth, sock
         self._stop.clear()
         self._thread = threading.Thread(
-            target=self._serve, args=(sock,), name=f"netgym-sim-{self.port}", daemon=True
+            target=self._serve, args=(sock, waker), name=f"netgym-sim-{self.port}", daemon=True
         )
         self._thread.start()
         logger.info("netgym_sim serving on %s", self.address)
         return self
 
-    def _serve(self, sock: zmq.Socket[bytes]) -> None:
+    def _serve(self, sock: zmq.Socket[bytes], waker: zmq.Socket[bytes]) -> None:
+        try:
+            self._loop(sock, waker)
+        finally:
+            waker.close(linger=0)
+
+    def _loop(self, sock: zmq.Socket[bytes], waker: zmq.Socket[bytes]) -> None:
         poller = zmq.Poller()
         poller.register(sock, zmq.POLLIN)
+        poller.register(waker, zmq.POLLIN)
         while not self._stop.is_set():
             try:
                 ready = dict(poller.poll(POLL_MS))
@@ -156,11 +174,18 @@ class FakeServer:
     def stop(self, timeout_s: float = 5.0) -> None:
         """Stop serving and release the socket, authenticator and context (idempotent)."""
         self._stop.set()
+        if self._wake is not None:
+            # a full or dead pipe means the thread is awake or gone: nothing to wake
+            with contextlib.suppress(zmq.ZMQError):
+                self._wake.send(b"", zmq.NOBLOCK)
         if self._thread is not None:
             self._thread.join(timeout_s)
             if self._thread.is_alive():
                 logger.error("serving thread did not stop within %.1f s", timeout_s)
             self._thread = None
+        if self._wake is not None:
+            self._wake.close(linger=0)
+            self._wake = None
         if self._socket is not None:
             self._socket.close(linger=0)
             self._socket = None

@@ -27,7 +27,9 @@ CAPTURES = Path(__file__).resolve().parents[2] / "fixtures" / "captures"
 
 def capture_payload(name: str) -> dict[str, Any]:
     path = CAPTURES / name
-    assert path.exists(), f"golden capture missing: {path} (fixtures/captures is part of the repository)"
+    assert path.exists(), (
+        f"golden capture missing: {path} (fixtures/captures is part of the repository)"
+    )
     payload: dict[str, Any] = json.loads(path.read_text())["payload"]
     return payload
 
@@ -295,3 +297,39 @@ def test_server_messages_are_compact_json(peer_factory: Any) -> None:
 def test_flatten_keeps_record_order() -> None:
     record = {"name": "m", "ts": 1, "source": "test", "": {"id": [0], "value": [3]}}
     assert list(flatten(record)) == ["name", "ts", "source", "id", "value"]
+
+
+def test_stop_wakes_the_serving_thread_without_waiting_for_a_poll(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import netgym_sim.server as server_module
+
+    monkeypatch.setattr(server_module, "POLL_MS", 600_000)  # the poll alone would take 10 min
+    srv = FakeServer().start()
+    assert srv.running
+    srv.stop(timeout_s=10.0)
+    assert not srv.running
+
+
+def test_env_end_over_the_socket_ends_the_session(peer_factory: Any) -> None:
+    peer = peer_factory("admin-3")
+    peer.send(
+        {
+            "type": "env-start",
+            "env": "custom",
+            "num_users": 2,
+            "measurement_start_time_ms": 0,
+            "measurement_interval_ms": 10,
+            "env_end_time_ms": 100,
+        }
+    )
+    assert peer.recv()["type"] == "env-measurement"
+    peer.send({"type": "env-end"})
+    assert peer.recv() == {"type": "env-end"}
+    peer.send(
+        {
+            "type": "env-action",
+            "action_list": {"source": "test", "name": "srate", "ts": 10, "id": [0], "value": [1]},
+        }
+    )
+    assert peer.recv() == {"type": "env-error", "error_msg": NO_MAPPING_MSG}
