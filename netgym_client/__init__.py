@@ -1,12 +1,16 @@
 """netgym client: a wire-compatible NetworkGym client (Env, adapters, northbound interface).
 
-Importing the package registers one gymnasium id per environment, ``netgym/<env>-v0``::
+Importing the package registers one gymnasium id per environment, ``netgym/<env>-v0``,
+with a native vector env (:class:`~netgym_client.vector.NetworkGymVectorEnv`) as its
+``vector_entry_point``::
 
     import gymnasium
     import netgym_client
 
     env = gymnasium.make("netgym/nqos_split-v0", server="embedded",
                          config={"env_config": {"steps_per_episode": 5}})
+    envs = gymnasium.make_vec("netgym/nqos_split-v0", num_envs=8,
+                              vectorization_mode="vector_entry_point")
 """
 
 from __future__ import annotations
@@ -66,6 +70,7 @@ def _register() -> None:
             gym.register(
                 id=env_id(env),
                 entry_point="netgym_client.env:NetworkGymEnv",
+                vector_entry_point="netgym_client.vector:NetworkGymVectorEnv",
                 kwargs={"env": env},
                 disable_env_checker=False,
             )

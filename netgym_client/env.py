@@ -361,6 +361,13 @@ class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
             ActionError: The action's shape does not match the action space.
             NetGymError: ``step()`` without a running session, or a server/transport fault.
         """
+        policy = self._policy_for(action)
+        return self._outcome(self._act(policy))
+
+    # The two halves of step(), so that a vector env can run every session's interval in
+    # one place between them (netgym_client.vector).
+    def _policy_for(self, action: np.ndarray) -> PolicyRecords:
+        """Check ``action`` and turn it into the ``action_list`` to send."""
         if self._link is None or self._stats is None or self._remaining <= 0:
             raise NetGymError("no running session: call reset() first")
         policy_action: np.ndarray | None = None
@@ -373,8 +380,10 @@ class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
                 )
             policy_action = arr
             self._last_action = arr
-        policy = self.adapter.policy(policy_action, self._stats)
-        stats = self._act(policy)
+        return self.adapter.policy(policy_action, self._stats)
+
+    def _outcome(self, stats: NetworkStats) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        """The step's result for the measurement that answered the policy."""
         self.current_step += 1
         self._stats = stats
         truncated = self.current_step >= self._steps_per_episode

@@ -1,0 +1,224 @@
+"""``NetworkGymVectorEnv``: N NetworkGym sessions stepped together, gymnasium's vector API.
+
+Registered as the ``vector_entry_point`` of every ``netgym/<env>-v0`` id::
+
+    envs = gymnasium.make_vec("netgym/nqos_split-v0", num_envs=64,
+                              vectorization_mode="vector_entry_point")
+
+Rules:
+- Sub-environment ``i`` is a :class:`~netgym_client.env.NetworkGymEnv` built from the same
+  arguments; with the default ``server="embedded"`` each runs its session in this process.
+  For any other server, sub-environment ``i`` uses ``client_id = server.client_id + i`` so
+  that the N sessions have N identities.
+- ``reset(seed=s)`` seeds sub-environment ``i`` with ``s + i`` (a list gives one seed each;
+  None leaves each to its config's ``random_seed``), as gymnasium's ``SyncVectorEnv`` does,
+  so the vector env equals N independent envs reset with those seeds.
+- Autoreset is gymnasium's default, :attr:`AutoresetMode.NEXT_STEP`: the step after a
+  sub-environment's episode ended resets it (its action is ignored) and returns the new
+  episode's first observation with reward 0 and both flags False.
+  ``reset(options={"reset_mask": mask})`` resets only the masked sub-environments.
+- ``infos`` are gymnasium's vector infos: one array per key with a boolean ``_key`` mask.
+- One step runs every session's interval in :meth:`NetworkGymVectorEnv._advance`, the one
+  place that talks to the sessions; it loops over them today, and is where a batched model
+  call over all sessions belongs.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium.vector import AutoresetMode
+from gymnasium.vector.utils import batch_space, concatenate, create_empty_array, iterate
+
+from netgym_client.adapters import Adapter
+from netgym_client.adapters.base import PolicyRecords
+from netgym_client.config import NetGymConfig
+from netgym_client.env import EMBEDDED, NetworkGymEnv
+from netgym_client.errors import ConfigError
+from netgym_client.stats import NetworkStats
+
+__all__ = ["NetworkGymVectorEnv"]
+
+
+class NetworkGymVectorEnv(gym.vector.VectorEnv[Any, Any, Any]):
+    """N NetworkGym environments of one kind stepped in lock step.
+
+    Args:
+        num_envs: How many sub-environments (>= 1).
+        env: Environment name or a ready :class:`NetGymConfig`, as for NetworkGymEnv.
+        config: Nested overrides, as for NetworkGymEnv.
+        server: ``"embedded"`` (default), ``"embedded+tcp"`` or ``"tcp://host:port"``.
+        config_path: A JSON config file, as for NetworkGymEnv.
+        adapter: An adapter class or ``"module:Class"``, as for NetworkGymEnv.
+        render_mode: ``None`` only.
+
+    Raises:
+        ConfigError: ``num_envs`` < 1 or a bad configuration.
+
+    Example:
+        >>> envs = NetworkGymVectorEnv(2, "custom", config={"env_config": {
+        ...     "steps_per_episode": 2, "episodes_per_session": 1}})
+        >>> obs, infos = envs.reset(seed=1)
+        >>> obs.shape
+        (2, 3, 5)
+        >>> _, rewards, terminations, truncations, _ = envs.step(envs.action_space.sample())
+        >>> truncations.tolist(), terminations.tolist()
+        ([True, True], [False, False])
+        >>> envs.close()
+    """
+
+    metadata: dict[str, Any] = {  # noqa: RUF012 (gymnasium's class attribute)
+        "render_modes": [],
+        "autoreset_mode": AutoresetMode.NEXT_STEP,
+    }
+
+    def __init__(
+        self,
+        num_envs: int = 1,
+        env: str | NetGymConfig = "custom",
+        *,
+        config: Mapping[str, Any] | None = None,
+        server: str | None = None,
+        config_path: str | None = None,
+        adapter: str | type[Adapter] | None = None,
+        render_mode: str | None = None,
+    ) -> None:
+        if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
+            raise ConfigError("num_envs", f"must be an integer >= 1, got {num_envs!r:.40}")
+        first = NetworkGymEnv(
+            env,
+            config=config,
+            server=server,
+            config_path=config_path,
+            adapter=adapter,
+            render_mode=render_mode,
+        )
+        self.envs: list[NetworkGymEnv] = [first]
+        base = first.config
+        for i in range(1, num_envs):
+            sub = base
+            if base.server.address != EMBEDDED:  # N sessions on one server: N identities
+                client_id = base.server.client_id + i
+                sub = dataclasses.replace(
+                    base, server=dataclasses.replace(base.server, client_id=client_id)
+                )
+            self.envs.append(NetworkGymEnv(sub, adapter=adapter, render_mode=render_mode))
+        self.num_envs = num_envs
+        self.render_mode = render_mode
+        self.single_observation_space = first.observation_space
+        self.single_action_space = first.action_space
+        self.observation_space = batch_space(self.single_observation_space, num_envs)
+        self.action_space = batch_space(self.single_action_space, num_envs)
+        self._observations: Any = create_empty_array(self.single_observation_space, num_envs)
+        self._env_obs: list[Any] = [None] * num_envs
+        self._rewards = np.zeros(num_envs, dtype=np.float64)
+        self._terminations = np.zeros(num_envs, dtype=np.bool_)
+        self._truncations = np.zeros(num_envs, dtype=np.bool_)
+        self._autoreset = np.zeros(num_envs, dtype=np.bool_)
+
+    # -- the sessions -----------------------------------------------------------------
+    def _advance(self, policies: Sequence[PolicyRecords | None]) -> list[NetworkStats | None]:
+        """Run one interval of every session that has a policy; their measurements.
+
+        The one place the vector env talks to its sessions: a loop today, one batched
+        model call over all sessions later.
+        """
+        return [
+            None if policy is None else env._act(policy)
+            for env, policy in zip(self.envs, policies, strict=True)
+        ]
+
+    # -- gymnasium API ----------------------------------------------------------------
+    def reset(
+        self,
+        *,
+        seed: int | Sequence[int | None] | None = None,
+        options: dict[str, Any] | None = None,
+    ) -> tuple[Any, dict[str, Any]]:
+        """Reset every sub-environment (or those of ``options["reset_mask"]``).
+
+        Raises:
+            ValueError: A seed list or reset mask of the wrong length or type.
+        """
+        seeds: list[int | None]
+        if seed is None:
+            seeds = [None] * self.num_envs
+        elif isinstance(seed, int):
+            seeds = [seed + i for i in range(self.num_envs)]
+        else:
+            seeds = list(seed)
+        if len(seeds) != self.num_envs:
+            raise ValueError(f"expected {self.num_envs} seeds, got {len(seeds)}")
+        options = dict(options or {})
+        mask = options.pop("reset_mask", None)
+        if mask is None:
+            mask = np.ones(self.num_envs, dtype=np.bool_)
+        elif (
+            not isinstance(mask, np.ndarray)
+            or mask.shape != (self.num_envs,)
+            or mask.dtype != np.bool_
+            or not mask.any()
+        ):
+            raise ValueError(
+                f"options['reset_mask'] must be a bool array of shape ({self.num_envs},) "
+                f"with at least one True, got {mask!r:.80}"
+            )
+        infos: dict[str, Any] = {}
+        for i, env in enumerate(self.envs):
+            if mask[i]:
+                self._env_obs[i], info = env.reset(seed=seeds[i], options=options or None)
+                infos = self._add_info(infos, info, i)
+        self._terminations[mask] = False
+        self._truncations[mask] = False
+        self._autoreset[mask] = False
+        self._observations = concatenate(
+            self.single_observation_space, self._env_obs, self._observations
+        )
+        return copy.deepcopy(self._observations), infos
+
+    def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+        """Step every sub-environment; next-step autoreset for those whose episode ended."""
+        per_env = list(iterate(self.action_space, actions))
+        infos: dict[str, Any] = {}
+        policies: list[PolicyRecords | None] = []
+        for i, env in enumerate(self.envs):
+            if self._autoreset[i]:
+                self._env_obs[i], info = env.reset()
+                self._rewards[i] = 0.0
+                self._terminations[i] = False
+                self._truncations[i] = False
+                infos = self._add_info(infos, info, i)
+                policies.append(None)
+            else:
+                policies.append(env._policy_for(per_env[i]))
+        measurements = self._advance(policies)
+        for i, stats in enumerate(measurements):
+            if stats is None:
+                continue
+            obs, reward, terminated, truncated, info = self.envs[i]._outcome(stats)
+            self._env_obs[i] = obs
+            self._rewards[i] = reward
+            self._terminations[i] = terminated
+            self._truncations[i] = truncated
+            infos = self._add_info(infos, info, i)
+        self._autoreset = np.logical_or(self._terminations, self._truncations)
+        self._observations = concatenate(
+            self.single_observation_space, self._env_obs, self._observations
+        )
+        return (
+            copy.deepcopy(self._observations),
+            self._rewards.copy(),
+            self._terminations.copy(),
+            self._truncations.copy(),
+            infos,
+        )
+
+    def close_extras(self, **kwargs: Any) -> None:
+        """Close every sub-environment (ending their sessions)."""
+        for env in self.envs:
+            env.close()
