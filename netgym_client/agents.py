@@ -182,8 +182,17 @@ class CapacityProportionalAgent(_SplitAgent):
     """``nqos_split``: weights proportional to the observed Wi-Fi and LTE capacities."""
 
     def act(self, observation: np.ndarray, info: Info) -> np.ndarray:
-        """``[wifi_cap, 0, lte_cap]`` per user (an all-zero row goes to Wi-Fi)."""
-        return _split(observation[_WIFI_ROW], observation[_LTE_ROW])
+        """``[wifi_cap, 0, lte_cap] / (wifi_cap + lte_cap)`` per user; no capacity: Wi-Fi.
+
+        The weights are normalised here because the action Box is [0, 1]: raw capacities
+        in Mbps would be clipped to 1 and split every user evenly.
+        """
+        wifi = np.asarray(observation[_WIFI_ROW], dtype=np.float64)
+        lte = np.asarray(observation[_LTE_ROW], dtype=np.float64)
+        total = wifi + lte
+        none = total <= 0
+        share = np.where(none, 1.0, wifi / np.where(none, 1.0, total))
+        return _split(share, 1.0 - share)
 
 
 class ThroughputArgmaxAgent(_SplitAgent):

@@ -137,7 +137,7 @@ def write_csv(path: str | Path, table: Table) -> None:
     A ``str`` cell that is ``None`` cannot be told from ``""`` and reads back as ``""``.
     """
     with Path(path).open("w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f, lineterminator="\n")
+        writer = csv.writer(f)  # RFC 4180 line ends, so a lone "\r" in a field is quoted
         writer.writerow(table.columns)
         for row in table.rows:
             writer.writerow([_format(row[name]) for name in table.columns])
