@@ -17,12 +17,25 @@ Equations (all vectorised over users × cells):
 - ``SNR = P_tx − PL − (−174 dBm/Hz + 10·log10(B_noise) + NF)``: thermal noise over the
   channel, no inter-cell interference (Wi-Fi co-channel contention is modelled as shared
   airtime in :mod:`netgym_sim.model.scheduling` instead).
-- Spectral efficiency ``SE = min(log2(1 + SNR/Γ), SE_max)`` bit/s/Hz: Shannon with an SNR gap
-  ``Γ = −ln(5·BER)/1.5`` for BER = 5·10⁻⁵ (≈ 7.4 dB), the gap ns-3's ``LteAmc`` uses (Piro et
-  al., "LTE-Sim", IEEE TVT 2011, after Goldsmith, *Wireless Communications*, 2005, §9.3),
-  capped at the top MCS of the technology.
-- Capacity ``max_rate = B_data · SE · η_overhead`` (Mbit/s), 0 below the technology's
-  minimum SNR (out of range).
+- Cellular links also lose ``extra_loss_db``: outdoor-to-indoor penetration and the rise of
+  other cells' interference, which the thermal-noise budget leaves out. It is calibrated so
+  that the NetworkGym docs' ns-3 sample (4 users 0–55 m from an eNB with 50 RBs) spans the
+  sample's 23–37 Mbit/s (FIDELITY.md).
+- Rates are **quantized** to the technology's modulation-and-coding table, as ns-3 reports
+  them:
+
+  * LTE and NR: the Shannon-gap efficiency ``log2(1 + SNR/Γ)``, with ``Γ = −ln(5·BER)/1.5``
+    for BER = 5·10⁻⁵ (≈ 7.4 dB, the gap of ns-3's ``LteAmc``, Piro et al., "LTE-Sim", IEEE
+    TVT 2011, after Goldsmith, *Wireless Communications*, 2005, §9.3), picks the highest CQI
+    whose efficiency it reaches (LTE: TS 36.213 Table 7.2.3-1; NR: TS 38.214 Table
+    5.2.2.1-3, 256-QAM); ``max_rate = B_data · η_overhead · SE(CQI)``.
+  * Wi-Fi: the highest 802.11ac (VHT) MCS whose minimum SNR the link has, 20 MHz, one
+    spatial stream, 800 ns GI: 6.5 … 78 Mbit/s (IEEE 802.11-2016 Table 21-30); the SNR
+    thresholds are the standard's minimum sensitivities (Table 21-25, −82 … −59 dBm) less
+    the noise floor they assume (−101 dBm + 10 dB NF + 5 dB margin).
+
+  Capacity is 0 below the lowest level (out of range). A farther user never gets a higher
+  level (MODEL.md L2).
 """
 
 from __future__ import annotations
@@ -35,7 +48,11 @@ import numpy as np
 from netgym_sim.model.topology import FloatArray
 
 __all__ = [
+    "LTE_CQI_SE",
     "LTE_RB_HZ",
+    "NR_CQI_SE",
+    "VHT20_MIN_SNR_DB",
+    "VHT20_RATE_MBPS",
     "RadioProfile",
     "capacity_mbps",
     "lte_profile",
@@ -53,6 +70,24 @@ SNR_GAP_LINEAR = -math.log(5.0 * 5e-5) / 1.5
 SNR_GAP_DB = 10.0 * math.log10(SNR_GAP_LINEAR)
 #: One LTE resource block is 12 subcarriers × 15 kHz (3GPP TS 36.211 §6.2.3), Hz.
 LTE_RB_HZ = 180e3
+#: Efficiency (bit/s/Hz) of CQI 1 … 15, 3GPP TS 36.213 Table 7.2.3-1 (QPSK … 64-QAM).
+LTE_CQI_SE = (
+    0.1523, 0.2344, 0.3770, 0.6016, 0.8770, 1.1758, 1.4766, 1.9141,
+    2.4063, 2.7305, 3.3223, 3.9023, 4.5234, 5.1152, 5.5547,
+)  # fmt: skip
+#: Efficiency (bit/s/Hz) of CQI 1 … 15, 3GPP TS 38.214 Table 5.2.2.1-3 (QPSK … 256-QAM).
+NR_CQI_SE = (
+    0.1523, 0.3770, 0.8770, 1.4766, 1.9141, 2.4063, 2.7305, 3.3223,
+    3.9023, 4.5234, 5.1152, 5.5547, 6.2266, 6.9141, 7.4063,
+)  # fmt: skip
+#: 802.11ac VHT MCS 0 … 8, 20 MHz, one spatial stream, 800 ns GI: PHY rate, Mbit/s
+#: (IEEE 802.11-2016 Table 21-30).
+VHT20_RATE_MBPS = (6.5, 13.0, 19.5, 26.0, 39.0, 52.0, 58.5, 65.0, 78.0)
+#: Lowest SNR (dB) of each of those MCS: minimum input sensitivity (Table 21-25, −82, −79,
+#: −77, −74, −70, −66, −65, −64, −59 dBm) less −101 dBm + 10 dB noise figure + 5 dB margin.
+VHT20_MIN_SNR_DB = (4.0, 7.0, 9.0, 12.0, 16.0, 20.0, 21.0, 22.0, 27.0)
+#: Penetration and interference margin of the cellular links, dB (calibration: FIDELITY.md).
+CELLULAR_EXTRA_LOSS_DB = 20.0
 
 
 @dataclass(frozen=True)
@@ -76,6 +111,12 @@ class RadioProfile:
         mac_efficiency: Share of the capacity a user's data actually gets (Wi-Fi: contention,
             headers and acknowledgements; cellular: 1, the overhead is in ``overhead``).
         access_delay_ms: Fixed one-way access delay of the link (scheduling/contention), ms.
+        level_se: Spectral efficiency of each rate level (CQI or MCS), ascending, bit/s/Hz.
+        level_min_snr_db: Lowest SNR of each level (Wi-Fi MCS); empty: levels are chosen by
+            the Shannon-gap efficiency instead (CQI).
+        extra_loss_db: Loss beyond the path-loss model (penetration, interference rise), dB.
+        ul_access_delay_ms: Extra one-way delay of an uplink packet (contention, or the
+            scheduling request and grant), ms.
     """
 
     name: str
@@ -93,6 +134,10 @@ class RadioProfile:
     min_snr_db: float
     mac_efficiency: float
     access_delay_ms: float
+    level_se: tuple[float, ...] = ()
+    level_min_snr_db: tuple[float, ...] = ()
+    extra_loss_db: float = 0.0
+    ul_access_delay_ms: float = 0.0
 
 
 def lte_profile(resource_blocks: int) -> RadioProfile:
@@ -120,6 +165,10 @@ def lte_profile(resource_blocks: int) -> RadioProfile:
         min_snr_db=-6.0,
         mac_efficiency=1.0,
         access_delay_ms=3.0,
+        level_se=LTE_CQI_SE,
+        extra_loss_db=CELLULAR_EXTRA_LOSS_DB,
+        # Scheduling request, grant 4 subframes later (TS 36.213 §8), transmission.
+        ul_access_delay_ms=4.0,
     )
 
 
@@ -147,24 +196,26 @@ def nr_profile() -> RadioProfile:
         min_snr_db=-6.0,
         mac_efficiency=1.0,
         access_delay_ms=1.0,
+        level_se=NR_CQI_SE,
+        extra_loss_db=CELLULAR_EXTRA_LOSS_DB,
+        ul_access_delay_ms=2.0,
     )
 
 
 def wifi_profile() -> RadioProfile:
-    """IEEE 802.11ax, 20 MHz at 5180 MHz (channel 36), one spatial stream, 0.8 µs GI.
+    """IEEE 802.11ac, 20 MHz at 5180 MHz (channel 36), one spatial stream, 800 ns GI.
 
-    234 data subcarriers per 13.6 µs OFDM symbol (IEEE 802.11ax-2021 Table 27-12): the top
-    MCS 11 (1024-QAM, rate 5/6, 8.33 bit/subcarrier) gives 143.4 Mbit/s, which is
-    ``data_bandwidth_hz × se_max`` with ``data_bandwidth_hz`` = 234 / 13.6 µs. Powers and
-    noise figure are the TGax simulation values (AP 20 dBm, STA 15 dBm, NF 7 dB). MCS 0
-    needs about 4 dB SNR (the 802.11 minimum sensitivity, −82 dBm, allows NF 10 dB and 5 dB
-    implementation margin). ``mac_efficiency`` 0.7: share of PHY time left for data after
-    contention, preambles and block acknowledgements with A-MPDU aggregation.
+    Rates are the VHT MCS 0 … 8 PHY rates (6.5 … 78 Mbit/s): the NetworkGym ns-3 sample
+    reports exactly 65 and 78 Mbit/s (MCS 7 and 8). Noise is counted over the 20 MHz channel.
+    Powers and noise figure are the TGax simulation values (AP 20 dBm, STA 15 dBm, NF 7 dB).
+    ``mac_efficiency`` 0.7: share of PHY time left for data after contention, preambles and
+    block acknowledgements with A-MPDU aggregation. An uplink packet (a TCP ACK) waits
+    about 0.5 ms more for its own channel access (DIFS + mean backoff + the AP's traffic).
     """
     return RadioProfile(
         name="wifi",
         carrier_ghz=5.18,
-        data_bandwidth_hz=234 / 13.6e-6,
+        data_bandwidth_hz=20e6,
         pl_a_db=22.7,
         pl_b_db=36.7,
         pl_c_db=26.0,
@@ -172,11 +223,14 @@ def wifi_profile() -> RadioProfile:
         ue_tx_power_dbm=15.0,
         ue_noise_figure_db=7.0,
         bs_noise_figure_db=7.0,
-        se_max_bps_hz=10.0 * 5.0 / 6.0,
+        se_max_bps_hz=VHT20_RATE_MBPS[-1] / 20.0,
         overhead=1.0,
-        min_snr_db=4.0,
+        min_snr_db=VHT20_MIN_SNR_DB[0],
         mac_efficiency=0.7,
         access_delay_ms=0.5,
+        level_se=tuple(rate / 20.0 for rate in VHT20_RATE_MBPS),
+        level_min_snr_db=VHT20_MIN_SNR_DB,
+        ul_access_delay_ms=0.5,
     )
 
 
@@ -200,17 +254,31 @@ def snr_db(
     tx_dbm = profile.ue_tx_power_dbm if uplink else profile.bs_tx_power_dbm
     nf_db = profile.bs_noise_figure_db if uplink else profile.ue_noise_figure_db
     noise_dbm = THERMAL_NOISE_DBM_HZ + 10.0 * math.log10(profile.data_bandwidth_hz) + nf_db
-    rx_dbm = tx_dbm - path_loss_db(profile, distance_m)
+    rx_dbm = tx_dbm - path_loss_db(profile, distance_m) - profile.extra_loss_db
     if shadowing_db is not None:
         rx_dbm = rx_dbm - shadowing_db
     return rx_dbm - noise_dbm
 
 
 def spectral_efficiency(profile: RadioProfile, snr: FloatArray) -> FloatArray:
-    """Shannon with the SNR gap, capped at the top MCS; 0 below ``min_snr_db`` (bit/s/Hz)."""
-    linear = np.power(10.0, snr / 10.0)
-    se = np.minimum(np.log2(1.0 + linear / SNR_GAP_LINEAR), profile.se_max_bps_hz)
-    return np.where(snr >= profile.min_snr_db, se, 0.0)
+    """Efficiency (bit/s/Hz) of the rate level the link gets at ``snr`` dB; 0 out of range.
+
+    Without a level table: Shannon with the SNR gap, capped at ``se_max_bps_hz``.
+    """
+    snr = np.asarray(snr, dtype=np.float64)
+    if profile.level_min_snr_db:
+        level = np.searchsorted(np.asarray(profile.level_min_snr_db), snr, side="right")
+    else:
+        with np.errstate(over="ignore"):
+            linear = np.power(10.0, snr / 10.0)
+        shannon = np.log2(1.0 + linear / SNR_GAP_LINEAR)
+        if not profile.level_se:
+            se = np.minimum(shannon, profile.se_max_bps_hz)
+            return np.where(snr >= profile.min_snr_db, se, 0.0)
+        level = np.searchsorted(np.asarray(profile.level_se), shannon, side="right")
+    table = np.concatenate(([0.0], profile.level_se))
+    se_level: FloatArray = np.where(snr >= profile.min_snr_db, table[level], 0.0)
+    return se_level
 
 
 def capacity_mbps(profile: RadioProfile, snr: FloatArray) -> FloatArray:
