@@ -23,9 +23,22 @@ Equations:
   support, so violation shares are exactly 0 above every packet's delay and 100 below
   every packet's delay (MODEL.md L14).
 - **Reordering.** GMA delivers in order: a packet that came over a faster link waits for
-  the slower one's. Per sub-step each link's packets gain
-  ``κ · (max_l mean_l − mean_l)`` (κ = :data:`REORDERING_FACTOR`), which keeps the aggregate
-  delay between the smallest and the largest link delay (L12).
+  the earlier packets of the slower one. Per sub-step each link's packets gain
+  ``κ · (max_l mean_l − mean_l)`` with κ = :data:`REORDERING_FACTOR` = 1 (full in-order
+  delivery), so once both links carry traffic the aggregate delay is the slower link's: the
+  ns-3 sample's ``gma::dl::owd`` equals its ``gma::lte::dl::owd`` for every user (298, 65,
+  682, 507 ms) while Wi-Fi's is 0–2 ms. The aggregate stays between the smallest and the
+  largest link delay plus a non-negative reordering term (L12).
+- **Built-in split** (``value: []``, the system default of nqos_split): GMA's own
+  delay-based traffic splitting control (draft-zhu-gma-tsc, "GMA Traffic Splitting
+  Control": the receiver compares the links' one-way delays and moves the split in steps of
+  one burst unit). Rule, see :func:`delay_based_step`: a user starts with an equal split
+  over its usable links; every :data:`TSC_PERIOD_MS` of simulated time, if the highest and
+  the lowest one-way delay of its usable links differ by more than
+  :data:`TSC_DELAY_THRESHOLD_MS`, one unit (1/32) moves from the slowest link to the fastest;
+  a link with no packets in the period counts with its base delay (GMA's probes), and the
+  bursts of a link the user lost go to its fastest usable link. The period is calibrated to
+  the ns-3 sample, whose splits are still 7/32 … 18/32 at 6 s (FIDELITY.md).
 """
 
 from __future__ import annotations
@@ -33,6 +46,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import numpy.typing as npt
 
 from netgym_sim.model.topology import FloatArray
 
@@ -41,7 +55,10 @@ __all__ = [
     "MAX_BUSY",
     "REORDERING_FACTOR",
     "SPLIT_LAG_MS",
+    "TSC_DELAY_THRESHOLD_MS",
+    "TSC_PERIOD_MS",
     "burst_fractions",
+    "delay_based_step",
     "lag_factor",
     "md1_wait_ms",
     "steer_fractions",
@@ -53,7 +70,11 @@ BURST_PACKETS = 32
 #: Time constant of the split lag, ms.
 SPLIT_LAG_MS = 25.0
 #: Share of the gap to the slowest link's delay that in-order delivery adds.
-REORDERING_FACTOR = 0.5
+REORDERING_FACTOR = 1.0
+#: How often the built-in (delay-based) split decides, simulated ms.
+TSC_PERIOD_MS = 2000.0
+#: Delay difference between a user's links that makes the built-in split move, ms.
+TSC_DELAY_THRESHOLD_MS = 10.0
 #: Largest busy share used in the M/D/1 wait (keeps the wait finite in a saturated cell).
 MAX_BUSY = 0.95
 
@@ -115,3 +136,35 @@ def violation_fraction(
     point = np.where(lo_ms > threshold_ms, 1.0, 0.0)
     result: FloatArray = np.where(width > 0.0, ramp, point)
     return result
+
+
+def delay_based_step(
+    bursts: FloatArray, owd_ms: FloatArray, usable: npt.NDArray[np.bool_]
+) -> FloatArray:
+    """One decision of the built-in delay-based split, for ``(n, L)`` burst counts.
+
+    Args:
+        bursts: Packets per link of each user's burst (each row sums to 32).
+        owd_ms: The links' one-way delays over the last period (base delay where no packet).
+        usable: Which links each user can use now.
+
+    Returns:
+        The new burst counts: a lost link's bursts go to the fastest usable link; then, where
+        the usable links' delays differ by more than :data:`TSC_DELAY_THRESHOLD_MS`, one unit
+        moves from the slowest usable link that carries some to the fastest.
+    """
+    out: FloatArray = np.array(bursts, dtype=np.float64)
+    rows = np.arange(out.shape[0])
+    has_link = usable.any(axis=1)
+    fast = np.argmin(np.where(usable, owd_ms, np.inf), axis=1)
+    stranded = np.where(usable, 0.0, out).sum(axis=1)
+    move = has_link & (stranded > 0)
+    out[move] = np.where(usable[move], out[move], 0.0)
+    out[rows[move], fast[move]] += stranded[move]
+    carrying = usable & (out > 0)
+    slow = np.argmax(np.where(carrying, owd_ms, -np.inf), axis=1)
+    gap = owd_ms[rows, slow] - owd_ms[rows, fast]
+    shift = has_link & carrying.any(axis=1) & (slow != fast) & (gap > TSC_DELAY_THRESHOLD_MS)
+    out[rows[shift], slow[shift]] -= 1.0
+    out[rows[shift], fast[shift]] += 1.0
+    return out

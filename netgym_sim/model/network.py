@@ -1,21 +1,28 @@
-"""The multi-access network: users, cells, radio, sharing, GMA split and queues, in sub-steps.
+"""The multi-access network: users, cells, radio, sharing, GMA split, TCP and queues, in sub-steps.
 
 Rules:
 - Time advances in sub-steps of about :data:`TICK_MS` (at most :data:`MAX_TICKS` per
   measured interval or guard), laid out so that a step ``guard + interval`` ends exactly on
   its boundary. The guard comes first in every step (the new action settles) and is not
   measured.
-- One sub-step: users walk; association and capacities are recomputed; UDP arrivals are
-  drawn; the GMA split (after its lag) spreads each user's arrivals over its usable links;
-  every cell shares its time max-min fairly among its users' demands (queued + new bits);
-  each user's link queue is served, overflow beyond :data:`BUFFER_PACKETS` packets is lost;
-  delays and their distribution are accumulated (see :mod:`netgym_sim.model.gma`).
+- One sub-step: users walk; UDP arrivals are drawn and every TCP flow sends one window per
+  round trip (:mod:`netgym_sim.model.tcp`); the GMA split (after its lag) spreads each
+  user's traffic over its usable links; every cell shares its time max-min fairly among its
+  users' demands (queued + new bits); each user's link queue is served, overflow beyond the
+  link's buffer (:data:`BUFFER_PACKETS`) is lost and is a TCP loss; delays and their
+  distribution are accumulated (see :mod:`netgym_sim.model.gma`); each TCP flow's round trip
+  is its in-order one-way delay plus its ACK's on the reverse link.
+- Association and capacities are recomputed every :data:`RADIO_PERIOD_MS` of simulated time
+  and at the end of every interval, so what is reported matches the reported position
+  (users move at most a few cm a sub-step).
 - Traffic whose every link is down is lost. A link is usable when the user has a cell on it
   with a capacity above 0 in the traffic direction.
 - LTE is one max-min fair pool per cell, or, once :meth:`MultiAccessNetwork.set_slicing`
   gave it an allocation, scheduled by slice (:mod:`netgym_sim.model.slicing`).
-- Random streams: walk, traffic and shadowing each have their own, spawned from the seed, so
-  actions never change trajectories or arrivals.
+- The built-in split (``value: []``) is GMA's delay-based rule (:func:`gma.delay_based_step`),
+  or, for steering environments and users in "steer" mode, the link with the highest capacity.
+- Random streams: walk, traffic, shadowing and TCP start times each have their own, spawned
+  from the seed, so actions never change trajectories or arrivals.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ from netgym_sim.model.radio import RadioProfile, capacity_mbps, snr_db
 from netgym_sim.model.scheduling import max_min_time_share
 from netgym_sim.model.slicing import SliceAllocation, sliced_time_share
 from netgym_sim.model.stats import Accumulator, IntervalStats
+from netgym_sim.model.tcp import ACK_BYTES, TcpSenders
 from netgym_sim.model.topology import (
     LTE,
     NO_CELL,
@@ -44,14 +52,26 @@ from netgym_sim.model.topology import (
 )
 from netgym_sim.model.traffic import Traffic, TrafficSpec
 
-__all__ = ["BUFFER_PACKETS", "MultiAccessNetwork", "NetworkParams", "UserParams", "tick_offsets"]
+__all__ = [
+    "BUFFER_PACKETS",
+    "RADIO_PERIOD_MS",
+    "MultiAccessNetwork",
+    "NetworkParams",
+    "UserParams",
+    "tick_offsets",
+]
 
 #: Target sub-step length, ms.
 TICK_MS = 10.0
 #: Most sub-steps per measured interval (or per guard), bounding the cost of long intervals.
 MAX_TICKS = 50
-#: Per-user, per-link buffer, packets (ns-3's WifiMacQueue default MaxSize "500p").
+#: Per-user, per-link buffer, packets: ns-3's ``WifiMacQueue`` default MaxSize "500p" on
+#: Wi-Fi; on LTE and NR the RLC transmit buffer, sized so that a full buffer drains in about
+#: 0.7 s at the ns-3 sample's 8.6 Mbit/s per-user LTE rate (500 × 1400 B: 0.65 s; the
+#: sample's largest LTE delay is 689 ms; FIDELITY.md).
 BUFFER_PACKETS = 500
+#: Simulated time between two radio updates (association, capacities), ms.
+RADIO_PERIOD_MS = 100.0
 
 
 @dataclass(frozen=True)
@@ -71,6 +91,7 @@ class NetworkParams:
             otherwise it splits in proportion to link capacities.
         shadowing_std_db: Log-normal shadowing standard deviation (0 = off).
         lag_tau_ms: Split lag time constant.
+        buffer_packets: Per-user buffer of each link (Wi-Fi, NR, LTE), packets.
         start_ms: Simulated time the network starts at.
         interval_ms: Measured part of a step.
         guard_ms: Unmeasured part at the start of a step.
@@ -87,6 +108,7 @@ class NetworkParams:
     builtin_steer: bool = False
     shadowing_std_db: float = 0.0
     lag_tau_ms: float = gma.SPLIT_LAG_MS
+    buffer_packets: tuple[float, float, float] = (BUFFER_PACKETS, BUFFER_PACKETS, BUFFER_PACKETS)
     start_ms: float = 0.0
     interval_ms: float = 100.0
     guard_ms: float = 0.0
@@ -143,9 +165,15 @@ class MultiAccessNetwork:
         self.params = params
         self.users = users
         self.n = n = users.xy_m.shape[0]
-        walk_ss, traffic_ss, shadow_ss = np.random.SeedSequence(seed).spawn(3)
+        walk_ss, traffic_ss, shadow_ss, tcp_ss = np.random.SeedSequence(seed).spawn(4)
         self.walk = RandomWalk(users.xy_m, params.area, params.walk, np.random.default_rng(walk_ss))
         self.traffic = Traffic(users.traffic, np.random.default_rng(traffic_ss))
+        self.tcp = TcpSenders(
+            users.traffic.tcp,
+            self.traffic.packet_bits,
+            params.start_ms,
+            np.random.default_rng(tcp_ss),
+        )
         shadow_rng = np.random.default_rng(shadow_ss)
         self._shadow: list[FloatArray | None] = [
             shadow_rng.normal(0.0, params.shadowing_std_db, (n, c.count))
@@ -161,7 +189,13 @@ class MultiAccessNetwork:
                 for b, p in zip(params.backhaul_delay_ms, params.profiles, strict=True)
             ]
         )
-        self._buffer_bits = BUFFER_PACKETS * self.traffic.packet_bits
+        # Extra one-way delay of a packet in each direction: uplink channel access.
+        self._access_extra_ms = np.array(
+            [[0.0] * NUM_LINKS, [p.ul_access_delay_ms for p in params.profiles]]
+        )
+        self._buffer_bits = (
+            np.asarray(params.buffer_packets)[None, :] * (self.traffic.packet_bits[:, None])
+        )
         self._thresholds = np.column_stack((users.qos_delay_ms, users.test1_ms, users.test2_ms))
         self._wifi_home = np.full(n, -1, dtype=np.int64)
         self.cell_idx: IntArray = np.full((n, NUM_LINKS), -1, dtype=np.int64)
@@ -172,10 +206,20 @@ class MultiAccessNetwork:
         self.slicing: SliceAllocation | None = None
         self._slice_id = np.zeros(n, dtype=np.int64) if users.slice_id is None else users.slice_id
         self._update_radio()
+        # Built-in split state: packets per link of each user's 32-packet burst.
+        self._bursts = np.stack(
+            [gma.BURST_PACKETS * gma.burst_fractions(self._start_weights(d)) for d in (0, 1)]
+        )
         for d in (0, 1):
             self._refresh_builtin(d)
         self.applied: FloatArray = self.target.copy()
         self.acc = Accumulator(n)
+        # Delays seen since the built-in split last decided (traffic direction).
+        self._tsc_ms = 0.0
+        self._tsc_bits = np.zeros((n, NUM_LINKS))
+        self._tsc_delay_bits_ms = np.zeros((n, NUM_LINKS))
+        # Round trip of each TCP flow, from its last sub-step (starts at the base delays).
+        self.rtt_ms: FloatArray = self._base_rtt_ms()
         # The last sub-step's sharing, for inspection (laws L4-L6).
         self.last_share: FloatArray = np.zeros((n, NUM_LINKS))
         self.last_capacity_bits: FloatArray = np.zeros((n, NUM_LINKS))
@@ -186,6 +230,7 @@ class MultiAccessNetwork:
         self._step_ms = params.guard_ms + params.interval_ms
         self._step_start_ms = params.start_ms
         self._k = 0
+        self._since_radio_ms = 0.0
         self.now_ms = params.start_ms
 
     # -- time ----------------------------------------------------------------------------
@@ -226,28 +271,65 @@ class MultiAccessNetwork:
             if self._slice_id.size and self._slice_id.max() >= allocation.dedicated.shape[1]:
                 raise ValueError("a user's slice has no column in the allocation")
         self.slicing = allocation
+        self._groups = self._make_groups()
 
     def use_builtin(self, direction: int) -> None:
-        """Hand every user's split in ``direction`` back to the built-in policy."""
+        """Hand every user's split in ``direction`` back to the built-in policy.
+
+        The delay-based rule goes on from the split the user has now.
+        """
+        taken = ~self.builtin[direction]
+        if np.any(taken):
+            self._bursts[direction, taken] = np.round(
+                self.target[direction, taken] * gma.BURST_PACKETS
+            )
         self.builtin[direction] = True
         self._refresh_builtin(direction)
 
-    def _refresh_builtin(self, direction: int) -> None:
-        mask = self.builtin[direction]
-        if not np.any(mask):
-            return
-        usable = (self.cell_idx >= 0) & (self.max_rate_mbps[direction] > 0.0)
-        weights = self.max_rate_mbps[direction] * self._mac * usable
-        # A user with no usable link keeps LTE, the always-present link, as its target.
+    def _start_weights(self, direction: int) -> FloatArray:
+        """Equal weights over each user's usable links (LTE for a user with none)."""
+        weights: FloatArray = self._usable[direction].astype(np.float64)
         weights[weights.sum(axis=1) <= 0.0, LTE] = 1.0
-        fractions = gma.burst_fractions(weights)
+        return weights
+
+    def _steered(self, direction: int) -> npt.NDArray[np.bool_]:
         steer = np.full(self.n, self.params.builtin_steer)
         if direction == self._dir:
             steer |= self.users.steer
-        fractions[steer] = gma.steer_fractions(weights[steer])
+        return steer
+
+    def _refresh_builtin(self, direction: int) -> None:
+        """Targets of the users on the built-in policy in ``direction``."""
+        mask = self.builtin[direction]
+        if not np.any(mask):
+            return
+        fractions = self._bursts[direction] / gma.BURST_PACKETS
+        steer = self._steered(direction) & mask
+        if np.any(steer):
+            weights = self.max_rate_mbps[direction] * self._mac * self._usable[direction]
+            # A user with no usable link keeps LTE, the always-present link, as its target.
+            weights[weights.sum(axis=1) <= 0.0, LTE] = 1.0
+            fractions[steer] = gma.steer_fractions(weights[steer])
         self.target[direction, mask] = fractions[mask]
 
-    # -- one sub-step --------------------------------------------------------------------
+    def _decide_builtin(self) -> None:
+        """One decision of the delay-based built-in split, in both directions."""
+        for direction in (0, 1):
+            base = self._fixed_ms + self._access_extra_ms[direction] + self._tx_ms[direction]
+            owd = base
+            if direction == self._dir:
+                seen = self._tsc_bits > 0.0
+                owd = np.where(
+                    seen, self._tsc_delay_bits_ms / np.where(seen, self._tsc_bits, 1.0), base
+                )
+            stepped = gma.delay_based_step(self._bursts[direction], owd, self._usable[direction])
+            keep = ~self.builtin[direction] | self._steered(direction)
+            self._bursts[direction] = np.where(keep[:, None], self._bursts[direction], stepped)
+        self._tsc_ms = 0.0
+        self._tsc_bits[:] = 0.0
+        self._tsc_delay_bits_ms[:] = 0.0
+
+    # -- radio ---------------------------------------------------------------------------
     def _update_radio(self) -> None:
         xy, rows = self.walk.xy_m, np.arange(self.n)
         for link, (cells, profile) in enumerate(
@@ -285,8 +367,38 @@ class MultiAccessNetwork:
             self.max_rate_mbps[1, :, link] = np.where(
                 connected, capacity_mbps(profile, chosen_ul), 0
             )
+        # What the sub-steps need until the next radio update.
+        self._usable = (self.cell_idx >= 0)[None, :, :] & (self.max_rate_mbps > 0.0)
+        self._rate_bits_ms = self.max_rate_mbps * self._mac * 1000.0
+        safe_rate = np.where(self._rate_bits_ms > 0.0, self._rate_bits_ms, 1.0)
+        self._tx_ms = self.traffic.packet_bits[None, :, None] / safe_rate
+        # TCP ACKs of the traffic direction travel on the reverse direction's preferred link.
+        r = 1 - self._dir
+        self._ack_tx_ms = ACK_BYTES * 8.0 / safe_rate[r]
+        self._groups = self._make_groups()
 
-    def _groups(self, usable: npt.NDArray[np.bool_]) -> list[tuple[IntArray, int]]:
+    def _base_rtt_ms(self) -> FloatArray:
+        d = self._dir
+        one_way = self._fixed_ms + self._access_extra_ms[d] + self._tx_ms[d]
+        carrying = self.applied[d] * self._usable[d] > 0.0
+        data = np.max(np.where(carrying, one_way, 0.0), axis=1)
+        _, ack_ms = self._ack_path()
+        rtt: FloatArray = data + ack_ms
+        return rtt
+
+    def _ack_path(self) -> tuple[IntArray, FloatArray]:
+        """Link (−1: none) and one-way delay of each user's ACKs on the reverse direction."""
+        r = 1 - self._dir
+        usable = self._usable[r]
+        weights = np.where(usable, self.applied[r] + 1e-9, 0.0)
+        link = np.argmax(weights, axis=1)
+        ok = usable.any(axis=1)
+        rows = np.arange(self.n)
+        delay = self._fixed_ms[link] + self._access_extra_ms[r][link] + self._ack_tx_ms[rows, link]
+        return np.where(ok, link, -1), np.where(ok, delay, 0.0)
+
+    def _make_groups(self) -> list[tuple[IntArray, int]]:
+        usable = self._usable[self._dir]
         out = []
         for link, cells in enumerate(self.params.cells):
             group = np.where(usable[:, link], self.cell_idx[:, link], -1)
@@ -300,6 +412,8 @@ class MultiAccessNetwork:
     def _share(self, demand: FloatArray, groups: list[tuple[IntArray, int]]) -> FloatArray:
         share = np.zeros_like(demand)
         for link, (group, count) in enumerate(groups):
+            if count == 0:
+                continue
             if link == LTE and self.slicing is not None:
                 share[:, link] = sliced_time_share(
                     demand[:, link], group, self._slice_id, self.slicing
@@ -308,52 +422,55 @@ class MultiAccessNetwork:
                 share[:, link] = max_min_time_share(demand[:, link], group, count)
         return share
 
+    # -- one sub-step --------------------------------------------------------------------
     def _tick(self, dt_ms: float, measured: bool) -> None:
         if dt_ms <= 0.0:
             return
         self.walk.step(dt_ms)
-        self._update_radio()
+        self._since_radio_ms += dt_ms
+        if self._since_radio_ms >= RADIO_PERIOD_MS - 1e-9:
+            self._update_radio()
+            self._since_radio_ms = 0.0
         d = self._dir
         arrivals = self.traffic.arrivals_bits(dt_ms)
+        if self.tcp.any:
+            arrivals = arrivals + self.tcp.send_bits(self.rtt_ms, self.now_ms, dt_ms)
         self.applied += (self.target - self.applied) * gma.lag_factor(dt_ms, self.params.lag_tau_ms)
-        usable = (self.cell_idx >= 0) & (self.max_rate_mbps[d] > 0.0)
+        usable = self._usable[d]
         weights = self.applied[d] * usable
         total = weights.sum(axis=1)
         routed = total > 0.0
         spread = weights / np.where(routed, total, 1.0)[:, None]
         lost = np.where(routed, 0.0, arrivals)
         offered = arrivals[:, None] * spread
-        rate_bits_ms = self.max_rate_mbps[d] * self._mac * 1000.0
+        rate_bits_ms = self._rate_bits_ms[d]
         capacity = rate_bits_ms * dt_ms
         safe_cap = np.where(capacity > 0.0, capacity, 1.0)
         queue0 = self.queue_bits
-        demand = np.where(capacity > 0.0, (queue0 + offered) / safe_cap, 0.0)
-        tcp = self.users.traffic.tcp & routed
-        groups = self._groups(usable)
-        if np.any(tcp):
-            # Elastic flow, in-order delivery: the link slowest relative to its split share
-            # caps the whole flow, as TCP's window follows the latest packets.
-            demand[tcp] = np.where(spread[tcp] > 0.0, 1.0, 0.0)
-            share = self._share(demand, groups)
-            ratio = np.where(
-                spread > 0.0, share * capacity / np.where(spread > 0, spread, 1), np.inf
-            )
-            flow_bits = np.min(ratio[tcp], axis=1)
-            offered[tcp] = flow_bits[:, None] * spread[tcp]
-            arrivals[tcp] = flow_bits
-            demand[tcp] = np.where(
-                capacity[tcp] > 0.0, (queue0[tcp] + offered[tcp]) / safe_cap[tcp], 0
-            )
-        share = self._share(demand, groups)
         backlog = queue0 + offered
+        demand = np.where(capacity > 0.0, backlog / safe_cap, 0.0)
+        groups = self._groups
+        share = self._share(demand, groups)
         served = np.minimum(backlog, share * capacity)
         queue1 = backlog - served
-        overflow = np.maximum(queue1 - self._buffer_bits[:, None], 0.0)
+        overflow = np.maximum(queue1 - self._buffer_bits, 0.0)
         queue1 -= overflow
         self.queue_bits = queue1
         self.last_share, self.last_capacity_bits = share, capacity
         self.last_served_bits, self.last_offered_bits = served, offered
-        self.last_group = np.column_stack([g for g, _ in groups])
+        has = served > 0.0
+        served_rate = np.where(has, served / dt_ms, 1.0)
+        fixed = self._fixed_ms[None, :] + self._access_extra_ms[d][None, :] + self._tx_ms[d]
+        if self.tcp.any:
+            # In-order one-way delay of the newest data, plus the ACK's way back.
+            drain = np.where(has, served_rate, np.maximum(rate_bits_ms, 1e-9))
+            link_delay = fixed + queue1 / drain
+            one_way = np.max(np.where(spread > 0.0, link_delay, 0.0), axis=1)
+            _, ack_ms = self._ack_path()
+            rtt = np.where(routed, one_way + ack_ms, self.rtt_ms)
+            dropped = overflow.sum(axis=1) + lost
+            self.tcp.on_sub_step(self.now_ms + dt_ms, served.sum(axis=1), dropped, rtt)
+            self.rtt_ms = rtt
         if not measured:
             return
         # Delays of the packets delivered in this sub-step (netgym_sim.model.gma).
@@ -362,13 +479,9 @@ class MultiAccessNetwork:
             if count:
                 per_cell = np.bincount(np.maximum(group, 0), weights=share[:, link] * (group >= 0))
                 busy[:, link] = np.where(group >= 0, per_cell[np.maximum(group, 0)], 0.0)
-        safe_rate = np.where(rate_bits_ms > 0.0, rate_bits_ms, 1.0)
-        tx_ms = self.traffic.packet_bits[:, None] / safe_rate
-        fixed = self._fixed_ms[None, :] + tx_ms
-        has = served > 0.0
-        served_rate = np.where(has, served / dt_ms, 1.0)
         lo = fixed + np.minimum(queue0, queue1) / served_rate
-        hi = fixed + np.maximum(queue0, queue1) / served_rate + 2.0 * gma.md1_wait_ms(busy, tx_ms)
+        hi = fixed + np.maximum(queue0, queue1) / served_rate
+        hi += 2.0 * gma.md1_wait_ms(busy, self._tx_ms[d])
         mean = 0.5 * (lo + hi)
         slowest = np.max(np.where(has, mean, -np.inf), axis=1)
         shift = np.where(has, gma.REORDERING_FACTOR * (slowest[:, None] - mean), 0.0)
@@ -386,10 +499,17 @@ class MultiAccessNetwork:
             late = gma.violation_fraction(lo + shift, hi + shift, self._thresholds[:, k : k + 1])
             acc.violation_bits[:, k] += (served * late).sum(axis=1)
         acc.time_share_ms += share * dt_ms
+        if self.tcp.any:
+            acc.ack_bits += self.tcp.ack_bits(served.sum(axis=1))
+        self._tsc_bits += served
+        self._tsc_delay_bits_ms += served * mean
 
     # -- measurement ---------------------------------------------------------------------
     def end_interval(self) -> IntervalStats:
         """Statistics of the interval since the last call; starts the next interval."""
+        if self._since_radio_ms > 0.0:
+            self._update_radio()
+            self._since_radio_ms = 0.0
         acc, d = self.acc, self._dir
         span_ms = acc.ms if acc.ms > 0.0 else 1.0
         # bits / ms / 1000 = Mbit/s.
@@ -401,12 +521,18 @@ class MultiAccessNetwork:
         packets = acc.served_bits.sum(axis=1) > 0.0
         u = self.users
         qos_ok = packets & (violation[:, 0] <= 100.0 * u.violation_target) & (loss <= u.loss_target)
-        traffic_ratio = 100.0 * self.applied.copy()
-        offered_total = acc.link_offered_bits.sum(axis=1)
-        measured = offered_total > 0.0
-        traffic_ratio[d, measured] = (
-            100.0 * acc.link_offered_bits[measured] / offered_total[measured, None]
+        # Measured share of each link: of the bits sent over the interval; 0 without traffic.
+        traffic_ratio = np.zeros((2, self.n, NUM_LINKS))
+        sent = acc.link_offered_bits.sum(axis=1)
+        traffic_ratio[d] = np.where(
+            (sent > 0.0)[:, None],
+            100.0 * acc.link_offered_bits / np.where(sent > 0.0, sent, 1.0)[:, None],
+            0.0,
         )
+        ack_link, ack_ms = self._ack_path()
+        ack_rate = acc.ack_bits / span_ms / 1000.0
+        acking = (ack_rate > 0.0) & (ack_link >= 0)
+        traffic_ratio[1 - d, acking, ack_link[acking]] = 100.0
         stats = IntervalStats(
             direction=d,
             measured_ms=acc.ms,
@@ -427,8 +553,14 @@ class MultiAccessNetwork:
             traffic_ratio_pct=traffic_ratio,
             time_share=acc.time_share_ms / span_ms,
             packets=packets,
+            ack_rate_mbps=np.where(acking, ack_rate, 0.0),
+            ack_link=np.where(acking, ack_link, -1),
+            ack_owd_ms=np.where(acking, ack_ms, -1.0),
         )
         acc.reset()
+        self._tsc_ms += self._step_ms
+        if self._tsc_ms >= gma.TSC_PERIOD_MS - 1e-9:
+            self._decide_builtin()
         for direction in (0, 1):
             self._refresh_builtin(direction)
         return stats

@@ -49,6 +49,9 @@ class IntervalStats:
         traffic_ratio_pct: ``(2, n, 3)`` measured split per direction.
         time_share: ``(n, 3)`` mean share of its cell's time the user got, per link.
         packets: ``(n,)`` the user received at least one packet.
+        ack_rate_mbps: ``(n,)`` rate of the TCP ACKs on the reverse direction (0: none).
+        ack_link: ``(n,)`` link index the ACKs use (−1: none).
+        ack_owd_ms: ``(n,)`` one-way delay of the ACKs (−1: none).
     """
 
     direction: int
@@ -70,6 +73,9 @@ class IntervalStats:
     traffic_ratio_pct: FloatArray
     time_share: FloatArray
     packets: npt.NDArray[np.bool_]
+    ack_rate_mbps: FloatArray
+    ack_link: IntArray
+    ack_owd_ms: FloatArray
 
 
 class Accumulator:
@@ -93,6 +99,7 @@ class Accumulator:
         self.max_ms = np.full(n, -np.inf)
         self.violation_bits = np.zeros((n, NUM_THRESHOLDS))
         self.time_share_ms = np.zeros((n, NUM_LINKS))
+        self.ack_bits = np.zeros(n)
 
     def link_owd(self) -> tuple[FloatArray, FloatArray]:
         """Mean and max delay per user and link (−1 where nothing was delivered)."""
