@@ -3,11 +3,16 @@
 Rules (PROTOCOL.md §3, §13):
 - Flat records ``{"source", "name", "ts", "id", "value"}``; user ids 1 … N ascending, every
   user present; per-cell metrics keyed by LTE cell id with ``{"slice", "value"}`` objects.
-- Units: Mbit/s, ms, %, m. Rates, delays and percentages are rounded to
-  :data:`DECIMALS` places, positions to 3; ids, counts and flags are integers.
+- Formats as ns-3 reports them (the NetworkGym docs' sample): rates in Mbit/s as multiples
+  of :data:`RATE_STEP_MBPS` (0.008 Mbit/s), one-way delays in whole ms, ``traffic_ratio``
+  in whole %, ``split_ratio`` in 32nds (as %), ``max_rate`` in whole Mbit/s (37, 78, 23, 65
+  in the sample); other percentages to :data:`DECIMALS` places, positions to 3; ids, counts
+  and flags are integers.
 - Sentinels: delays −1 with no packet, cell id 255 with no link, capacities 0 with no link.
-- The direction without traffic reports no packets: rates 0, delays −1, violations 0,
-  ``measurement_ok`` 0, its own split and traffic ratios.
+- The direction without traffic reports no packets (rates 0, delays −1, violations 0,
+  ``measurement_ok`` 0, ``traffic_ratio`` 0, its own split) — except the TCP ACKs of a
+  flow in the other direction, which ns-3 reports there: rate = tx_rate = the ACK rate on
+  the link the ACKs take, their one-way delay, ``traffic_ratio`` 100 on that link.
 """
 
 from __future__ import annotations
@@ -24,8 +29,10 @@ from netgym_sim.scenarios.base import Record
 
 __all__ = ["DECIMALS", "RecordContext", "build_records", "metric_names"]
 
-#: Decimal places of rates (Mbit/s), delays (ms) and percentages.
+#: Decimal places of percentages and other non-integer values.
 DECIMALS = 3
+#: Granularity of reported rates, Mbit/s (ns-3 counts 1 kB per second).
+RATE_STEP_MBPS = 0.008
 DIRECTIONS = ("dl", "ul")
 #: Per-user metrics of one direction without a link prefix.
 _USER_DIR = (
@@ -90,6 +97,17 @@ def _round(values: FloatArray, decimals: int = DECIMALS) -> list[Any]:
     return rounded
 
 
+def _rate(values: FloatArray) -> list[Any]:
+    """Rates as multiples of :data:`RATE_STEP_MBPS`."""
+    return _round(np.round(values / RATE_STEP_MBPS) * RATE_STEP_MBPS)
+
+
+def _whole(values: FloatArray) -> list[Any]:
+    """Whole numbers (delays in ms, ratios in %, capacities in Mbit/s), as ints."""
+    whole: list[Any] = np.round(values).astype(np.int64).tolist()
+    return whole
+
+
 class _Direction:
     """Per-user arrays of one direction, zero/sentinel when it carries no traffic."""
 
@@ -102,12 +120,24 @@ class _Direction:
         self.tx_rate = stats.tx_rate_mbps if active else zeros
         self.rate = stats.rate_mbps if active else zeros
         self.link_rate = stats.link_rate_mbps if active else zeros3
-        self.qos_rate = np.where(ok, self.rate, 0.0)
-        self.link_qos = np.where(ok[:, None], self.link_rate, 0.0)
         self.owd = stats.owd_ms if active else none
         self.max_owd = stats.max_owd_ms if active else none
         self.link_owd = stats.link_owd_ms if active else none3
         self.link_max_owd = stats.link_max_owd_ms if active else none3
+        if not active and np.any(stats.ack_link >= 0):
+            # TCP ACKs of the other direction's flows (they meet any QoS test here).
+            acks, rows = stats.ack_link >= 0, np.nonzero(stats.ack_link >= 0)[0]
+            links = stats.ack_link[acks]
+            self.tx_rate = self.rate = stats.ack_rate_mbps
+            self.link_rate = zeros3.copy()
+            self.link_rate[rows, links] = stats.ack_rate_mbps[acks]
+            self.owd = self.max_owd = stats.ack_owd_ms
+            self.link_owd = none3.copy()
+            self.link_owd[rows, links] = stats.ack_owd_ms[acks]
+            self.link_max_owd = self.link_owd
+            ok = acks
+        self.qos_rate = np.where(ok, self.rate, 0.0)
+        self.link_qos = np.where(ok[:, None], self.link_rate, 0.0)
         self.violation = stats.violation_pct if active else np.zeros((n, 3))
         self.ok = (self.tx_rate > 0.0).astype(np.int64)
         self.priority = priority[d]
@@ -117,10 +147,10 @@ class _Direction:
 
 def _user_getters(stats: IntervalStats, ctx: RecordContext) -> dict[str, Callable[[], list[Any]]]:
     g: dict[str, Callable[[], list[Any]]] = {
-        "wifi::dl::max_rate": lambda: _round(stats.max_rate_mbps[0, :, WIFI]),
-        "wifi::ul::max_rate": lambda: _round(stats.max_rate_mbps[1, :, WIFI]),
+        "wifi::dl::max_rate": lambda: _whole(stats.max_rate_mbps[0, :, WIFI]),
+        "wifi::ul::max_rate": lambda: _whole(stats.max_rate_mbps[1, :, WIFI]),
         "wifi::cell_id": stats.cell_id[:, WIFI].tolist,
-        "lte::dl::max_rate": lambda: _round(stats.max_rate_mbps[0, :, LTE]),
+        "lte::dl::max_rate": lambda: _whole(stats.max_rate_mbps[0, :, LTE]),
         "lte::cell_id": stats.cell_id[:, LTE].tolist,
         "lte::slice_id": _ints(ctx.slice_id),
         "lte::dl::rb_usage": lambda: _round(_lte_rb_usage(stats)),
@@ -133,28 +163,36 @@ def _user_getters(stats: IntervalStats, ctx: RecordContext) -> dict[str, Callabl
         p = f"gma::{dname}::"
         g[p + "missed_action"] = _ints(np.zeros_like(v.ok))
         g[p + "measurement_ok"] = _ints(v.ok)
-        g[p + "tx_rate"] = _floats(v.tx_rate)
+        g[p + "tx_rate"] = _rates(v.tx_rate)
         g[p + "delay_violation"] = _floats(v.violation[:, 0])
         g[p + "delay_test_1_violation"] = _floats(v.violation[:, 1])
         g[p + "delay_test_2_violation"] = _floats(v.violation[:, 2])
-        g[p + "rate"] = _floats(v.rate)
-        g[p + "qos_rate"] = _floats(v.qos_rate)
-        g[p + "owd"] = _floats(v.owd)
-        g[p + "max_owd"] = _floats(v.max_owd)
+        g[p + "rate"] = _rates(v.rate)
+        g[p + "qos_rate"] = _rates(v.qos_rate)
+        g[p + "owd"] = _wholes(v.owd)
+        g[p + "max_owd"] = _wholes(v.max_owd)
         for link, lname in enumerate(LINK_NAMES):
             q = f"gma::{lname}::{dname}::"
-            g[q + "rate"] = _floats(v.link_rate[:, link])
-            g[q + "qos_rate"] = _floats(v.link_qos[:, link])
-            g[q + "owd"] = _floats(v.link_owd[:, link])
-            g[q + "max_owd"] = _floats(v.link_max_owd[:, link])
+            g[q + "rate"] = _rates(v.link_rate[:, link])
+            g[q + "qos_rate"] = _rates(v.link_qos[:, link])
+            g[q + "owd"] = _wholes(v.link_owd[:, link])
+            g[q + "max_owd"] = _wholes(v.link_max_owd[:, link])
             g[q + "priority"] = _ints(v.priority[:, link])
-            g[q + "traffic_ratio"] = _floats(v.traffic_ratio[:, link])
+            g[q + "traffic_ratio"] = _wholes(v.traffic_ratio[:, link])
             g[q + "split_ratio"] = _floats(v.split_ratio[:, link])
     return g
 
 
 def _floats(values: FloatArray, decimals: int = DECIMALS) -> Callable[[], list[Any]]:
     return lambda: _round(values, decimals)
+
+
+def _rates(values: FloatArray) -> Callable[[], list[Any]]:
+    return lambda: _rate(values)
+
+
+def _wholes(values: FloatArray) -> Callable[[], list[Any]]:
+    return lambda: _whole(values)
 
 
 def _ints(values: IntArray) -> Callable[[], list[Any]]:
@@ -194,8 +232,9 @@ def _per_cell(
 
 def _cell_getters(stats: IntervalStats, ctx: RecordContext) -> dict[str, Callable[[], list[Any]]]:
     g: dict[str, Callable[[], list[Any]]] = {
+        # The mean of the whole-Mbit/s user values (the ns-3 sample: 37, 37, 23, 37 → 33.5).
         "lte::dl::cell::max_rate": lambda: _per_cell(
-            stats, ctx, stats.max_rate_mbps[0, :, LTE], mean=True
+            stats, ctx, np.round(stats.max_rate_mbps[0, :, LTE]), mean=True
         ),
         "lte::dl::cell::rb_usage": lambda: _per_cell(stats, ctx, _lte_rb_usage(stats), mean=False),
     }

@@ -6,8 +6,10 @@ Rules (PROTOCOL.md §9, §13, §14; MODEL.md L1–L14, L21–L24):
 - Action ``gma::dl::split_weight`` (and ``gma::ul::split_weight``): ``value`` holds one row
   of three non-negative weights per ``id``, in link order Wi-Fi, NR, LTE. Each row becomes
   integer bursts of 32 packets (``split_ratio``); the applied split follows with a 25 ms lag.
-  ``value: []`` hands the split back to the built-in policy, which divides each user's
-  traffic in proportion to its usable link capacities, refreshed every interval.
+  ``value: []`` hands the split back to the built-in policy, GMA's delay-based traffic
+  splitting control: an equal split to start, then one 1/32 step every 2 s from the
+  slower link to the faster one when their delays differ by more than 10 ms
+  (:func:`netgym_sim.model.gma.delay_based_step`).
 - ``gma::{wifi,nr,lte}::{dl,ul}::priority`` (0/1 per id) set the reported DFP marks only.
 - Measurements: every subscribed metric of PROTOCOL.md §13 that applies to GMA users and
   LTE cells (see :func:`netgym_sim.scenarios._gma_records.metric_names`).

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from netgym_sim.model import gma
 from netgym_sim.model.radio import capacity_mbps, lte_profile, snr_db
+from netgym_sim.scenarios._gma_records import RATE_STEP_MBPS
 from tests.property.test_model_laws import (
     by_name,
     run,
@@ -33,11 +34,17 @@ def test_l8_traffic_ratio_sums_to_100_and_converges_to_split_ratio(
     history = [by_name(m) for m in run(config, seed, 4, split_action(rows))]
     for stats in history:
         for d in ("dl", "ul"):
+            # Whole percentages (as ns-3 reports them): each of 3 links is off by 0.5 at most;
+            # a direction without traffic (uplink here) reports 0 on every link.
             total = sum(values(stats, f"gma::{link}::{d}::traffic_ratio") for link in LINKS)
-            assert np.allclose(total, 100.0, atol=0.01)
+            carried = values(stats, f"gma::{d}::tx_rate") > 0
+            assert np.all(np.abs(total[carried] - 100.0) <= 1.5)
+            assert np.all(total[~carried] == 0.0)
             split = sum(values(stats, f"gma::{link}::{d}::split_ratio") for link in LINKS)
             assert np.allclose(split, 100.0, atol=0.01)
-    # Documented lag: within 1 point of the new split from the 2nd measurement after it.
+        assert np.all(values(stats, "gma::dl::tx_rate") > 0)
+    # Documented lag: within 1 point of the new split from the 2nd measurement after it
+    # (plus the half point of rounding to whole percentages).
     expected = 100.0 * gma.burst_fractions(np.asarray(rows))
     for stats in history[2:]:
         usable = (np.asarray(stats["wifi::cell_id"][1]) != 255) & (
@@ -47,7 +54,7 @@ def test_l8_traffic_ratio_sums_to_100_and_converges_to_split_ratio(
             split = values(stats, f"gma::{link}::dl::split_ratio")
             ratio = values(stats, f"gma::{link}::dl::traffic_ratio")
             assert np.allclose(split, expected[:, i], atol=1e-3)
-            assert np.all(np.abs(ratio - split)[usable] <= 1.0)
+            assert np.all(np.abs(ratio - split)[usable] <= 1.5)
 
 
 def test_l8_burst_rounding_last_link_absorbs() -> None:
@@ -88,7 +95,8 @@ def test_l9_l12_l13_aggregates_delays_and_qos(  # noqa: PLR0917 - one argument p
         for d in ("dl", "ul"):
             link_rates = [values(stats, f"gma::{link}::{d}::rate") for link in LINKS]
             rate_total = values(stats, f"gma::{d}::rate")
-            assert np.allclose(rate_total, sum(link_rates), atol=0.002)  # L9
+            # L9 ± rounding: each of the 4 reported rates is off by half a rate step at most.
+            assert np.allclose(rate_total, sum(link_rates), atol=2 * RATE_STEP_MBPS + 1e-9)
             qos = values(stats, f"gma::{d}::qos_rate")
             assert np.all(qos <= rate_total)  # L13
             owd = values(stats, f"gma::{d}::owd")
@@ -104,8 +112,9 @@ def test_l9_l12_l13_aggregates_delays_and_qos(  # noqa: PLR0917 - one argument p
             assert np.all((owd >= 0) == has)
             low = np.where(carried, link_owd, np.inf).min(axis=1)
             high = np.where(carried, link_max, -np.inf).max(axis=1)
-            assert np.all(owd[has] >= low[has] - 0.002)  # L12
-            assert np.all(owd[has] <= high[has] + 0.002)
+            # L12 ± rounding to whole ms (half a ms on each side).
+            assert np.all(owd[has] >= low[has] - 1.0)
+            assert np.all(owd[has] <= high[has] + 1.0)
 
 
 # -- L10 -----------------------------------------------------------------------------------
@@ -136,7 +145,8 @@ def test_l10_uncongested_delay_near_base_and_rising_with_load(
         owd = [values(by_name(m), "gma::dl::owd")[0] for m in run(config, seed, 3)]
         delays.append(owd[-1])
         if load <= 0.5:
-            assert all(abs(d - (base + backhaul)) <= 0.5 for d in owd)
+            # Within half a ms of the base, reported in whole ms: within 1 ms.
+            assert all(abs(d - (base + backhaul)) <= 1.0 for d in owd)
     assert delays[0] <= delays[1] <= delays[2]
     assert delays[2] > delays[0]
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 import math
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -18,7 +20,15 @@ from netgym_sim.scenarios.nqos_split import NqosSplitScenario
 from netgym_sim.scenarios.qos_steer import QosSteerScenario
 from tests.property.test_model_laws import by_name, default_config, run, small_config
 
-INT_METRICS = {"cell_id", "slice_id", "missed_action", "measurement_ok", "priority"}
+#: Integer metrics; delays (ms), traffic ratios (%) and capacities (Mbit/s) are whole numbers
+#: as ns-3 reports them.
+#: One burst unit of the GMA split, %.
+GMA_UNIT_PCT = 100.0 / 32
+
+INT_METRICS = {
+    "cell_id", "slice_id", "missed_action", "measurement_ok", "priority",
+    "owd", "max_owd", "traffic_ratio", "max_rate",
+}  # fmt: skip
 
 
 def test_registry_finds_both_scenarios() -> None:
@@ -166,8 +176,11 @@ def test_weight_on_a_missing_technology_is_rejected() -> None:
     scenario.apply(policy([[1, 0, 1], [1, 0, 0]]))
 
 
-def test_empty_value_restores_the_builtin_policy() -> None:
+def test_empty_value_hands_the_split_to_the_delay_based_rule_from_where_it_is() -> None:
+    # LTE 50 ms slower than the other links: the built-in rule moves one 1/32 unit off LTE
+    # every TSC period (2 s = 20 measurements), starting from the split the agent left.
     config = small_config(users=3, static=True)
+    config["lte"]["backhaul_delay_ms"] = 50
 
     def act(k: int, ts: int) -> Any:
         if k == 0:
@@ -176,10 +189,16 @@ def test_empty_value_restores_the_builtin_policy() -> None:
             return {**policy([], ids=[1, 2, 3]), "ts": ts}
         return None
 
-    history = [by_name(m) for m in run(config, 5, 3, act)]
-    assert history[1]["gma::lte::dl::split_ratio"][1] == [100.0] * 3
-    builtin = history[0]["gma::lte::dl::split_ratio"][1]
-    assert history[2]["gma::lte::dl::split_ratio"][1] == builtin
+    history = [by_name(m) for m in run(config, 5, 45, act)]
+    lte = [h["gma::lte::dl::split_ratio"][1] for h in history]
+    assert lte[1] == [100.0] * 3
+    assert all(b <= a for x, y in itertools.pairwise(lte[1:]) for a, b in zip(x, y, strict=True))
+    assert lte[-1] == [100.0 - 2 * GMA_UNIT_PCT] * 3  # decisions at 2 s and 4 s
+    others = [
+        np.add(h["gma::wifi::dl::split_ratio"][1], h["gma::nr::dl::split_ratio"][1])
+        for h in history
+    ]
+    assert others[-1].tolist() == [2 * GMA_UNIT_PCT] * 3
 
 
 @settings(max_examples=15)
