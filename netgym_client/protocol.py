@@ -26,11 +26,20 @@ Rules:
   as Python's ``json`` and the original peers do.
 - Unknown extra keys are allowed everywhere and preserved: at the top level in ``extra``
   (``env-start``: in ``env_config``), inside records as received.
+- Codec: payloads are parsed with ``orjson`` when it is installed (``pip install
+  'netgym[fast]'``), else with the standard library's ``json``; both give the same objects
+  and the same errors. orjson's answer is taken only where it is exactly the stdlib's: a
+  payload orjson refuses is parsed again by ``json`` (so errors keep the stdlib's wording),
+  and one holding a run of 19 or more digits (an integer orjson would turn into a float
+  beyond 64 bits) goes to ``json`` directly. Encoding always uses ``json`` (C accelerated),
+  so the bytes we write do not depend on what is installed, and numpy scalars and other
+  non-JSON objects stay refused.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import json
 import math
 import re
@@ -40,6 +49,12 @@ from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
 from netgym_client.errors import EnvError, NoAvailableWorker, ProtocolError
+
+_orjson: Any  # the optional fast parser (extra "fast"); json is the fallback
+try:
+    _orjson = importlib.import_module("orjson")
+except ImportError:  # pragma: no cover - depends on what is installed
+    _orjson = None
 
 __all__ = [
     "MAX_MESSAGE_BYTES",
@@ -58,6 +73,7 @@ __all__ = [
     "decode_object",
     "encode",
     "expect_measurement",
+    "json_codec",
     "record_ids_values",
     "validate_action_list",
     "validate_measurement_record",
@@ -231,6 +247,26 @@ def _refuse_constant(name: str) -> Any:
 
 _DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
 
+#: Maps every ASCII digit to "0" and every other byte to " ": a run of 19 digits becomes
+#: b"0" * 19, found at C speed (an integer of 19+ digits may pass 64 bits).
+_DIGITS = bytes(0x30 if 0x30 <= i <= 0x39 else 0x20 for i in range(256))
+_LONG_DIGIT_RUN = b"0" * 19
+
+
+def json_codec() -> str:
+    """The parser in use: ``"orjson"`` or ``"json"``."""
+    return "json" if _orjson is None else "orjson"
+
+
+def _fast_parse(raw: bytes | bytearray) -> Any:
+    """orjson's parse of ``raw``, or ``_MISSING`` where only ``json`` gives the exact answer."""
+    if _orjson is None or _LONG_DIGIT_RUN in raw.translate(_DIGITS):
+        return _MISSING
+    try:
+        return _orjson.loads(raw)
+    except (_orjson.JSONDecodeError, MemoryError):  # the stdlib path names the problem
+        return _MISSING
+
 
 def decode_json(data: bytes, *, max_bytes: int = MAX_MESSAGE_BYTES) -> dict[str, Any]:
     """Parse one payload into a JSON object, enforcing the JSON-level rules only.
@@ -254,6 +290,13 @@ def decode_json(data: bytes, *, max_bytes: int = MAX_MESSAGE_BYTES) -> dict[str,
     size = memoryview(raw).nbytes
     if size > max_bytes:
         raise ProtocolError("", f"payload of {size} bytes exceeds the limit of {max_bytes} bytes")
+    fast = _fast_parse(raw if isinstance(raw, bytes | bytearray) else bytes(raw))
+    if fast is not _MISSING:
+        if not isinstance(fast, dict):
+            raise ProtocolError("", f"top level must be a JSON object, got {_describe(fast)}")
+        # orjson refuses lone surrogates, NaN and overflowing numbers itself
+        _check_tree(fast, strings=False, parsed=True)
+        return fast
     try:
         text = str(raw, "utf-8")
     except UnicodeDecodeError as exc:

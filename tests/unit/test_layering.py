@@ -36,9 +36,10 @@ def test_the_packages_have_sources() -> None:
 
 
 def test_protocol_imports_only_the_standard_library() -> None:
+    # "and the JSON codec" (DESIGN.md §3): orjson, optional, with json as the fallback
     for name in imports_of(ROOT / "netgym_client" / "protocol.py"):
         top = name.split(".")[0]
-        assert top in sys.stdlib_module_names or name == "netgym_client.errors", name
+        assert top in sys.stdlib_module_names or name in {"netgym_client.errors", "orjson"}, name
 
 
 @pytest.mark.parametrize("package", PACKAGES)
