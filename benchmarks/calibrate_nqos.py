@@ -15,13 +15,13 @@ Usage: PYTHONPATH=. python benchmarks/calibrate_nqos.py [--seeds 8]
 from __future__ import annotations
 
 import argparse
-import math
 import statistics
 from typing import Any
 
 import numpy as np
 import simpy
 
+from netgym_client.adapters.nqos_split import normalized_utility
 from netgym_sim.scenarios import scenario_class
 
 #: The ns-3 sample at ts 6000 (system default, 4 users, TCP), per user 1 … 4.
@@ -176,14 +176,14 @@ def run(
     return out
 
 
-def normalized_utility(m: dict[str, list[Any]]) -> float:
-    """The NetworkGym paper's reward of one measurement (−10 without delivered packets)."""
-    rate = float(np.mean(m["gma::dl::rate"]))
-    cap = float(np.mean(m["wifi::dl::max_rate"])) + float(np.mean(m["lte::dl::max_rate"]))
+def utility_of(m: dict[str, list[Any]]) -> float:
+    """The NetworkGym paper's reward of one measurement, as the adapter computes it."""
     owds = [v for v in m["gma::dl::owd"] if v >= 0]
-    if rate <= 0 or cap <= 0 or not owds or statistics.fmean(owds) <= 0:
-        return -10.0
-    return math.log(rate / cap) - math.log(statistics.fmean(owds) / 1000.0)
+    return normalized_utility(
+        float(np.mean(m["gma::dl::rate"])),
+        float(np.mean(m["wifi::dl::max_rate"])) + float(np.mean(m["lte::dl::max_rate"])),
+        statistics.fmean(owds) if owds else 0.0,
+    )
 
 
 def docs_table(seeds: int) -> None:
@@ -213,7 +213,7 @@ def docs_table(seeds: int) -> None:
 
 def paper_table(seeds: int) -> None:
     print("\n2. paper layout (eNB x=40, APs x=30/50, users on 0-80 m at 1 m/s), TCP, 4 users,")
-    print(f"   mean normalized utility over 100 steps, {seeds} seeds (ns-3 sample: -1.27)")
+    print(f"   mean normalized utility over 100 steps, {seeds} seeds (ns-3 sample: -1.273)")
     policies: dict[str, list[float] | None] = {
         "system default": None,
         "all Wi-Fi": [1, 0, 0],
@@ -225,7 +225,7 @@ def paper_table(seeds: int) -> None:
         values, rates, owds = [], [], []
         for seed in range(seeds):
             session = run(paper_config(), seed, weights)
-            values += [normalized_utility(m) for m in session]
+            values += [utility_of(m) for m in session]
             rates += [float(np.mean(m["gma::dl::rate"])) for m in session]
             owds += [float(np.mean(m["gma::dl::owd"])) for m in session]
         print(

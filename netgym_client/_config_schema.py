@@ -94,6 +94,7 @@ REWARD_TYPES: dict[str, frozenset[str]] = {
 }
 #: Opt-in reward types netgym adds (§14); extend this mapping to register more.
 EXTRA_REWARD_TYPES: dict[str, set[str]] = {
+    "nqos_split": {"normalized_utility"},
     "network_slicing": {"slice_utility"},
     "rmcat": {"delay_aware_throughput"},
 }

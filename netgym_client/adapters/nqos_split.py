@@ -25,14 +25,26 @@ Policy sent: one record copied from the ``gma::dl::rate`` row (source ``gma``, i
 each row divided by its sum; an all-zero row becomes ``[1, 0, 0]`` (all on Wi-Fi). ``None``
 or an empty action sends ``value: []`` (the server's own algorithm).
 
-Reward (``reward_type`` ``"utility"``, the only one): with ``r`` the mean of the
-``gma::dl::rate`` record's values (Mbps) and ``d`` the mean of the ``gma::dl::owd`` record's
-values (ms; −1 means "no packet", so ``d`` can be ≤ 0)::
+Reward, ``reward_type`` ``"utility"`` (the default, the original's only one): with ``r`` the
+mean of the ``gma::dl::rate`` record's values (Mbps) and ``d`` the mean of the
+``gma::dl::owd`` record's values (ms; −1 means "no packet", so ``d`` can be ≤ 0)::
 
     reward = clip(0.5 · L(r) − 0.5 · L(d), −10, 10),   L(x) = ln x if x > 0 else −10
 
 exactly as the original computes it (raw Mbps and ms). A missing record counts as mean 0.
 Bounds: [−10, 10].
+
+Reward, ``reward_type`` ``"normalized_utility"`` (opt-in): the NetworkGym paper's utility,
+the rate normalized by the links' capacities and the delay in seconds::
+
+    reward = clip(ln(r / (w + l)) − ln(d / 1000 ms), −10, 10)
+
+with ``r`` the mean ``gma::dl::rate``, ``w`` and ``l`` the means of ``wifi::dl::max_rate``
+and ``lte::dl::max_rate`` (Mbps), ``d`` the mean ``gma::dl::owd`` over the users that
+received packets (owd ≥ 0). Without a delivered packet, a capacity or a positive delay the
+reward is −10 (nothing delivered is the worst outcome). The ns-3 sample of the NetworkGym
+docs (rates 8.824, 17.072, 6.736, 14.4 Mbps; capacities 37+78, 37+78, 23+65, 37+78; delays
+298, 65, 682, 507 ms) gives ``ln(11.758/108.25) − ln(0.388) = −1.273``. Bounds: [−10, 10].
 
 Episode End: ``truncated`` after ``steps_per_episode`` measurements, ``terminated`` at the
 end of the session (handled by the environment).
@@ -47,6 +59,8 @@ Arguments: ``env_config.per_slice_config.num_users``; ``rl_config.reward_type``.
 [[0.25, 0.25, 0.5], [1.0, 0.0, 0.0]]
 >>> round(utility_reward(mean_rate_mbps=4.0, mean_owd_ms=1.0), 4)  # 0.5 · ln 4
 0.6931
+>>> round(normalized_utility(11.758, 33.5 + 74.75, 388.0), 3)  # the ns-3 sample
+-1.273
 """
 
 from __future__ import annotations
@@ -67,6 +81,7 @@ __all__ = [
     "REWARD_BOUNDS",
     "NqosSplitAdapter",
     "normalize_split_weights",
+    "normalized_utility",
     "record_mean",
     "utility_reward",
 ]
@@ -87,6 +102,16 @@ def _log_or_floor(x: float) -> float:
 def utility_reward(mean_rate_mbps: float, mean_owd_ms: float) -> float:
     """``clip(0.5·L(rate) − 0.5·L(owd), −10, 10)`` with ``L(x) = ln x``, or −10 for ``x <= 0``."""
     value = 0.5 * _log_or_floor(mean_rate_mbps) - 0.5 * _log_or_floor(mean_owd_ms)
+    return float(min(max(value, REWARD_BOUNDS[0]), REWARD_BOUNDS[1]))
+
+
+def normalized_utility(mean_rate_mbps: float, capacity_mbps: float, mean_owd_ms: float) -> float:
+    """``clip(ln(rate / capacity) − ln(owd / 1000), −10, 10)``; −10 if any is ≤ 0 or NaN."""
+    if not (mean_rate_mbps > 0 and capacity_mbps > 0 and mean_owd_ms > 0):
+        return REWARD_BOUNDS[0]
+    big = sys.float_info.max
+    value = math.log(min(mean_rate_mbps, big)) - math.log(min(capacity_mbps, big))
+    value -= math.log(min(mean_owd_ms, big) / 1000.0)
     return float(min(max(value, REWARD_BOUNDS[0]), REWARD_BOUNDS[1]))
 
 
@@ -127,7 +152,15 @@ class NqosSplitAdapter(GmaUserAdapter):
         self.action_space = gym.spaces.Box(0, 1, (self.num_users, LINKS), np.float32)
 
     def reward(self, stats: NetworkStats) -> float:
-        """The ``utility`` reward of the mean rate and the mean one-way delay."""
+        """The ``utility`` (or ``normalized_utility``) reward of the measurement."""
+        if self.config.rl_config.get("reward_type") == "normalized_utility":
+            owd = stats.get("gma::dl::owd")
+            seen = owd[owd >= 0]
+            return normalized_utility(
+                record_mean(stats, "gma::dl::rate"),
+                record_mean(stats, "wifi::dl::max_rate") + record_mean(stats, "lte::dl::max_rate"),
+                float(np.mean(seen)) if seen.size else 0.0,
+            )
         return utility_reward(
             record_mean(stats, "gma::dl::rate"), record_mean(stats, "gma::dl::owd")
         )

@@ -8,7 +8,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from netgym_client.adapters.nqos_split import NqosSplitAdapter, utility_reward
+from netgym_client.adapters.nqos_split import (
+    NqosSplitAdapter,
+    normalized_utility,
+    utility_reward,
+)
 from netgym_client.config import load_config
 from netgym_client.env import ActionError
 from netgym_client.stats import NetworkStats
@@ -94,6 +98,63 @@ def test_utility_averages_the_record_as_sent_including_extra_users() -> None:
 def test_utility_of_missing_records_counts_as_zero_means() -> None:
     assert adapter().reward(stats_of(rec("gma::dl::owd", [1], [1.0]))) == pytest.approx(-5.0)
     assert utility_reward(0.0, 0.0) == 0.0
+
+
+# -- normalized utility (the NetworkGym paper's reward) ---------------------------------------
+def normalized_adapter() -> NqosSplitAdapter:
+    return NqosSplitAdapter(
+        load_config("nqos_split", {"rl_config": {"reward_type": "normalized_utility"}})
+    )
+
+
+def test_normalized_utility_of_the_ns3_sample_is_minus_1_27() -> None:
+    # The docs' ns-3 sample: mean rate 47.032 / 4 = 11.758 Mbps; capacities (37+37+23+37)/4 =
+    # 33.5 and (78+78+65+78)/4 = 74.75 Mbps; mean owd (298+65+682+507)/4 = 388 ms.
+    ids = [1, 2, 3, 4]
+    stats = stats_of(
+        rec("gma::dl::rate", ids, [8.824, 17.072, 6.736, 14.4]),
+        rec("lte::dl::max_rate", ids, [37, 37, 23, 37]),
+        rec("wifi::dl::max_rate", ids, [78, 78, 65, 78]),
+        rec("gma::dl::owd", ids, [298, 65, 682, 507]),
+    )
+    expected = math.log(11.758 / 108.25) - math.log(0.388)
+    assert normalized_adapter().reward(stats) == pytest.approx(expected, abs=1e-12)
+    assert expected == pytest.approx(-1.2732, abs=1e-4)
+    # The default reward_type keeps the original utility on the same measurement.
+    assert adapter().reward(stats) == pytest.approx(
+        0.5 * math.log(11.758) - 0.5 * math.log(388.0), abs=1e-12
+    )
+
+
+def test_normalized_utility_averages_delay_over_users_with_packets() -> None:
+    # User 2 received nothing (owd −1): the delay is user 1's 100 ms, so ln(0.1) is subtracted.
+    ids = [1, 2]
+    stats = stats_of(
+        rec("gma::dl::rate", ids, [10.0, 0.0]),
+        rec("lte::dl::max_rate", ids, [20, 20]),
+        rec("wifi::dl::max_rate", ids, [30, 30]),
+        rec("gma::dl::owd", ids, [100, -1]),
+    )
+    expected = math.log(5.0 / 50.0) - math.log(0.1)
+    assert normalized_adapter().reward(stats) == pytest.approx(expected, abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("rate", "capacity", "owd"), [(0.0, 50.0, 10.0), (5.0, 0.0, 10.0), (5.0, 50.0, 0.0)]
+)
+def test_normalized_utility_without_delivery_capacity_or_delay_is_the_floor(
+    rate: float, capacity: float, owd: float
+) -> None:
+    assert normalized_utility(rate, capacity, owd) == -10.0
+
+
+def test_normalized_utility_is_clipped_to_plus_minus_10() -> None:
+    assert normalized_utility(1.0, 1.0, 1e-9) == 10.0
+    assert normalized_utility(1e-9, 1e9, 1.0) == -10.0
+
+
+def test_normalized_utility_of_an_empty_measurement_is_the_floor() -> None:
+    assert normalized_adapter().reward(stats_of()) == -10.0
 
 
 # -- policy -----------------------------------------------------------------------------------
