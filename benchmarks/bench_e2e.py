@@ -1,9 +1,10 @@
-"""End-to-end steps/s of NetworkGymEnv: embedded server vs a server process over tcp loopback.
+"""End-to-end steps/s of NetworkGymEnv: in process, embedded over loopback, a server process.
 
 Usage: python benchmarks/bench_e2e.py [--env nqos_split] [--users 16] [--steps 200]
 
-Prints one line per mode. A "step" is one env.step(): policy → env-action → simulated
-interval → env-measurement → NetworkStats → observation and reward.
+Prints one line per mode. A "step" is one env.step(): policy → the session's interval →
+NetworkStats → observation and reward; over ZeroMQ with env-action/env-measurement JSON in
+between. ``benchmarks/bench_all.py`` (``netgym bench``) measures every path and env at once.
 """
 
 from __future__ import annotations
@@ -61,6 +62,8 @@ def main() -> None:
     args = parser.parse_args()
     rate = measure(args.env, args.users, args.steps, "embedded")
     print(f"{args.env} users={args.users} embedded:        {rate:8.1f} steps/s")
+    rate = measure(args.env, args.users, args.steps, "embedded+tcp")
+    print(f"{args.env} users={args.users} embedded+tcp:    {rate:8.1f} steps/s")
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "netgym_sim", "serve", "--port", str(port), "--log-level", "WARNING"]

@@ -228,6 +228,8 @@ def _subprocess(args: list[str]) -> Iterator[subprocess.Popen[str]]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(10)
+        if proc.stdout is not None:
+            proc.stdout.close()
 
 
 def _raw_rate(action: Any, measurement: Any, plan: Plan) -> tuple[float | None, str]:
