@@ -43,8 +43,7 @@ keeps the RBGs of ``per_slice_config``.
 
 Reward, by ``rl_config.reward_type``:
 
-- ``""`` (default): constant 0.0, as the original.
-- ``"slice_utility"`` (netgym's opt-in, §14): for each slice ``s`` of the observed cell, with
+- ``"slice_utility"`` (netgym's default, §14): for each slice ``s`` of the observed cell, with
   ``T`` = ``gma::dl::cell::rate`` (delivered, Mbps), ``L`` = ``gma::dl::cell::tx_rate``
   (offered load, Mbps), ``V`` = ``gma::dl::cell::delay_violation`` (%) and ``U`` =
   ``lte::dl::cell::rb_usage`` (%)::
@@ -55,6 +54,7 @@ Reward, by ``rl_config.reward_type``:
   A slice with no offered load earns nothing for service (a missing slice reads 0 and so adds
   0); delivery is capped at the offered load because queued packets of an earlier interval
   can make ``T`` exceed this interval's ``L``. Bounds: [−2·S, S].
+- ``""``: constant 0.0, as the original.
 
 Episode End: ``truncated`` after ``steps_per_episode`` measurements, ``terminated`` at the
 end of the session (handled by the environment).
@@ -204,7 +204,7 @@ class NetworkSlicingAdapter(Adapter):
         return self.clip_observation(np.vstack(rows))
 
     def reward(self, stats: NetworkStats) -> float:
-        """0.0 (``reward_type ""``), or the ``slice_utility`` of the observed cell."""
+        """The ``slice_utility`` of the observed cell (default), or 0.0 (``reward_type ""``)."""
         if self.reward_type != "slice_utility":
             return 0.0
         rate, _ = self.slice_values(stats, "gma::dl::cell::rate")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 
+from netgym_client._config_schema import EXTRA_REWARD_TYPES
 from netgym_client.adapters.base import Adapter
 from netgym_client.errors import ConfigError
 
@@ -22,6 +23,12 @@ ADAPTERS: dict[str, str] = {
     "network_slicing": "netgym_client.adapters.network_slicing:NetworkSlicingAdapter",
     "rmcat": "netgym_client.adapters.rmcat:RmcatAdapter",
 }
+
+#: Reward types of the built-in adapters beyond the original's (§14), registered through the
+#: schema's hook so that the shipped defaults validate (custom's default is one of them).
+BUILTIN_EXTRA_REWARD_TYPES: dict[str, tuple[str, ...]] = {"custom": ("measurement_mean",)}
+for _env, _types in BUILTIN_EXTRA_REWARD_TYPES.items():
+    EXTRA_REWARD_TYPES.setdefault(_env, set()).update(_types)
 
 
 def register_adapter(env_name: str, target: str | type[Adapter]) -> None:

@@ -2,22 +2,24 @@
 
 Congestion control of one NADA media flow (RFC 8698): the agent sets its sending rate.
 
-Observation Space: ``Box(0, 1000, (3, F), float32)``, F = ``nada_flows`` (1), columns = flow
+Observation Space: ``Box(0, high, (3, F), float32)``, F = ``nada_flows`` (1), columns = flow
 ids ``0 … F-1``:
 
-===  =================  =======================  ===  ====
+===  =================  =======================  ===  ==========================
 row  feature            unit                     min  max
-===  =================  =======================  ===  ====
-0    ``rmcat::rtt``     ms                       0    1000
-1    ``rmcat::rrate``   bit/s (Mbps, opt-in)     0    1000
-2    ``rmcat::xcurr``   ms (congestion signal)   0    1000
-===  =================  =======================  ===  ====
+===  =================  =======================  ===  ==========================
+0    ``rmcat::rtt``     ms                       0    60 000
+1    ``rmcat::rrate``   bit/s (Mbps, opt-in)     0    10¹⁰ bit/s (10⁴ Mbps)
+2    ``rmcat::xcurr``   ms (congestion signal)   0    60 000
+===  =================  =======================  ===  ==========================
 
-The features and units are the original's. The original does not clip, so its receive rate
-(hundreds of thousands of bit/s) lies far outside its own Box; netgym clips every value into
-the Box (counted in ``info["clipped_values"]``), so with the default adapter the ``rrate`` row
-saturates at 1000. :class:`RmcatMbpsAdapter` is the opt-in that keeps the information: the
-same rows with ``rrate`` in Mbps (bit/s / 10⁶), selected with
+The features, units and values are the original's (§14: observations keep the original's
+values). The original declares ``Box(0, 1000)`` but does not clip, so its receive rate
+(hundreds of thousands of bit/s) lies far outside that Box; netgym keeps the raw value and
+declares a Box that contains it: a minute of round-trip time or congestion signal, 10 Gbit/s
+of receive rate. Values beyond these bounds (never sent by a sane peer) are clipped and
+counted in ``info["clipped_values"]``. :class:`RmcatMbpsAdapter` is the opt-in that observes
+the receive rate in Mbps (bit/s / 10⁶), the same scale as the other rows, selected with
 ``rl_config.adapter = "netgym_client.adapters.rmcat:RmcatMbpsAdapter"`` (or
 ``NetworkGymEnv("rmcat", adapter=RmcatMbpsAdapter)``). A missing flow's value is 0
 (``info["filled_values"]``).
@@ -31,8 +33,7 @@ empty action sends ``value: []``: NADA decides.
 
 Reward, by ``rl_config.reward_type``:
 
-- ``""`` (default): constant 0.0, as the original.
-- ``"delay_aware_throughput"`` (netgym's opt-in, §14), the mean over flows of::
+- ``"delay_aware_throughput"`` (netgym's default, §14), the mean over flows of::
 
       ln(clip(rrate_bps, 10⁴, 10⁸) / 10⁶) − clip(qdel_ms, 0, 1000) / 100
 
@@ -40,6 +41,7 @@ Reward, by ``rl_config.reward_type``:
   queuing costs as much as dividing the receive rate by e. The rate is held in [10 kbit/s,
   100 Mbit/s] so that an idle flow stays finite; a missing value reads 0. Bounds:
   [ln 0.01 − 10, ln 100] ≈ [−14.605, 4.605].
+- ``""``: constant 0.0, as the original.
 
 Episode End: ``truncated`` after ``steps_per_episode`` measurements, ``terminated`` at the
 end of the session (handled by the environment).
@@ -48,8 +50,10 @@ Arguments: ``env_config.nada_flows``; ``rl_config.reward_type``.
 
 >>> from netgym_client.config import load_config
 >>> adapter = RmcatAdapter(load_config("rmcat"))
->>> adapter.action_space
-Box(150000.0, 1500000.0, (1,), float32)
+>>> adapter.action_space.low.tolist(), adapter.action_space.high.tolist()
+([150000.0], [1500000.0])
+>>> adapter.observation_space.high[:, 0].tolist()
+[60000.0, 10000000000.0, 60000.0]
 >>> round(delay_aware_throughput(np.array([2e6]), np.array([50.0])), 4)  # ln 2 − 0.5
 0.1931
 """
@@ -75,8 +79,10 @@ __all__ = [
 
 #: Observation rows, in order: round-trip time, receive rate, congestion signal.
 OBS_KEYS = ("rmcat::rtt", "rmcat::rrate", "rmcat::xcurr")
-#: Upper bound of every observation feature (the original's Box).
-OBS_HIGH = 1000.0
+#: Upper bounds of the observation rows: RTT (ms), receive rate (bit/s), congestion signal.
+RTT_HIGH_MS = 60_000.0
+RRATE_HIGH_BPS = 1e10
+XCURR_HIGH = 60_000.0
 #: NADA's sending-rate range, bit/s (the original's action Box; RFC 8698 RMIN/RMAX).
 MIN_RATE_BPS, MAX_RATE_BPS = 150_000.0, 1_500_000.0
 #: ``delay_aware_throughput``: receive rate range, bit/s; queuing delay cap and scale, ms.
@@ -116,8 +122,11 @@ class RmcatAdapter(Adapter):
         self.num_flows = int(config.env_config["nada_flows"])
         self.ids = np.arange(self.num_flows)
         self.reward_type = str(config.rl_config.get("reward_type", ""))
+        high = np.array([RTT_HIGH_MS, RRATE_HIGH_BPS / self.rrate_divisor, XCURR_HIGH])
         self.observation_space = gym.spaces.Box(
-            0, OBS_HIGH, (len(OBS_KEYS), self.num_flows), np.float32
+            np.zeros((len(OBS_KEYS), self.num_flows), dtype=np.float32),
+            np.repeat(high[:, None], self.num_flows, axis=1).astype(np.float32),
+            dtype=np.float32,
         )
         self.action_space = gym.spaces.Box(
             MIN_RATE_BPS, MAX_RATE_BPS, (self.num_flows,), np.float32
@@ -131,7 +140,7 @@ class RmcatAdapter(Adapter):
         return self.clip_observation(rows)
 
     def reward(self, stats: NetworkStats) -> float:
-        """0.0 (``reward_type ""``), or ``delay_aware_throughput`` over the flows."""
+        """``delay_aware_throughput`` over the flows (default), or 0.0 (``reward_type ""``)."""
         if self.reward_type != "delay_aware_throughput":
             return 0.0
         rrate = stats.get("rmcat::rrate", ids=self.ids, fill=0.0)

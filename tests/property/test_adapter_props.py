@@ -27,18 +27,25 @@ from netgym_client.testing._measurement_strategies import network_stats
 #: (case id, env, overrides, adapter override)
 CASES: list[tuple[str, str, dict[str, Any], type[Adapter] | None]] = [
     ("custom", "custom", {}, None),
+    ("custom-original-reward", "custom", {"rl_config": {"reward_type": ""}}, None),
     ("custom-1-user", "custom", {"env_config": {"num_users": 1}}, None),
     ("nqos_split", "nqos_split", {}, None),
+    (
+        "nqos_split-normalized",
+        "nqos_split",
+        {"rl_config": {"reward_type": "normalized_utility"}},
+        None,
+    ),
     ("qos_steer", "qos_steer", {}, None),
     ("network_slicing", "network_slicing", {}, None),
     (
-        "network_slicing-utility",
+        "network_slicing-original-reward",
         "network_slicing",
-        {"rl_config": {"reward_type": "slice_utility"}},
+        {"rl_config": {"reward_type": ""}},
         None,
     ),
     ("rmcat", "rmcat", {}, None),
-    ("rmcat-delay-aware", "rmcat", {"rl_config": {"reward_type": "delay_aware_throughput"}}, None),
+    ("rmcat-original-reward", "rmcat", {"rl_config": {"reward_type": ""}}, None),
     ("rmcat-mbps", "rmcat", {}, RmcatMbpsAdapter),
 ]
 IDS = [case[0] for case in CASES]
@@ -66,6 +73,8 @@ def reward_bounds(adapter: Adapter, stats: NetworkStats) -> tuple[float, float]:
         return -2.0 * slices, 1.0 * slices
     if reward_type == "delay_aware_throughput":
         return math.log(0.01) - 10.0, math.log(100.0)
+    if reward_type == "measurement_mean":
+        return 0.0, 1000.0
     return 0.0, 0.0
 
 

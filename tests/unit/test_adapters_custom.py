@@ -131,6 +131,24 @@ def test_bad_actions_raise_action_error(action: np.ndarray) -> None:
         adapter().policy(action, stats)
 
 
-def test_reward_is_zero() -> None:
+def test_original_reward_type_is_zero() -> None:
     stats = NetworkStats.from_records([rec("measurement_1", [0, 1, 2], [9, 9, 9])])
-    assert adapter().reward(stats) == 0.0
+    config = load_config(
+        "custom", {"env_config": {"num_users": 3}, "rl_config": {"reward_type": ""}}
+    )
+    assert CustomAdapter(config).reward(stats) == 0.0
+
+
+def test_default_reward_is_the_mean_of_the_observation() -> None:
+    stats = NetworkStats.from_records(
+        [
+            rec("measurement_1", [0, 1, 2], [9, 9, 9]),
+            rec("measurement_2", [0, 2], [3, 5000]),  # user 1 missing (0), 5000 clipped to 1000
+            rec("measurement_4", [0, 1, 2], [100, 100, 100]),  # not observed, not rewarded
+        ]
+    )
+    a = adapter()
+    assert a.config.rl_config["reward_type"] == "measurement_mean"
+    assert a.reward(stats) == pytest.approx((9 * 3 + 3 + 0 + 1000) / 9)
+    assert a.reward(stats) == pytest.approx(float(np.mean(a.observation(stats))))
+    assert a.filled_values == 4  # the reward did not count: only the observation does

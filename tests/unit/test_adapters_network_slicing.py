@@ -212,3 +212,9 @@ def test_slice_utility_known_values(
 def test_slice_utility_of_an_empty_measurement_is_zero() -> None:
     stats = NetworkStats.from_records([one_cell("lte::dl::cell::max_rate", [1.0, 1.0])])
     assert adapter("slice_utility").reward(stats) == 0.0
+
+
+def test_default_reward_type_is_slice_utility() -> None:
+    config = load_config("network_slicing")
+    assert config.rl_config["reward_type"] == "slice_utility"
+    assert NetworkSlicingAdapter(config).reward_type == "slice_utility"

@@ -37,11 +37,28 @@ def test_spaces() -> None:
     assert float(a.action_space.high[0]) == 1_500_000.0
 
 
-def test_default_rows_are_rtt_rrate_xcurr_and_rrate_in_bps_is_clipped() -> None:
+def test_default_rows_are_rtt_rrate_xcurr_with_the_raw_rate_in_bps() -> None:
     a = RmcatAdapter(config())
     obs = a.observation(measurement())
-    assert obs.tolist() == [[25.0], [1000.0], [12.0]]
-    assert a.info(measurement())["clipped_values"] == 1
+    assert obs.tolist() == [[25.0], [600_000.0], [12.0]]  # the original's values, unclipped
+    assert a.observation_space.contains(obs)
+    assert a.info(measurement())["clipped_values"] == 0
+
+
+def test_the_box_holds_the_rates_a_server_sends_and_clips_beyond() -> None:
+    a = RmcatAdapter(config())
+    assert a.observation_space.high[:, 0].tolist() == [60_000.0, 1e10, 60_000.0]
+    obs = a.observation(measurement(rtt=70_000.0, rrate=2e9))
+    assert obs.tolist() == [[60_000.0], [2e9], [12.0]]
+    assert a.clipped_values == 1
+    assert RmcatMbpsAdapter(config()).observation_space.high[1, 0] == pytest.approx(1e4)
+
+
+def test_default_reward_type_is_delay_aware() -> None:
+    default = load_config("rmcat")
+    assert default.rl_config["reward_type"] == "delay_aware_throughput"
+    got = RmcatAdapter(default).reward(measurement(rrate=2e6))
+    assert got == pytest.approx(math.log(2.0) - 5.0 / 100)
 
 
 def test_the_mbps_opt_in_keeps_the_rate() -> None:
@@ -77,7 +94,7 @@ def test_policy_is_the_rate_on_the_rtt_template_clipped_to_the_box() -> None:
         a.policy(np.array([1e5, 2e5]), stats)
 
 
-def test_default_reward_is_zero() -> None:
+def test_original_reward_type_is_zero() -> None:
     assert RmcatAdapter(config()).reward(measurement()) == 0.0
 
 

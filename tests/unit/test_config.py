@@ -92,8 +92,9 @@ def test_common_keys_mirror_the_original(env: str) -> None:
 
 
 @pytest.mark.parametrize(("env", "reward_type"), [
-    ("custom", ""), ("nqos_split", "utility"), ("qos_steer", "wifi_qos_user_num"),
-    ("network_slicing", ""), ("rmcat", ""),
+    ("custom", "measurement_mean"), ("nqos_split", "utility"),
+    ("qos_steer", "wifi_qos_user_num"), ("network_slicing", "slice_utility"),
+    ("rmcat", "delay_aware_throughput"),
 ])
 def test_rl_config(env: str, reward_type: str) -> None:
     assert load_config(env).rl_config == {"agent": "", "reward_type": reward_type}

@@ -35,8 +35,9 @@ def test_the_env_factory_connects_to_the_fixture_server(
     assert env.config.server.address == netgym_server.address
     obs, _ = env.reset(seed=4)
     assert obs.shape == (3, 2) and env.observation_space.contains(obs)
-    _, reward, terminated, truncated, info = env.step(np.full(2, 0.5, dtype=np.float32))
-    assert (reward, terminated, truncated) == (0.0, False, True)
+    obs, reward, terminated, truncated, info = env.step(np.full(2, 0.5, dtype=np.float32))
+    assert (terminated, truncated) == (False, True)
+    assert reward == pytest.approx(float(np.mean(obs)))  # custom's default: measurement_mean
     assert info["session_end"] is True and info["filled_values"] == 0
 
 
