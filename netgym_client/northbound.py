@@ -42,6 +42,9 @@ __all__ = ["NorthboundClient"]
 
 logger = logging.getLogger(__name__)
 
+#: The real server's answer to a message type it does not know (PROTOCOL.md §4).
+UNKNOWN_TYPE_MSG = "unknown msg type"
+
 #: How long ``close()`` may block flushing unsent messages, in ms.
 LINGER_MS = 200
 
@@ -218,10 +221,14 @@ class NorthboundClient:
         while True:
             msg = self._receive_one(wait_s)
             if self._unanswered_ends:
-                # the answer to our env-end: env-end (netgym) or "unknown msg type" (real)
-                self._unanswered_ends -= 1
-                if not isinstance(msg, protocol.EnvEnd | protocol.ErrorReply):
-                    logger.warning("unexpected %s answered env-end", type(msg).__name__)
+                # the answer to our env-end: env-end (netgym) or "unknown msg type" (a real
+                # server); anything before it is stale (e.g. an idle-timeout env-error)
+                if isinstance(msg, protocol.EnvEnd) or (
+                    isinstance(msg, protocol.ErrorReply) and msg.error_msg == UNKNOWN_TYPE_MSG
+                ):
+                    self._unanswered_ends -= 1
+                else:
+                    logger.info("dropped a stale %s before the end of a session", msg)
                 continue
             return protocol.expect_measurement(msg)
 
