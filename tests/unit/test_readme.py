@@ -49,3 +49,16 @@ def test_the_strategies_snippet_runs() -> None:
     test = namespace["test_my_observation_is_in_its_space"]
     assert callable(test)
     test()  # the hypothesis test itself, over generated measurements
+
+
+def test_the_strategies_snippet_carries_the_settings_a_users_project_needs() -> None:
+    # Our conftest's profile suppresses the too_slow health check; a user's project has no
+    # such profile, so the snippet itself must say so.
+    from hypothesis import HealthCheck
+
+    (block,) = [b for b in python_blocks() if "testing.strategies import" in b]
+    namespace: dict[str, object] = {}
+    exec(compile(block, "README.md", "exec"), namespace)
+    chosen = namespace["test_my_observation_is_in_its_space"]._hypothesis_internal_use_settings  # type: ignore[attr-defined]
+    assert HealthCheck.too_slow in chosen.suppress_health_check
+    assert chosen.deadline is None
