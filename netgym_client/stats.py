@@ -124,6 +124,11 @@ class Metric:
             raise ProtocolError(f"{self.key}.value", f"must be numbers: {exc}") from exc
 
     @cached_property
+    def _distinct(self) -> bool:
+        """No id twice (then the record's own ids map to its values one to one)."""
+        return bool(np.unique(self._ids).size == self._ids.size)
+
+    @cached_property
     def _lookup(self) -> tuple[np.ndarray, np.ndarray]:
         """Sorted ids and, for each, the position of its first occurrence in the record."""
         order = np.argsort(self._ids, kind="stable")
@@ -152,10 +157,15 @@ class Metric:
         found = sorted_ids[at_clipped] == wanted
         return found, order[at_clipped]
 
+    def _same_ids(self, ids: Sequence[int] | np.ndarray) -> bool:
+        """Whether ``ids`` are the record's own ids in its order (the usual request)."""
+        own = self._ids
+        return len(ids) == own.size and bool(np.array_equal(np.asarray(ids), own))
+
     def get(self, ids: Sequence[int] | np.ndarray | None = None, fill: float = 0.0) -> np.ndarray:
         """Values (float64) in record order, or aligned to ``ids`` with ``fill`` where missing."""
         values: np.ndarray = self._values
-        if ids is None:
+        if ids is None or (self._distinct and self._same_ids(ids)):
             copied: np.ndarray = values.copy()
             return copied
         found, where = self._positions(ids)
@@ -165,6 +175,8 @@ class Metric:
 
     def count_missing(self, ids: Sequence[int] | np.ndarray) -> int:
         """How many of ``ids`` the record lacks."""
+        if self._same_ids(ids):
+            return 0
         found, _ = self._positions(ids)
         return int(found.size - np.count_nonzero(found))
 

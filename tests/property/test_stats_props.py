@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from netgym_client.errors import ProtocolError
@@ -407,3 +407,14 @@ def test_complete_draws_hold_every_record_and_id(env: str, data: st.DataObject) 
     for key in stats:
         if "::cell::" not in f"::{stats.metric(key).name}":
             assert stats.count_missing(key, users) == 0
+
+
+@given(data=st.data(), records=crowded_measurements())
+def test_view_matches_reference_when_asked_for_a_records_own_ids(
+    data: st.DataObject, records: list[dict[str, Any]]
+) -> None:
+    # the common request (and the view's shortcut): exactly one record's ids, in its order
+    assume(records)
+    own = ref_ids_values(data.draw(st.sampled_from(records), label="record"))[0]
+    queried = data.draw(queried_keys(records), label="keys")
+    check_against_reference(records, queried, list(own), data.draw(_fills, label="fill"))
