@@ -113,14 +113,16 @@ class Metric:
 
     @cached_property
     def _values(self) -> np.ndarray:
-        if any(isinstance(v, Mapping) for v in self.raw_values):
-            raise ProtocolError(
-                f"{self.key}.value",
-                "holds per-cell-per-slice objects, not numbers: read it with sliced()",
-            )
+        # numbers (the usual case) convert at C speed; a mapping never converts, so only a
+        # failed conversion needs the slower look for per-slice objects
         try:
             return np.asarray(self.raw_values, dtype=np.float64).reshape(-1)
         except (OverflowError, TypeError, ValueError) as exc:
+            if any(isinstance(v, Mapping) for v in self.raw_values):
+                raise ProtocolError(
+                    f"{self.key}.value",
+                    "holds per-cell-per-slice objects, not numbers: read it with sliced()",
+                ) from None
             raise ProtocolError(f"{self.key}.value", f"must be numbers: {exc}") from exc
 
     @cached_property
