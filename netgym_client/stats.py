@@ -128,7 +128,7 @@ class Metric:
     @cached_property
     def _distinct(self) -> bool:
         """No id twice (then the record's own ids map to its values one to one)."""
-        return bool(np.unique(self._ids).size == self._ids.size)
+        return len(set(self._ids.tolist())) == self._ids.size
 
     @cached_property
     def _lookup(self) -> tuple[np.ndarray, np.ndarray]:
@@ -161,8 +161,11 @@ class Metric:
 
     def _same_ids(self, ids: Sequence[int] | np.ndarray) -> bool:
         """Whether ``ids`` are the record's own ids in its order (the usual request)."""
-        own = self._ids
-        return len(ids) == own.size and bool(np.array_equal(np.asarray(ids), own))
+        own = self._ids  # first: a record whose ids are not integers raises here, as ever
+        if len(ids) != own.size:
+            return False
+        wanted = ids.tolist() if isinstance(ids, np.ndarray) else list(ids)
+        return bool(wanted == self.raw_ids)
 
     def get(self, ids: Sequence[int] | np.ndarray | None = None, fill: float = 0.0) -> np.ndarray:
         """Values (float64) in record order, or aligned to ``ids`` with ``fill`` where missing."""
