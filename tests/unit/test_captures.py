@@ -62,9 +62,7 @@ EXPECTED: dict[str, tuple[type[Message] | type[ProtocolError], str]] = {
 
 def load(name: str) -> dict[str, Any]:
     """One capture file; fails (never skips) when the captures folder is missing."""
-    assert CAPTURES.is_dir(), (
-        f"{CAPTURES} not found: the capture tests need fixtures/captures"
-    )
+    assert CAPTURES.is_dir(), f"{CAPTURES} not found: the capture tests need fixtures/captures"
     capture: dict[str, Any] = json.loads((CAPTURES / name).read_text(encoding="utf-8"))
     return capture
 
