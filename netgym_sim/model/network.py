@@ -372,6 +372,10 @@ class MultiAccessNetwork:
         self._rate_bits_ms = self.max_rate_mbps * self._mac * 1000.0
         safe_rate = np.where(self._rate_bits_ms > 0.0, self._rate_bits_ms, 1.0)
         self._tx_ms = self.traffic.packet_bits[None, :, None] / safe_rate
+        # Base one-way delay of a data packet in the traffic direction, per user and link.
+        d = self._dir
+        self._fixed_tx_ms = self._fixed_ms[None, :] + self._access_extra_ms[d][None, :]
+        self._fixed_tx_ms = self._fixed_tx_ms + self._tx_ms[d]
         # TCP ACKs of the traffic direction travel on the reverse direction's preferred link.
         r = 1 - self._dir
         self._ack_tx_ms = ACK_BYTES * 8.0 / safe_rate[r]
@@ -398,8 +402,16 @@ class MultiAccessNetwork:
         return np.where(ok, link, -1), np.where(ok, delay, 0.0)
 
     def _make_groups(self) -> list[tuple[IntArray, int]]:
+        """Each link's sharing groups (cells; one band for shared-band Wi-Fi).
+
+        Also numbers every link's groups apart (``_flat_group``), so that one max-min pass
+        shares every cell of every link at once, and ``_busy_group`` likewise for the busy
+        shares of the delay model (LTE included even when it is scheduled by slice).
+        """
         usable = self._usable[self._dir]
         out = []
+        flat = np.full((self.n, NUM_LINKS), -1, dtype=np.int64)
+        offset = 0
         for link, cells in enumerate(self.params.cells):
             group = np.where(usable[:, link], self.cell_idx[:, link], -1)
             count = cells.count
@@ -407,19 +419,22 @@ class MultiAccessNetwork:
                 group = np.where(usable[:, link], 0, -1)
                 count = min(count, 1)
             out.append((group, count))
+            flat[:, link] = np.where(group >= 0, group + offset, -1)
+            offset += count
+        self._busy_group = flat
+        self._group_count = offset
+        self._flat_group = flat.copy()
+        if self.slicing is not None:
+            self._flat_group[:, LTE] = -1
         return out
 
     def _share(self, demand: FloatArray, groups: list[tuple[IntArray, int]]) -> FloatArray:
-        share = np.zeros_like(demand)
-        for link, (group, count) in enumerate(groups):
-            if count == 0:
-                continue
-            if link == LTE and self.slicing is not None:
-                share[:, link] = sliced_time_share(
-                    demand[:, link], group, self._slice_id, self.slicing
-                )
-            else:
-                share[:, link] = max_min_time_share(demand[:, link], group, count)
+        share = max_min_time_share(
+            demand.ravel(), self._flat_group.ravel(), self._group_count
+        ).reshape(demand.shape)
+        if self.slicing is not None:
+            group, _ = groups[LTE]
+            share[:, LTE] = sliced_time_share(demand[:, LTE], group, self._slice_id, self.slicing)
         return share
 
     # -- one sub-step --------------------------------------------------------------------
@@ -460,7 +475,7 @@ class MultiAccessNetwork:
         self.last_served_bits, self.last_offered_bits = served, offered
         has = served > 0.0
         served_rate = np.where(has, served / dt_ms, 1.0)
-        fixed = self._fixed_ms[None, :] + self._access_extra_ms[d][None, :] + self._tx_ms[d]
+        fixed = self._fixed_tx_ms
         if self.tcp.any:
             # In-order one-way delay of the newest data, plus the ACK's way back.
             drain = np.where(has, served_rate, np.maximum(rate_bits_ms, 1e-9))
@@ -474,11 +489,13 @@ class MultiAccessNetwork:
         if not measured:
             return
         # Delays of the packets delivered in this sub-step (netgym_sim.model.gma).
-        busy = np.zeros_like(share)
-        for link, (group, count) in enumerate(groups):
-            if count:
-                per_cell = np.bincount(np.maximum(group, 0), weights=share[:, link] * (group >= 0))
-                busy[:, link] = np.where(group >= 0, per_cell[np.maximum(group, 0)], 0.0)
+        cell = self._busy_group
+        member = cell >= 0
+        safe_cell = np.where(member, cell, 0)
+        per_cell = np.bincount(
+            safe_cell.ravel(), weights=(share * member).ravel(), minlength=max(self._group_count, 1)
+        )
+        busy = np.where(member, per_cell[safe_cell], 0.0)
         lo = fixed + np.minimum(queue0, queue1) / served_rate
         hi = fixed + np.maximum(queue0, queue1) / served_rate
         hi += 2.0 * gma.md1_wait_ms(busy, self._tx_ms[d])
@@ -495,9 +512,11 @@ class MultiAccessNetwork:
         acc.link_max_ms = np.maximum(acc.link_max_ms, np.where(has, hi, -np.inf))
         acc.delay_bits_ms += (served * (mean + shift)).sum(axis=1)
         acc.max_ms = np.maximum(acc.max_ms, np.max(np.where(has, hi + shift, -np.inf), axis=1))
-        for k in range(self._thresholds.shape[1]):
-            late = gma.violation_fraction(lo + shift, hi + shift, self._thresholds[:, k : k + 1])
-            acc.violation_bits[:, k] += (served * late).sum(axis=1)
+        # Every threshold at once: (users, links, thresholds).
+        late = gma.violation_fraction(
+            (lo + shift)[:, :, None], (hi + shift)[:, :, None], self._thresholds[:, None, :]
+        )
+        acc.violation_bits += (served[:, :, None] * late).sum(axis=1)
         acc.time_share_ms += share * dt_ms
         if self.tcp.any:
             acc.ack_bits += self.tcp.ack_bits(served.sum(axis=1))

@@ -358,6 +358,10 @@ def test_l7_uncongested_scaling_of_load_scales_rates(
 ) -> None:
     one = small_config(users=users, static=True, rate_mbps=(rate, 2 * rate))
     scaled = small_config(users=users, static=True, rate_mbps=(k * rate, 2 * k * rate))
+    # Users within 30 m of the eNB (150, 50): LTE at its top CQI, far above 3 Mbit/s, so the
+    # network is uncongested everywhere (at the cell edge LTE carries about 1 Mbit/s).
+    for config in (one, scaled):
+        config["user_location_range"].update({"min_x": 130, "max_x": 170, "min_y": 40, "max_y": 60})
     for a, b in zip(run(one, seed, 3), run(scaled, seed, 3), strict=True):
         ra, rb = values(by_name(a), "gma::dl::rate"), values(by_name(b), "gma::dl::rate")
         # Reported rates are multiples of RATE_STEP_MBPS: each side is off by half a step.

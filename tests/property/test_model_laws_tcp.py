@@ -73,7 +73,7 @@ def owd_series(scenario: Any, intervals: int, start_ms: int = 1000, step_ms: int
 
 
 # -- F1 ------------------------------------------------------------------------------------
-@settings(max_examples=8, deadline=None)
+@settings(max_examples=5, deadline=None)
 @given(seeds, st.integers(1, 4), st.sampled_from([50, 100, 200]), st.sampled_from([2, 4]))
 def test_f1_a_larger_buffer_never_lowers_delay(
     seed: int, users: int, small: int, factor: int
@@ -94,7 +94,7 @@ def test_f1_a_larger_buffer_never_lowers_delay(
 
 
 # -- F2 ------------------------------------------------------------------------------------
-@settings(max_examples=8, deadline=None)
+@settings(max_examples=5, deadline=None)
 @given(seeds, st.integers(1, 4), st.integers(4, 28))
 def test_f2_aggregate_delay_is_at_least_the_faster_links(
     seed: int, users: int, wifi_units: int
@@ -124,7 +124,7 @@ def test_f2_in_order_delivery_makes_the_aggregate_the_slower_links_delay() -> No
 
 
 # -- F3 ------------------------------------------------------------------------------------
-@settings(max_examples=8, deadline=None)
+@settings(max_examples=5, deadline=None)
 @given(seeds, st.integers(1, 4), st.integers(8, 16))
 def test_f3_moving_split_off_the_bloated_link_lowers_aggregate_delay(
     seed: int, users: int, moved: int
