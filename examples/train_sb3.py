@@ -10,9 +10,10 @@ What the agent sees and does:
 - observation: the ``(3, N)`` Box of Mbps (LTE capacity, Wi-Fi capacity, delivered rate per
   user) flattened to ``3·N`` values and divided by :data:`OBS_SCALE_MBPS`, so that the
   network's inputs are of order 1;
-- action: a flat ``3·N`` vector in ``[-1, 1]`` (PPO's Gaussian policy is centred on 0),
-  rescaled to ``[0, 1]`` and reshaped to the ``(N, 3)`` split weights (Wi-Fi, NR, LTE) the
-  environment takes (the adapter then normalises each user's row).
+- action: one value per user in ``[-1, 1]`` (PPO's Gaussian policy is centred on 0),
+  rescaled to the user's Wi-Fi share ``w ∈ [0, 1]`` and sent as the split weights
+  ``[w, 0, 1 − w]`` (Wi-Fi, NR, LTE): the two links the observation describes, as in the
+  NetworkGym paper's nqos_split action (the Wi-Fi ratio per user).
 
 It prints one JSON line: steps, wall time, and the mean reward per step of the first and the
 last rollout.
@@ -38,26 +39,25 @@ OBS_SCALE_MBPS = 100.0
 N_STEPS, BATCH_SIZE = 256, 64
 
 
-class FlatSplitActions(gym.ActionWrapper[np.ndarray, np.ndarray, np.ndarray]):
-    """A flat ``3·N`` action in ``[-1, 1]`` becomes the ``(N, 3)`` split weights in ``[0, 1]``."""
+class WifiShareActions(gym.ActionWrapper[np.ndarray, np.ndarray, np.ndarray]):
+    """One value per user in ``[-1, 1]`` becomes the ``(N, 3)`` weights ``[w, 0, 1 − w]``."""
 
     def __init__(self, env: gym.Env[np.ndarray, np.ndarray]) -> None:
         super().__init__(env)
         shape = env.action_space.shape
-        if shape is None:
-            raise TypeError(f"needs a Box action space, got {env.action_space}")
-        self.split_shape = shape
-        size = int(np.prod(shape))
-        self.action_space = gym.spaces.Box(-1.0, 1.0, (size,), np.float32)
+        if shape is None or len(shape) != 2 or shape[1] != 3:
+            raise TypeError(f"needs an (N, 3) split-weight Box, got {env.action_space}")
+        self.action_space = gym.spaces.Box(-1.0, 1.0, (shape[0],), np.float32)
 
     def action(self, action: np.ndarray) -> np.ndarray:
-        """Rescale to ``[0, 1]`` and reshape to ``(N, 3)``."""
-        flat = (np.clip(np.asarray(action, dtype=np.float32), -1.0, 1.0) + 1.0) / 2.0
-        return flat.reshape(self.split_shape)
+        """``w = (a + 1) / 2`` per user, as ``[w, 0, 1 − w]``."""
+        share = (np.clip(np.asarray(action, dtype=np.float32), -1.0, 1.0) + 1.0) / 2.0
+        zeros = np.zeros_like(share)
+        return np.stack([share, zeros, 1.0 - share], axis=1)
 
 
 def make_env(steps_per_episode: int = 10) -> gym.Env[Any, Any]:
-    """``nqos_split`` with a flat, scaled observation and a flat ``[-1, 1]`` action."""
+    """``nqos_split`` with a flat, scaled observation and a Wi-Fi share action per user."""
     env: gym.Env[Any, Any] = NetworkGymEnv(
         "nqos_split", config={"env_config": {"steps_per_episode": steps_per_episode}}
     )
@@ -69,7 +69,7 @@ def make_env(steps_per_episode: int = 10) -> gym.Env[Any, Any]:
         lambda obs: np.asarray(obs, dtype=np.float32) / OBS_SCALE_MBPS,
         gym.spaces.Box(low, high, dtype=np.float32),
     )
-    return FlatSplitActions(env)
+    return WifiShareActions(env)
 
 
 def train(steps: int, seed: int = 0) -> dict[str, Any]:

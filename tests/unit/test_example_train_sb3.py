@@ -27,14 +27,19 @@ def test_the_wrapped_env_is_flat_and_scaled() -> None:
     env = ex.make_env(steps_per_episode=3)
     try:
         assert env.observation_space.shape == (15,)
-        assert env.action_space.shape == (15,)
+        assert env.action_space.shape == (5,)
         obs, _ = env.reset(seed=2)
         assert env.observation_space.contains(obs)
         raw = env.unwrapped.adapter.observation(env.unwrapped._stats)
         assert obs.tolist() == pytest.approx((raw.reshape(-1) / ex.OBS_SCALE_MBPS).tolist())
-        split = env.action(np.linspace(-1, 1, 15, dtype=np.float32))
-        assert split.shape == (5, 3)
-        assert split[0, 0] == 0.0 and split[-1, -1] == 1.0
+        split = env.action(np.array([-1.0, -0.5, 0.0, 0.5, 1.0], dtype=np.float32))
+        assert split.tolist() == [
+            [0, 0, 1],
+            [0.25, 0, 0.75],
+            [0.5, 0, 0.5],
+            [0.75, 0, 0.25],
+            [1, 0, 0],
+        ]
         env.step(env.action_space.sample())
     finally:
         env.close()
