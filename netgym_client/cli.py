@@ -509,8 +509,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_AGENT,
         choices=sorted(AGENTS),
         metavar="NAME",
-        help="agent to run; `netgym envs` lists those that fit each environment "
-        "(default: %(default)s)",
+        help=f"agent to run, one of: {', '.join(sorted(AGENTS))}; `netgym envs` lists "
+        "those that fit each environment (default: %(default)s)",
     )
     run_p.add_argument(
         "--episodes", type=_positive, default=5, help="episodes to run (default: %(default)s)"
