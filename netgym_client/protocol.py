@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import itertools
 import json
 import math
 import re
@@ -353,10 +354,30 @@ def _check_tree(root: dict[str, Any], *, strings: bool, parsed: bool = False) ->
                     continue
             except (TypeError, OverflowError):  # strings, containers, or ints past a double
                 pass
-        if not _all_numbers(node, path):
-            for i, value in enumerate(node):
-                if _check_leaf(value, path, i, strings):
-                    stack.append((value, f"{path}[{i}]", depth + 1))
+        if _all_numbers(node, path):
+            continue
+        if depth < MAX_NESTING_DEPTH and _number_rows(node):  # e.g. nqos_split's weights
+            continue
+        for i, value in enumerate(node):
+            if _check_leaf(value, path, i, strings):
+                stack.append((value, f"{path}[{i}]", depth + 1))
+
+
+def _number_rows(values: list[Any]) -> bool:
+    """Whether ``values`` is a non-empty list of lists of finite numbers (at C speed).
+
+    False means "look one by one", which then names the first bad item exactly.
+    """
+    if not values or set(map(type, values)) != {list}:
+        return False
+    flat = list(itertools.chain.from_iterable(values))
+    if not set(map(type, flat)) <= _NUMBERS:
+        return False
+    try:
+        total = sum(flat)
+    except OverflowError:  # a huge int beside floats
+        return False
+    return bool(total - total == 0)  # inf - inf and nan - nan are nan
 
 
 def _child(path: str, key: str | int) -> str:
@@ -466,7 +487,7 @@ def _check_sliced(value: Mapping[str, Any], path: str) -> None:
 
 def _check_values(values: list[Any], path: str, *, rows: bool) -> None:
     """Per-entity values: numbers, ``{slice, value}`` objects and, if ``rows``, number lists."""
-    if _all_numbers(values, path):
+    if _all_numbers(values, path) or (rows and _number_rows(values)):
         return
     for i, v in enumerate(values):
         if _is_number(v):

@@ -688,3 +688,27 @@ def test_a_top_level_key_named_extra_round_trips() -> None:
     assert msg.extra == {"extra": None}
     assert decode(encode(msg)) == msg
     assert encode(msg) == payload
+
+
+@pytest.mark.parametrize(
+    ("bad", "where", "problem"),
+    [
+        (float("nan"), "action_list.value[2][1]", "non-finite"),
+        (True, "action_list.value[2][1]", "got true"),
+        ("x", "action_list.value[2][1]", "string"),
+        (1e308, None, None),  # finite, though the rows' sum overflows: accepted
+        (10**400, None, None),  # a big int beside floats: looked at one by one, accepted
+    ],
+)
+def test_rows_of_numbers_name_the_first_bad_item(bad: Any, where: str | None, problem: str) -> None:
+    rows: list[list[Any]] = [[0.5, 0.5], [1e308, 1e308], [0.25, 0.75]]
+    rows[2][1] = bad
+    record = {"source": "gma", "name": "dl::split_weight", "ts": 1, "id": [1, 2, 3]}
+    msg = EnvAction(action_list={**record, "value": rows})
+    if where is None:
+        assert decode(encode(msg)) == msg
+        return
+    with pytest.raises(ProtocolError) as info:
+        encode(msg)
+    assert info.value.field == where
+    assert problem in info.value.problem
