@@ -700,7 +700,9 @@ def test_a_top_level_key_named_extra_round_trips() -> None:
         (10**400, None, None),  # a big int beside floats: looked at one by one, accepted
     ],
 )
-def test_rows_of_numbers_name_the_first_bad_item(bad: Any, where: str | None, problem: str) -> None:
+def test_rows_of_numbers_name_the_first_bad_item(
+    bad: Any, where: str | None, problem: str | None
+) -> None:
     rows: list[list[Any]] = [[0.5, 0.5], [1e308, 1e308], [0.25, 0.75]]
     rows[2][1] = bad
     record = {"source": "gma", "name": "dl::split_weight", "ts": 1, "id": [1, 2, 3]}
@@ -711,4 +713,4 @@ def test_rows_of_numbers_name_the_first_bad_item(bad: Any, where: str | None, pr
     with pytest.raises(ProtocolError) as info:
         encode(msg)
     assert info.value.field == where
-    assert problem in info.value.problem
+    assert problem is not None and problem in info.value.problem
