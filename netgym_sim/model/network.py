@@ -5,16 +5,16 @@ Rules:
   measured interval or guard), laid out so that a step ``guard + interval`` ends exactly on
   its boundary. The guard comes first in every step (the new action settles) and is not
   measured.
-- One sub-step: users walk; UDP arrivals are drawn and every TCP flow sends one window per
+- One sub-step: UDP arrivals are drawn and every TCP flow sends one window per
   round trip (:mod:`netgym_sim.model.tcp`); the GMA split (after its lag) spreads each
   user's traffic over its usable links; every cell shares its time max-min fairly among its
   users' demands (queued + new bits); each user's link queue is served, overflow beyond the
   link's buffer (:data:`BUFFER_PACKETS`) is lost and is a TCP loss; delays and their
   distribution are accumulated (see :mod:`netgym_sim.model.gma`); each TCP flow's round trip
   is its in-order one-way delay plus its ACK's on the reverse link.
-- Association and capacities are recomputed every :data:`RADIO_PERIOD_MS` of simulated time
-  and at the end of every interval, so what is reported matches the reported position
-  (users move at most a few cm a sub-step).
+- Users walk, and association and capacities are recomputed, every :data:`RADIO_PERIOD_MS`
+  of simulated time and at the end of every interval, so what is reported matches the
+  reported position (users move a few cm a sub-step).
 - Traffic whose every link is down is lost. A link is usable when the user has a cell on it
   with a capacity above 0 in the traffic direction.
 - LTE is one max-min fair pool per cell, or, once :meth:`MultiAccessNetwork.set_slicing`
@@ -33,13 +33,19 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from netgym_sim.model import gma
+from netgym_sim.model import _kernel, gma
 from netgym_sim.model.mobility import RandomWalk, WalkParams
 from netgym_sim.model.radio import RadioProfile, capacity_mbps, snr_db
 from netgym_sim.model.scheduling import max_min_time_share
 from netgym_sim.model.slicing import SliceAllocation, sliced_time_share
 from netgym_sim.model.stats import Accumulator, IntervalStats
-from netgym_sim.model.tcp import ACK_BYTES, TcpSenders
+from netgym_sim.model.tcp import (
+    ACK_BYTES,
+    BURST_LOSS_SEGMENTS,
+    MAX_CWND_BITS,
+    MIN_RTO_MS,
+    TcpSenders,
+)
 from netgym_sim.model.topology import (
     LTE,
     NO_CELL,
@@ -232,6 +238,9 @@ class MultiAccessNetwork:
         self._k = 0
         self._since_radio_ms = 0.0
         self.now_ms = params.start_ms
+        #: Run the sub-steps in the compiled kernel (numba installed; LTE not sliced).
+        self.use_kernel = _kernel.COMPILED
+        self._tcp_params = np.array([BURST_LOSS_SEGMENTS, MIN_RTO_MS, MAX_CWND_BITS], float)
 
     # -- time ----------------------------------------------------------------------------
     @property
@@ -330,6 +339,12 @@ class MultiAccessNetwork:
         self._tsc_delay_bits_ms[:] = 0.0
 
     # -- radio ---------------------------------------------------------------------------
+    def _move_and_update_radio(self) -> None:
+        """Walk every user for the time since the last update, then refresh the radio."""
+        self.walk.step(self._since_radio_ms)
+        self._since_radio_ms = 0.0
+        self._update_radio()
+
     def _update_radio(self) -> None:
         xy, rows = self.walk.xy_m, np.arange(self.n)
         for link, (cells, profile) in enumerate(
@@ -379,6 +394,8 @@ class MultiAccessNetwork:
         # TCP ACKs of the traffic direction travel on the reverse direction's preferred link.
         r = 1 - self._dir
         self._ack_tx_ms = ACK_BYTES * 8.0 / safe_rate[r]
+        self._ack_base_ms = self._fixed_ms[None, :] + self._access_extra_ms[r][None, :]
+        self._ack_base_ms = self._ack_base_ms + self._ack_tx_ms
         self._groups = self._make_groups()
 
     def _base_rtt_ms(self) -> FloatArray:
@@ -441,16 +458,18 @@ class MultiAccessNetwork:
     def _tick(self, dt_ms: float, measured: bool) -> None:
         if dt_ms <= 0.0:
             return
-        self.walk.step(dt_ms)
+        # Users walk (and radio follows) every RADIO_PERIOD_MS: a few cm per sub-step.
         self._since_radio_ms += dt_ms
         if self._since_radio_ms >= RADIO_PERIOD_MS - 1e-9:
-            self._update_radio()
-            self._since_radio_ms = 0.0
+            self._move_and_update_radio()
         d = self._dir
         arrivals = self.traffic.arrivals_bits(dt_ms)
+        self.applied += (self.target - self.applied) * gma.lag_factor(dt_ms, self.params.lag_tau_ms)
+        if self.use_kernel and self.slicing is None:
+            self._tick_kernel(dt_ms, measured, arrivals)
+            return
         if self.tcp.any:
             arrivals = arrivals + self.tcp.send_bits(self.rtt_ms, self.now_ms, dt_ms)
-        self.applied += (self.target - self.applied) * gma.lag_factor(dt_ms, self.params.lag_tau_ms)
         usable = self._usable[d]
         weights = self.applied[d] * usable
         total = weights.sum(axis=1)
@@ -523,12 +542,67 @@ class MultiAccessNetwork:
         self._tsc_bits += served
         self._tsc_delay_bits_ms += served * mean
 
+    def _tick_kernel(self, dt_ms: float, measured: bool, arrivals: FloatArray) -> None:
+        """The rest of a sub-step in :func:`netgym_sim.model._kernel.tick_core`."""
+        d, r, acc, tcp = self._dir, 1 - self._dir, self.acc, self.tcp
+        if measured:
+            acc.ms += dt_ms
+        _kernel.tick_core(
+            dt_ms,
+            self.now_ms,
+            measured,
+            self.applied[d],
+            self._usable[d],
+            arrivals,
+            self.queue_bits,
+            self._rate_bits_ms[d],
+            self._flat_group,
+            self._busy_group,
+            self._group_count,
+            self._buffer_bits,
+            self._fixed_tx_ms,
+            self._tx_ms[d],
+            self._thresholds,
+            gma.REORDERING_FACTOR,
+            gma.MAX_BUSY,
+            tcp.any,
+            tcp.tcp,
+            self._tcp_params,
+            tcp.mss,
+            tcp.start_ms,
+            tcp.cwnd_bits,
+            tcp.ssthresh_bits,
+            tcp.recovery_until_ms,
+            tcp.silent_until_ms,
+            self.rtt_ms,
+            self.applied[r],
+            self._usable[r],
+            self._ack_base_ms,
+            tcp.ack_per_bit,
+            self.last_share,
+            self.last_capacity_bits,
+            self.last_served_bits,
+            self.last_offered_bits,
+            acc.offered_bits,
+            acc.link_offered_bits,
+            acc.served_bits,
+            acc.lost_bits,
+            acc.link_delay_bits_ms,
+            acc.link_max_ms,
+            acc.delay_bits_ms,
+            acc.max_ms,
+            acc.violation_bits,
+            acc.time_share_ms,
+            acc.ack_bits,
+            self._tsc_bits,
+            self._tsc_delay_bits_ms,
+        )
+
     # -- measurement ---------------------------------------------------------------------
     def end_interval(self) -> IntervalStats:
         """Statistics of the interval since the last call; starts the next interval."""
         if self._since_radio_ms > 0.0:
-            self._update_radio()
-            self._since_radio_ms = 0.0
+            self._move_and_update_radio()
         acc, d = self.acc, self._dir
         span_ms = acc.ms if acc.ms > 0.0 else 1.0
         # bits / ms / 1000 = Mbit/s.

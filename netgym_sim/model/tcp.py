@@ -48,6 +48,8 @@ __all__ = [
     "BURST_LOSS_SEGMENTS",
     "DELAYED_ACK_SEGMENTS",
     "INITIAL_WINDOW_SEGMENTS",
+    "MAX_CWND_BITS",
+    "MIN_RTO_MS",
     "START_SPREAD_MS",
     "TcpSenders",
 ]
@@ -94,7 +96,7 @@ class TcpSenders:
         self.ssthresh_bits: FloatArray = np.full(self.tcp.shape[0], np.inf)
         self.recovery_until_ms: FloatArray = np.full(self.tcp.shape[0], -np.inf)
         self.silent_until_ms: FloatArray = np.full(self.tcp.shape[0], -np.inf)
-        self._ack_per_bit = ACK_BYTES * 8.0 / (DELAYED_ACK_SEGMENTS * self.mss)
+        self.ack_per_bit: FloatArray = ACK_BYTES * 8.0 / (DELAYED_ACK_SEGMENTS * self.mss)
 
     def send_bits(self, rtt_ms: FloatArray, now_ms: float, dt_ms: float) -> FloatArray:
         """Bits each flow puts on its links in the ``dt_ms`` from ``now_ms`` (a window per RTT)."""
@@ -142,5 +144,5 @@ class TcpSenders:
 
     def ack_bits(self, delivered_bits: FloatArray) -> FloatArray:
         """Bits of ACKs the receivers send back for ``delivered_bits`` of data."""
-        acks: FloatArray = np.where(self.tcp, delivered_bits * self._ack_per_bit, 0.0)
+        acks: FloatArray = np.where(self.tcp, delivered_bits * self.ack_per_bit, 0.0)
         return acks
