@@ -36,10 +36,18 @@ def python_blocks() -> list[str]:
 
 
 def test_the_environment_snippet_runs() -> None:
-    (block,) = [b for b in python_blocks() if "gymnasium.make" in b]
+    (block,) = [b for b in python_blocks() if "gymnasium.make(" in b]
     namespace: dict[str, object] = {}
     exec(compile(block, "README.md", "exec"), namespace)  # runs a session, then closes it
     assert namespace["info"]["network_stats"].ts > 0  # type: ignore[index]
+
+
+def test_the_vector_snippet_runs() -> None:
+    (block,) = [b for b in python_blocks() if "gymnasium.make_vec(" in b]
+    namespace: dict[str, object] = {}
+    exec(compile(block, "README.md", "exec"), namespace)  # four sessions, then closed
+    obs = namespace["obs"]
+    assert getattr(obs, "shape", None) == (4, 3, 5)  # 4 envs × the (3, N) observation
 
 
 def test_the_strategies_snippet_runs() -> None:
