@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from netgym_client.config import load_config
@@ -85,6 +85,7 @@ def test_read_names_the_bad_field(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("env", ["nqos_split", "qos_steer", "network_slicing", "rmcat", "custom"])
+@settings(max_examples=40)  # each example draws two whole measurements
 @given(data=st.data())
 def test_recorded_rows_round_trip(env: str, data: st.DataObject) -> None:
     config = load_config(env)
