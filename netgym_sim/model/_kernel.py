@@ -269,7 +269,7 @@ def _tick_core(  # noqa: PLR0917 - one argument per array of the network's state
             for j in range(thresholds.shape[1]):
                 t = thresholds[u, j]
                 if width > 0.0:
-                    late = min(max((hi_s - t) / width, 0.0), 1.0)
+                    late = min(max(hi_s - t, 0.0), width) / width
                 else:
                     late = 1.0 if lo_s > t else 0.0
                 acc_violation[u, j] += s * late

@@ -132,7 +132,8 @@ def violation_fraction(
     """
     width = hi_ms - lo_ms
     safe = np.where(width > 0.0, width, 1.0)
-    ramp = np.clip((hi_ms - threshold_ms) / safe, 0.0, 1.0)
+    # Clip before dividing, so that a tiny (subnormal) width cannot overflow the ratio.
+    ramp = np.clip(hi_ms - threshold_ms, 0.0, safe) / safe
     point = np.where(lo_ms > threshold_ms, 1.0, 0.0)
     result: FloatArray = np.where(width > 0.0, ramp, point)
     return result

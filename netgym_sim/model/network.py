@@ -211,6 +211,7 @@ class MultiAccessNetwork:
         self.builtin = np.ones((2, n), dtype=bool)
         self.slicing: SliceAllocation | None = None
         self._slice_id = np.zeros(n, dtype=np.int64) if users.slice_id is None else users.slice_id
+        self.last_group: IntArray = np.full((n, NUM_LINKS), -1, dtype=np.int64)
         self._update_radio()
         # Built-in split state: packets per link of each user's 32-packet burst.
         self._bursts = np.stack(
@@ -231,7 +232,6 @@ class MultiAccessNetwork:
         self.last_capacity_bits: FloatArray = np.zeros((n, NUM_LINKS))
         self.last_served_bits: FloatArray = np.zeros((n, NUM_LINKS))
         self.last_offered_bits: FloatArray = np.zeros((n, NUM_LINKS))
-        self.last_group: IntArray = np.full((n, NUM_LINKS), -1, dtype=np.int64)
         self._offsets = tick_offsets(params.guard_ms, params.interval_ms)
         self._step_ms = params.guard_ms + params.interval_ms
         self._step_start_ms = params.start_ms
@@ -440,6 +440,8 @@ class MultiAccessNetwork:
             offset += count
         self._busy_group = flat
         self._group_count = offset
+        # The sharing groups the sub-steps use until the next radio update (laws L4-L6).
+        self.last_group = np.column_stack([group for group, _ in out])
         self._flat_group = flat.copy()
         if self.slicing is not None:
             self._flat_group[:, LTE] = -1

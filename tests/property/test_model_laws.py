@@ -286,6 +286,7 @@ def test_l4_l5_delivered_within_offered_capacity_and_cell_capacity(
         assert np.all(served <= offered + backlog + 1e-6)
         assert np.all(served <= net.last_capacity_bits + 1e-6)
         # L5: per cell, time shares sum to at most 1, so rates to at most the best user's.
+        assert np.any(net.last_group >= 0)  # every user has at least LTE here
         for link in range(3):
             group, cap = net.last_group[:, link], net.last_capacity_bits[:, link]
             for g in set(group[group >= 0].tolist()):
@@ -304,16 +305,19 @@ def test_l4_l5_reported_rates_within_load_and_capacity(seed: int, users: int, ra
         stats = by_name(measurement)
         tx_total += values(stats, "gma::dl::tx_rate")
         rate_total += values(stats, "gma::dl::rate")
-        assert np.all(rate_total <= tx_total + 0.002 * 5)
+        # Rates are reported in RATE_STEP_MBPS steps, capacities in whole Mbit/s (as ns-3).
+        step = RATE_STEP_MBPS / 2 + 1e-9
+        assert np.all(rate_total <= tx_total + 2 * step * 5)
         for link in ("wifi", "lte"):
             link_rate = values(stats, f"gma::{link}::dl::rate")
             cap = values(stats, f"{link}::dl::max_rate")
-            assert np.all(link_rate <= cap + 0.002)
+            assert np.all(link_rate <= cap + 0.5 + step)
         lte_cell = np.asarray(stats["lte::cell_id"][1])
         on_cell = lte_cell == 1
         if on_cell.any():
             lte_rates = values(stats, "gma::lte::dl::rate")[on_cell]
-            assert lte_rates.sum() <= values(stats, "lte::dl::max_rate")[on_cell].max() + 0.01
+            slack = 0.5 + step * on_cell.sum()
+            assert lte_rates.sum() <= values(stats, "lte::dl::max_rate")[on_cell].max() + slack
 
 
 # -- L6 ------------------------------------------------------------------------------------
@@ -358,10 +362,12 @@ def test_l7_uncongested_scaling_of_load_scales_rates(
 ) -> None:
     one = small_config(users=users, static=True, rate_mbps=(rate, 2 * rate))
     scaled = small_config(users=users, static=True, rate_mbps=(k * rate, 2 * k * rate))
-    # Users within 30 m of the eNB (150, 50): LTE at its top CQI, far above 3 Mbit/s, so the
-    # network is uncongested everywhere (at the cell edge LTE carries about 1 Mbit/s).
+    # Users within 45 m of the eNB (150, 50) and of the AP at (200, 75), and no NR gNB (the
+    # nearest would be 90 m away): every link carries far more than the load, so the network
+    # is uncongested everywhere (at a cell edge LTE or NR carries about 1 Mbit/s).
     for config in (one, scaled):
-        config["user_location_range"].update({"min_x": 130, "max_x": 170, "min_y": 40, "max_y": 60})
+        config["user_location_range"].update({"min_x": 160, "max_x": 190, "min_y": 55, "max_y": 70})
+        config["nr_gnb_locations"] = []
     for a, b in zip(run(one, seed, 3), run(scaled, seed, 3), strict=True):
         ra, rb = values(by_name(a), "gma::dl::rate"), values(by_name(b), "gma::dl::rate")
         # Reported rates are multiples of RATE_STEP_MBPS: each side is off by half a step.
