@@ -1,6 +1,7 @@
 """Root pytest configuration: hypothesis profiles.
 
-``HYPOTHESIS_PROFILE=ci`` runs more examples; ``dev`` (default) keeps the loop fast.
+``HYPOTHESIS_PROFILE=ci`` runs more examples (100, derandomized, so that CI stays under 15
+minutes); ``dev`` (default) keeps the loop fast.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ settings.register_profile(
 )
 settings.register_profile(
     "ci",
-    max_examples=150,
+    max_examples=100,
     deadline=None,
     derandomize=True,
     print_blob=True,
