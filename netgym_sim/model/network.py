@@ -393,16 +393,14 @@ class MultiAccessNetwork:
         self._fixed_tx_ms = self._fixed_tx_ms + self._tx_ms[d]
         # TCP ACKs of the traffic direction travel on the reverse direction's preferred link.
         r = 1 - self._dir
-        self._ack_tx_ms = ACK_BYTES * 8.0 / safe_rate[r]
         self._ack_base_ms = self._fixed_ms[None, :] + self._access_extra_ms[r][None, :]
-        self._ack_base_ms = self._ack_base_ms + self._ack_tx_ms
+        self._ack_base_ms = self._ack_base_ms + ACK_BYTES * 8.0 / safe_rate[r]
         self._groups = self._make_groups()
 
     def _base_rtt_ms(self) -> FloatArray:
         d = self._dir
-        one_way = self._fixed_ms + self._access_extra_ms[d] + self._tx_ms[d]
         carrying = self.applied[d] * self._usable[d] > 0.0
-        data = np.max(np.where(carrying, one_way, 0.0), axis=1)
+        data = np.max(np.where(carrying, self._fixed_tx_ms, 0.0), axis=1)
         _, ack_ms = self._ack_path()
         rtt: FloatArray = data + ack_ms
         return rtt
@@ -414,8 +412,7 @@ class MultiAccessNetwork:
         weights = np.where(usable, self.applied[r] + 1e-9, 0.0)
         link = np.argmax(weights, axis=1)
         ok = usable.any(axis=1)
-        rows = np.arange(self.n)
-        delay = self._fixed_ms[link] + self._access_extra_ms[r][link] + self._ack_tx_ms[rows, link]
+        delay = self._ack_base_ms[np.arange(self.n), link]
         return np.where(ok, link, -1), np.where(ok, delay, 0.0)
 
     def _make_groups(self) -> list[tuple[IntArray, int]]:
