@@ -102,9 +102,15 @@ def _rate(values: FloatArray) -> list[Any]:
     return _round(np.round(values / RATE_STEP_MBPS) * RATE_STEP_MBPS)
 
 
+#: Largest magnitude of a reported whole number: 2**53, the last integer every JSON reader
+#: holds exactly. A starved link's fluid delay estimate can exceed it (1e41 ms with a
+#: near-zero share), which an int64 cast would turn into garbage.
+MAX_WHOLE = float(2**53)
+
+
 def _whole(values: FloatArray) -> list[Any]:
     """Whole numbers (delays in ms, ratios in %, capacities in Mbit/s), as ints."""
-    whole: list[Any] = np.round(values).astype(np.int64).tolist()
+    whole: list[Any] = np.clip(np.round(values), -MAX_WHOLE, MAX_WHOLE).astype(np.int64).tolist()
     return whole
 
 
