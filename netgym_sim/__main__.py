@@ -10,8 +10,12 @@ import threading
 from collections.abc import Sequence
 from types import FrameType
 
-from netgym_client.errors import NetGymError
+from netgym_client.errors import ConfigError, NetGymError
+from netgym_sim.broker_server import BrokerServer
+from netgym_sim.scenarios import SCENARIOS
+from netgym_sim.faults import KINDS, Fault, parse_fault
 from netgym_sim.server import FakeServer
+from netgym_sim.worker import ACTION_TIMEOUT_S, HELLO_INTERVAL_S, Worker
 
 logger = logging.getLogger("netgym_sim")
 
@@ -45,12 +49,42 @@ def add_serve_arguments(serve: argparse.ArgumentParser) -> argparse.ArgumentPars
         help="drop a session silent for this long (default: %(default)s)",
     )
     serve.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="broker mode: start and supervise N local worker processes (0: remote workers "
+        "only) and relay each client to an idle worker; without it, sessions run in-process",
+    )
+    serve.add_argument(
+        "--env-port",
+        type=int,
+        default=8087,
+        help="with --workers: the port env workers connect to (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--fault",
+        action="append",
+        type=_fault_arg,
+        metavar="KIND@AT[:PARAM]",
+        help="inject a fault (repeatable): KIND is one of " + ", ".join(KINDS) + "; AT a "
+        "measurement number (3) or a probability per measurement (0.05), optionally xN to "
+        "fire at most N times (worker-restart@1x1); PARAM the env-error text, the delay's or "
+        "worker-restart's ms, or slow's pace (e.g. delay@3:1500, slow@1:2.0)",
+    )
+    serve.add_argument(
         "--log-level",
         default="INFO",
         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
         help="log messages of this level and above to stderr (default: %(default)s)",
     )
     return serve
+
+
+def _fault_arg(spec: str) -> Fault:
+    try:
+        return parse_fault(spec, "--fault")
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -65,7 +99,69 @@ def build_parser() -> argparse.ArgumentParser:
             "serve", help="serve clients until SIGINT/SIGTERM", description=SERVE_DESCRIPTION
         )
     )
+    add_worker_arguments(
+        sub.add_parser(
+            "worker",
+            help="run one simulated env worker against a server's env port",
+            description=WORKER_DESCRIPTION,
+        )
+    )
     return parser
+
+
+#: What ``worker`` does, for ``--help``.
+WORKER_DESCRIPTION = (
+    "One simulated NetworkGym env worker (one simulation slot): it dials a server's env "
+    "port with PLAIN credentials, says env-hello every 5 s while idle and runs the sessions "
+    "the server routes to it."
+)
+
+
+def add_worker_arguments(worker: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Add the flags of ``worker``."""
+    worker.add_argument("--server", required=True, metavar="tcp://HOST:PORT", help="env port")
+    worker.add_argument("--session-name", default="admin", help="account (default: admin)")
+    worker.add_argument("--session-key", default="admin", help="password (default: admin)")
+    worker.add_argument("--id", type=int, default=0, help="worker id in the identity")
+    worker.add_argument(
+        "--envs",
+        default=",".join(sorted(SCENARIOS)),
+        help="comma-separated environments offered (default: %(default)s)",
+    )
+    worker.add_argument("--hostname", help="identity host part (default: this machine's)")
+    worker.add_argument("--hello-interval", type=float, default=HELLO_INTERVAL_S, metavar="S")
+    worker.add_argument("--action-timeout", type=float, default=ACTION_TIMEOUT_S, metavar="S")
+    worker.add_argument(
+        "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
+    )
+    return worker
+
+
+def run_worker(args: argparse.Namespace) -> int:
+    """Run one worker in the foreground until SIGINT/SIGTERM."""
+    envs = [e.strip() for e in args.envs.split(",") if e.strip()]
+    unknown = [e for e in envs if e not in SCENARIOS]
+    if unknown or not envs:
+        logger.error("--envs: unknown %s; choose from %s", unknown, ",".join(sorted(SCENARIOS)))
+        return 2
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    Worker(
+        args.server,
+        session_name=args.session_name,
+        session_key=args.session_key,
+        worker_id=args.id,
+        hostname=args.hostname,
+        env_list=envs,
+        hello_interval_s=args.hello_interval,
+        action_timeout_s=args.action_timeout,
+    ).run(stop)
+    return 0
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -78,14 +174,29 @@ def serve(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
+    if args.fault and args.workers is not None:
+        logger.error("--fault acts on in-process sessions: it cannot be used with --workers")
+        return 2
     try:
-        server = FakeServer(
-            args.host,
-            args.port,
-            accounts_file=args.accounts,
-            max_sessions=args.max_sessions,
-            idle_timeout_s=args.idle_timeout,
-        ).start()
+        server: FakeServer | BrokerServer
+        if args.workers is not None:
+            server = BrokerServer(
+                args.host,
+                args.port,
+                env_port=args.env_port,
+                workers=args.workers,
+                accounts_file=args.accounts,
+                action_timeout_s=args.idle_timeout,
+            ).start()
+        else:
+            server = FakeServer(
+                args.host,
+                args.port,
+                accounts_file=args.accounts,
+                max_sessions=args.max_sessions,
+                idle_timeout_s=args.idle_timeout,
+                faults=args.fault,
+            ).start()
     except NetGymError as exc:
         logger.error("%s", exc)
         return 2
@@ -108,6 +219,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if args.command == "worker":
+        return run_worker(args)
     return serve(args)
 
 

@@ -1,0 +1,302 @@
+"""The broker's routing state: clients on the frontend, env workers on the backend (sans-IO).
+
+Rules (PROTOCOL.md §4, without the original server's known defects):
+- Frontend, for every client message, exactly as the in-process server (the same
+  :meth:`~netgym_sim.backend.Backend.check_identity` and texts of :mod:`netgym_sim.backend`):
+  refused identity → ``env-error``; malformed payload → ``env-error`` "ProtocolError: …";
+  a type a client may not send → ``env-error`` "unknown msg type".
+- ``env-start`` of a routed client: the start still goes to its worker (as the original
+  server does), the client gets "…Mapping Exits…" and the route is dropped. Otherwise
+  ``custom`` becomes ``"<account>-custom"`` and the first idle worker (in registration
+  order) offering the env gets the client and the start bytes, unchanged. No idle worker →
+  ``no-available-worker`` without msg; idle workers, none offering it → with a msg listing
+  them.
+- ``env-action`` of a routed client → its worker (bytes unchanged); unrouted → "…mapping
+  removed.". netgym's ``env-end`` from a client drops its route, is passed to the worker
+  (which abandons the session) and is answered with ``env-end``, as in-process.
+- Backend: ``env-hello`` makes a worker idle; a non-official account's worker offers only
+  ``["<account>-custom"]``, an official worker's ``custom`` is renamed; a hello from a worker
+  that has a client means it restarted: the client gets "Worker Restarted, Try Again." and
+  the route is dropped (unless the hello crossed the start on the wire: it came within
+  ``hello_grace_s`` of the start, before the worker's first answer). A worker that has no
+  client and sent no hello for ``hello_expiry_s`` is forgotten.
+- A worker's message about a client is relayed only while that client is routed to that
+  very worker (a late message of an abandoned session never reaches a client's new
+  session). ``env-measurement`` bytes are relayed unchanged; ``env-error`` is relayed and
+  drops the route; ``env-end`` drops the route and is not relayed; other types are relayed.
+  After its session a worker is busy until its next hello.
+- :meth:`Broker.worker_lost` (a supervised worker process died) drops the worker and tells
+  its client "Worker Restarted, Try Again.".
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from netgym_client import protocol
+from netgym_client.errors import ProtocolError
+from netgym_sim.backend import (
+    DEFAULT_ACCOUNTS,
+    MAPPING_EXISTS_MSG,
+    NO_MAPPING_MSG,
+    UNKNOWN_TYPE_MSG,
+    Account,
+    Backend,
+)
+from netgym_sim.handlers import CLIENT_MAX_BYTES, CLIENT_TYPES
+
+__all__ = [
+    "BACKEND",
+    "FRONTEND",
+    "HELLO_EXPIRY_S",
+    "WORKER_RESTARTED_MSG",
+    "Broker",
+    "Outgoing",
+]
+
+logger = logging.getLogger(__name__)
+
+#: The socket an outgoing message leaves by.
+FRONTEND = "frontend"
+BACKEND = "backend"
+
+#: ``(socket, frames)``: frames as the ROUTER sends them (routing id first).
+Outgoing = tuple[str, list[bytes]]
+
+#: The original server's text to a client whose worker restarted mid-session.
+WORKER_RESTARTED_MSG = "Worker Restarted, Try Again."
+#: An idle worker silent for longer than this is forgotten (the original's 60 s).
+HELLO_EXPIRY_S = 60.0
+#: A hello this soon after the broker sent a worker its start (and before the worker's first
+#: answer) crossed the start on the wire: the worker was idle when it sent it.
+HELLO_GRACE_S = 2.0
+
+# A payload whose first key is "type": the worker's message type without parsing megabytes.
+_LEADING_TYPE = re.compile(rb'\s*\{\s*"type"\s*:\s*"([A-Za-z-]{1,40})"\s*,')
+_END_BYTES = protocol.encode(protocol.EnvEnd())
+
+
+@dataclass
+class WorkerEntry:
+    """What the broker knows of one worker (one DEALER, one simulation slot)."""
+
+    identity: bytes
+    env_list: list[str]
+    client: bytes | None
+    idle: bool
+    last_hello_s: float
+    assigned_s: float = 0.0
+    heard_since_assigned: bool = False
+
+
+def _reply(identity: bytes, msg: protocol.Message) -> Outgoing:
+    return (FRONTEND, [identity, protocol.encode(msg, validate=False)])
+
+
+class Broker:
+    """Routes clients to env workers; the caller owns the two ROUTER sockets.
+
+    Args:
+        accounts: Known accounts by name (clients and workers authenticate alike).
+        official_account: The account whose workers may offer any environment.
+        custom_env_name: The env name that is made per-account (``"<account>-custom"``).
+        hello_expiry_s: An idle worker is forgotten after this long without a hello.
+        hello_grace_s: A hello this soon after a start, before anything else from that
+            worker, was sent before the start arrived: it is not a restart.
+        clock: Monotonic clock in seconds (injectable for tests).
+    """
+
+    def __init__(
+        self,
+        accounts: Mapping[str, Account] = DEFAULT_ACCOUNTS,
+        *,
+        official_account: str = "admin",
+        custom_env_name: str = "custom",
+        hello_expiry_s: float = HELLO_EXPIRY_S,
+        hello_grace_s: float = HELLO_GRACE_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        # the in-process backend's identity rules, shared rather than copied
+        self._identities = Backend(accounts, max_sessions=0)
+        self.official_account = official_account
+        self.custom_env_name = custom_env_name
+        self.hello_expiry_s = hello_expiry_s
+        self.hello_grace_s = hello_grace_s
+        self._clock = clock
+        self.workers: dict[bytes, WorkerEntry] = {}
+        self.routes: dict[bytes, bytes] = {}  # client identity → worker identity
+
+    # ------------------------------------------------------------------ frontend
+    def from_client(self, frames: list[bytes]) -> list[Outgoing]:
+        """Answer the frames the frontend ROUTER received (``[client, payload]``)."""
+        identity = frames[0]
+        if len(frames) != 2:
+            text = f"ProtocolError: expected 1 payload frame, got {len(frames) - 1}"
+            return [_reply(identity, protocol.ErrorReply(text))]
+        refusal = self._identities.check_identity(identity)
+        if refusal is not None:
+            return [_reply(identity, protocol.ErrorReply(refusal))]
+        payload = frames[1]
+        try:
+            obj = protocol.decode_json(payload, max_bytes=CLIENT_MAX_BYTES)
+            kind = obj.get("type")
+            if isinstance(kind, str) and kind not in CLIENT_TYPES:
+                return [_reply(identity, protocol.ErrorReply(UNKNOWN_TYPE_MSG))]
+            msg = protocol.decode_object(obj)
+        except ProtocolError as exc:
+            logger.info("%r sent a malformed message: %s", identity, exc)
+            return [_reply(identity, protocol.ErrorReply(f"ProtocolError: {exc}"))]
+        if isinstance(msg, protocol.EnvStart):
+            return self._start(identity, msg, payload)
+        if isinstance(msg, protocol.EnvAction):
+            worker = self.routes.get(identity)
+            if worker is None:
+                return [_reply(identity, protocol.ErrorReply(NO_MAPPING_MSG))]
+            return [(BACKEND, [worker, identity, payload])]
+        # netgym's own env-end (backend.py rule 5): end the session here and at the worker
+        out: list[Outgoing] = []
+        worker = self.routes.pop(identity, None)
+        if worker is not None:
+            logger.info("%r ended its session on %r", identity, worker)
+            out.append((BACKEND, [worker, identity, _END_BYTES]))
+        out.append(_reply(identity, protocol.EnvEnd()))
+        return out
+
+    def _start(self, identity: bytes, msg: protocol.EnvStart, payload: bytes) -> list[Outgoing]:
+        worker = self.routes.pop(identity, None)
+        if worker is not None:
+            logger.info("%r restarted while routed to %r; route dropped", identity, worker)
+            return [
+                (BACKEND, [worker, identity, payload]),
+                _reply(identity, protocol.ErrorReply(MAPPING_EXISTS_MSG)),
+            ]
+        env = msg.env_config.get("env")
+        account = identity.decode("utf-8", errors="replace").split("-")[0]
+        if env == self.custom_env_name:
+            env = f"{account}-{self.custom_env_name}"
+        idle = [w for w in self.workers.values() if w.idle]
+        if not idle:
+            return [_reply(identity, protocol.NoWorkerReply())]
+        for entry in idle:
+            if env in entry.env_list:
+                entry.idle = False
+                entry.client = identity
+                entry.assigned_s = self._clock()
+                entry.heard_since_assigned = False
+                self.routes[identity] = entry.identity
+                logger.info("%r → %r (%s)", identity, entry.identity, env)
+                return [(BACKEND, [entry.identity, identity, payload])]
+        listing = {w.identity: w.env_list for w in idle}
+        text = (
+            f"No available workers for env: {env}. Available_workers and their [env list]:{listing}"
+        )
+        return [_reply(identity, protocol.NoWorkerReply(msg=text))]
+
+    # ------------------------------------------------------------------ backend
+    def from_worker(self, frames: list[bytes]) -> list[Outgoing]:
+        """Handle the frames the backend ROUTER received (``[worker, client, payload]``)."""
+        worker = frames[0]
+        if len(frames) != 3:
+            logger.warning("worker %r sent %d frames; expected 3", worker, len(frames))
+            return []
+        client, payload = frames[1], frames[2]
+        sniffed = _LEADING_TYPE.match(payload)
+        kind = sniffed.group(1).decode() if sniffed else None
+        if kind != "env-measurement":  # small messages: parse them whole
+            try:
+                obj = protocol.decode_json(payload)
+            except ProtocolError as exc:
+                logger.warning("worker %r sent a malformed message: %s", worker, exc)
+                return []
+            kind = obj.get("type")
+            if kind == "env-hello":
+                return self._hello(worker, obj)
+        entry = self.workers.get(worker)
+        if entry is None or entry.client is None or entry.client != client:
+            logger.info("dropped a %r from %r about %r: not routed there", kind, worker, client)
+            return []
+        entry.heard_since_assigned = True
+        if kind == "env-end":
+            self._unroute(entry)
+            return []
+        if kind == "env-error":
+            self._unroute(entry)
+        return [(FRONTEND, [client, payload])]
+
+    def _hello(self, worker: bytes, obj: dict[str, object]) -> list[Outgoing]:
+        try:
+            hello = protocol.decode_object(obj)
+        except ProtocolError as exc:
+            logger.warning("worker %r sent a malformed hello: %s", worker, exc)
+            return []
+        if not isinstance(hello, protocol.EnvHello):  # pragma: no cover - type was env-hello
+            return []
+        account = worker.decode("utf-8", errors="replace").split("-")[0]
+        custom = f"{account}-{self.custom_env_name}"
+        if account != self.official_account:
+            env_list = [custom]
+        else:
+            env_list = [custom if e == self.custom_env_name else e for e in hello.env_list]
+        out: list[Outgoing] = []
+        entry = self.workers.get(worker)
+        if entry is None:
+            logger.info("worker %r registered offering %s", worker, env_list)
+            entry = WorkerEntry(worker, env_list, None, True, self._clock())
+            self.workers[worker] = entry
+        elif entry.client is not None:
+            if self._crossed(entry):
+                return []
+            out = self._restarted(entry)
+        entry.env_list = env_list
+        entry.idle = True
+        entry.last_hello_s = self._clock()
+        return out
+
+    def _crossed(self, entry: WorkerEntry) -> bool:
+        """Whether a hello crossed the start on the wire (sent idle, before the start came)."""
+        recent = self._clock() - entry.assigned_s < self.hello_grace_s
+        if recent and not entry.heard_since_assigned:
+            logger.debug("a hello of %r crossed its env-start; ignored", entry.identity)
+            return True
+        return False
+
+    def _unroute(self, entry: WorkerEntry) -> None:
+        if entry.client is not None and self.routes.get(entry.client) == entry.identity:
+            del self.routes[entry.client]
+        entry.client = None
+
+    def _restarted(self, entry: WorkerEntry) -> list[Outgoing]:
+        client = entry.client
+        self._unroute(entry)
+        if client is None:
+            return []
+        logger.info(
+            "worker %r restarted; its client %r is told to try again", entry.identity, client
+        )
+        return [_reply(client, protocol.ErrorReply(WORKER_RESTARTED_MSG))]
+
+    def worker_lost(self, worker: bytes) -> list[Outgoing]:
+        """Forget a worker whose process died; its client (if any) is told to try again."""
+        entry = self.workers.pop(worker, None)
+        if entry is None:
+            return []
+        return self._restarted(entry)
+
+    def expire(self) -> list[Outgoing]:
+        """Forget client-less workers without a hello for ``hello_expiry_s``."""
+        now_s = self._clock()
+        for identity, entry in list(self.workers.items()):
+            if entry.client is None and now_s - entry.last_hello_s > self.hello_expiry_s:
+                logger.info(
+                    "worker %r sent no hello for %.0f s; forgotten", identity, self.hello_expiry_s
+                )
+                del self.workers[identity]
+        return []
+
+    def idle_workers(self) -> list[bytes]:
+        """The idle workers, in the order they are offered to clients."""
+        return [w.identity for w in self.workers.values() if w.idle]

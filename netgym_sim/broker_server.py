@@ -1,0 +1,372 @@
+"""The server as a broker: clients on the frontend, env worker processes on the env port.
+
+Rules:
+- Two ROUTER sockets like the real server's (PROTOCOL.md §1): the frontend for clients and
+  the backend (env port) for workers, both PLAIN servers checked by one ZAP authenticator
+  over the accounts' passwords, both with ``ROUTER_HANDOVER`` (a restarted peer with the
+  same identity takes over its route). Routing is :class:`~netgym_sim.broker.Broker`'s.
+- One thread owns both sockets and only moves bytes: every simulation step runs in a
+  worker process, so a heavy or broken session costs its own worker only.
+- ``workers`` local worker processes (``python -m netgym_sim worker``, identities
+  ``"<official>-<i>-<hostname>"``) are started and supervised: a worker that exits is
+  forgotten at once (its client gets "Worker Restarted, Try Again.") and restarted, after
+  a back-off that doubles while it keeps dying young. Remote workers may register on the
+  env port at any time.
+- ``stop()`` wakes the thread through an inproc socket, stops the workers (SIGTERM, then
+  SIGKILL after ``WORKER_STOP_S``) and releases every socket.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import TracebackType
+
+import zmq
+from zmq.auth.thread import ThreadAuthenticator
+
+from netgym_client import protocol
+from netgym_client.errors import ConfigError, TransportError
+from netgym_sim.backend import DEFAULT_ACCOUNTS, Account, load_accounts
+from netgym_sim.broker import BACKEND, HELLO_EXPIRY_S, Broker, Outgoing
+from netgym_sim.handlers import CLIENT_MAX_BYTES
+from netgym_sim.worker import ACTION_TIMEOUT_S, HELLO_INTERVAL_S, worker_identity
+
+__all__ = ["BrokerServer"]
+
+logger = logging.getLogger(__name__)
+
+#: How often the loop wakes up to expire workers, supervise and check for shutdown, in ms.
+POLL_MS = 100
+#: Messages taken from one socket before the other gets its turn.
+BATCH = 64
+#: A worker that dies sooner than this after its start is restarted after a growing delay.
+YOUNG_S = 5.0
+#: Longest delay before a restart, in seconds.
+MAX_BACKOFF_S = 10.0
+#: How long a worker has to exit on SIGTERM before it is killed, in seconds.
+WORKER_STOP_S = 5.0
+
+
+@dataclass
+class _Local:
+    worker_id: int
+    identity: bytes
+    proc: subprocess.Popen[bytes] | None = None
+    started_s: float = 0.0
+    restart_at_s: float = 0.0
+    backoff_s: float = 0.0
+    restarts: int = 0
+
+
+class BrokerServer:
+    """A NetworkGym-compatible server relaying each client to an env worker.
+
+    Args:
+        host: Interface both ports bind (default loopback only).
+        port: Client (frontend) port; 0 picks a free one.
+        env_port: Worker (backend) port; 0 picks a free one.
+        workers: Local worker processes to start and supervise.
+        accounts: Accounts by name (default :data:`~netgym_sim.backend.DEFAULT_ACCOUNTS`).
+        accounts_file: A CSV in the real server's format; overrides ``accounts``.
+        official_account: The account whose workers may offer any env; local workers use it.
+        hello_interval_s: Local workers' hello interval.
+        hello_expiry_s: Idle workers silent for this long are forgotten.
+        action_timeout_s: Local workers' wait for an action.
+        worker_hostname: Host part of the local workers' identities (default: this machine's).
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        env_port: int = 0,
+        workers: int = 0,
+        accounts: Mapping[str, Account] | None = None,
+        accounts_file: str | os.PathLike[str] | None = None,
+        official_account: str = "admin",
+        hello_interval_s: float = HELLO_INTERVAL_S,
+        hello_expiry_s: float = HELLO_EXPIRY_S,
+        action_timeout_s: float = ACTION_TIMEOUT_S,
+        worker_hostname: str | None = None,
+    ) -> None:
+        if accounts_file is not None:
+            accounts = load_accounts(accounts_file)
+        self.accounts = dict(accounts if accounts is not None else DEFAULT_ACCOUNTS)
+        if workers < 0:
+            raise ConfigError("workers", f"must be >= 0, got {workers}")
+        if workers and official_account not in self.accounts:
+            raise ConfigError(
+                "official_account",
+                f"local workers sign in as {official_account!r}, which the accounts lack",
+            )
+        self.host, self.port, self.env_port = host, port, env_port
+        self.broker = Broker(
+            self.accounts, official_account=official_account, hello_expiry_s=hello_expiry_s
+        )
+        self.official_account = official_account
+        self.hello_interval_s = hello_interval_s
+        self.action_timeout_s = action_timeout_s
+        self._locals = [
+            _Local(i, worker_identity(official_account, i, worker_hostname).encode())
+            for i in range(workers)
+        ]
+        self._worker_hostname = worker_hostname
+        self._context: zmq.Context[zmq.Socket[bytes]] | None = None
+        self._auth: ThreadAuthenticator | None = None
+        self._sockets: list[zmq.Socket[bytes]] = []
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._wake: zmq.Socket[bytes] | None = None
+
+    @property
+    def address(self) -> str:
+        """``tcp://host:port`` clients connect to (valid once started)."""
+        return f"tcp://{self.host}:{self.port}"
+
+    @property
+    def env_address(self) -> str:
+        """``tcp://host:env_port`` workers connect to (valid once started)."""
+        return f"tcp://{self.host}:{self.env_port}"
+
+    @property
+    def running(self) -> bool:
+        """Whether the serving thread is alive."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def worker_pids(self) -> dict[bytes, int]:
+        """The process id of each running local worker, by identity."""
+        return {w.identity: w.proc.pid for w in self._locals if w.proc and w.proc.poll() is None}
+
+    def restarts(self) -> int:
+        """How many times local workers were restarted."""
+        return sum(w.restarts for w in self._locals)
+
+    def __enter__(self) -> BrokerServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def _router(self, context: zmq.Context[zmq.Socket[bytes]], max_bytes: int) -> zmq.Socket[bytes]:
+        sock = context.socket(zmq.ROUTER)
+        sock.setsockopt(zmq.LINGER, 0)
+        sock.setsockopt(zmq.PLAIN_SERVER, 1)
+        sock.setsockopt(zmq.ROUTER_HANDOVER, 1)
+        sock.setsockopt(zmq.MAXMSGSIZE, max_bytes)
+        self._sockets.append(sock)
+        return sock
+
+    def _bind(self, sock: zmq.Socket[bytes], port: int) -> int:
+        if port == 0:
+            return sock.bind_to_random_port(f"tcp://{self.host}")
+        sock.bind(f"tcp://{self.host}:{port}")
+        return port
+
+    def start(self) -> BrokerServer:
+        """Bind both ports, start authentication, the serving thread and the workers.
+
+        Raises:
+            TransportError: A port cannot be bound.
+        """
+        if self._thread is not None:
+            return self
+        context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
+        auth = ThreadAuthenticator(context, log=logging.getLogger(f"{__name__}.auth"))
+        auth.start()
+        auth.configure_plain(
+            domain="*", passwords={a.name: a.password for a in self.accounts.values()}
+        )
+        self._context, self._auth = context, auth
+        frontend = self._router(context, 2 * CLIENT_MAX_BYTES)
+        backend = self._router(context, 2 * protocol.MAX_MESSAGE_BYTES)
+        try:
+            self.port = self._bind(frontend, self.port)
+            self.env_port = self._bind(backend, self.env_port)
+        except zmq.ZMQError as exc:
+            self._release()
+            raise TransportError(
+                f"cannot bind {self.address} / port {self.env_port}: {exc}"
+            ) from exc
+        wake_address = f"inproc://netgym-broker-wake-{id(self)}"
+        waker = context.socket(zmq.PAIR)
+        waker.setsockopt(zmq.LINGER, 0)
+        waker.bind(wake_address)
+        self._wake = context.socket(zmq.PAIR)
+        self._wake.setsockopt(zmq.LINGER, 0)
+        self._wake.connect(wake_address)
+        self._stop.clear()
+        for local in self._locals:
+            self._spawn(local)
+        self._thread = threading.Thread(
+            target=self._serve,
+            args=(frontend, backend, waker),
+            name=f"netgym-broker-{self.port}",
+            daemon=True,
+        )
+        self._thread.start()
+        logger.info(
+            "netgym_sim broker serving on %s, env workers on %s (%d local)",
+            self.address,
+            self.env_address,
+            len(self._locals),
+        )
+        return self
+
+    def _worker_server(self) -> str:
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "*", "") else self.host
+        return f"tcp://{host}:{self.env_port}"
+
+    def _spawn(self, local: _Local) -> None:
+        account = self.accounts[self.official_account]
+        command = [
+            sys.executable,
+            "-m",
+            "netgym_sim",
+            "worker",
+            "--server",
+            self._worker_server(),
+            "--session-name",
+            account.name,
+            "--session-key",
+            account.password,
+            "--id",
+            str(local.worker_id),
+            "--hello-interval",
+            str(self.hello_interval_s),
+            "--action-timeout",
+            str(self.action_timeout_s),
+            "--log-level",
+            logging.getLevelName(logging.getLogger("netgym_sim").getEffectiveLevel()),
+        ]
+        if self._worker_hostname is not None:
+            command += ["--hostname", self._worker_hostname]
+        local.proc = subprocess.Popen(command, stdin=subprocess.DEVNULL)
+        local.started_s = time.monotonic()
+        logger.info("started worker %r (pid %d)", local.identity, local.proc.pid)
+
+    def _supervise(self) -> list[Outgoing]:
+        out: list[Outgoing] = []
+        now_s = time.monotonic()
+        for local in self._locals:
+            if local.proc is not None:
+                code = local.proc.poll()
+                if code is None:
+                    continue
+                logger.warning("worker %r exited with %s; restarting it", local.identity, code)
+                out += self.broker.worker_lost(local.identity)
+                young = now_s - local.started_s < YOUNG_S
+                local.backoff_s = (
+                    min(MAX_BACKOFF_S, max(0.5, 2 * local.backoff_s)) if young else 0.0
+                )
+                local.restart_at_s = now_s + local.backoff_s
+                local.proc = None
+            if now_s >= local.restart_at_s and not self._stop.is_set():
+                local.restarts += 1
+                self._spawn(local)
+        return out
+
+    def _serve(
+        self, frontend: zmq.Socket[bytes], backend: zmq.Socket[bytes], waker: zmq.Socket[bytes]
+    ) -> None:
+        try:
+            self._loop(frontend, backend, waker)
+        finally:
+            waker.close(linger=0)
+
+    def _loop(
+        self, frontend: zmq.Socket[bytes], backend: zmq.Socket[bytes], waker: zmq.Socket[bytes]
+    ) -> None:
+        poller = zmq.Poller()
+        for sock in (frontend, backend, waker):
+            poller.register(sock, zmq.POLLIN)
+        next_chores_s = 0.0
+        while not self._stop.is_set():
+            try:
+                ready = dict(poller.poll(POLL_MS))
+                out: list[Outgoing] = []
+                if frontend in ready:
+                    for frames in _drain(frontend):
+                        out += self.broker.from_client(frames)
+                if backend in ready:
+                    for frames in _drain(backend):
+                        out += self.broker.from_worker(frames)
+                now_s = time.monotonic()
+                if now_s >= next_chores_s:
+                    next_chores_s = now_s + POLL_MS / 1000
+                    out += self.broker.expire()
+                    out += self._supervise()
+                for side, frames in out:
+                    (backend if side == BACKEND else frontend).send_multipart(frames)
+            except zmq.ZMQError as exc:
+                if self._stop.is_set():
+                    break
+                logger.error("socket error (continuing): %s", exc)
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Stop serving, stop the local workers, release everything (idempotent)."""
+        self._stop.set()
+        if self._wake is not None:
+            with contextlib.suppress(zmq.ZMQError):
+                self._wake.send(b"", zmq.NOBLOCK)
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+            if self._thread.is_alive():
+                logger.error("serving thread did not stop within %.1f s", timeout_s)
+            self._thread = None
+        self._stop_workers()
+        self._release()
+
+    def _stop_workers(self) -> None:
+        running = [w.proc for w in self._locals if w.proc is not None]
+        for proc in running:
+            if proc.poll() is None:
+                proc.terminate()
+        deadline_s = time.monotonic() + WORKER_STOP_S
+        for proc in running:
+            try:
+                proc.wait(max(0.0, deadline_s - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                logger.warning("worker pid %d ignored SIGTERM; killed", proc.pid)
+                proc.kill()
+                proc.wait(WORKER_STOP_S)
+        for local in self._locals:
+            local.proc = None
+
+    def _release(self) -> None:
+        if self._wake is not None:
+            self._wake.close(linger=0)
+            self._wake = None
+        for sock in self._sockets:
+            sock.close(linger=0)
+        self._sockets = []
+        if self._auth is not None:
+            self._auth.stop()
+            self._auth = None
+        if self._context is not None:
+            self._context.term()
+            self._context = None
+
+
+def _drain(sock: zmq.Socket[bytes]) -> list[list[bytes]]:
+    """Up to :data:`BATCH` messages waiting on ``sock``, without blocking."""
+    batch = []
+    for _ in range(BATCH):
+        try:
+            batch.append(sock.recv_multipart(zmq.NOBLOCK))
+        except zmq.Again:
+            break
+    return batch
