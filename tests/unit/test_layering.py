@@ -52,6 +52,8 @@ def test_zmq_only_in_the_socket_modules(package: str) -> None:
         ROOT / "netgym_client" / "bench.py",
         # netgym record: a recording proxy opens sockets on both sides of the wire
         ROOT / "netgym_client" / "proxy.py",
+        # netgym replay: a server playing a recording back (the replay logic is sans-IO)
+        ROOT / "netgym_sim" / "replay_server.py",
         # the env worker's DEALER and the broker's two ROUTERs (the southbound interface)
         ROOT / "netgym_sim" / "worker.py",
         ROOT / "netgym_sim" / "broker_server.py",

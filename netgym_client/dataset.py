@@ -1,0 +1,371 @@
+"""Offline-RL datasets in Minari's format, collected live or rebuilt from recordings.
+
+``pip install 'netgym[datasets]'`` installs Minari (with its HDF5 storage). A dataset is a
+list of episodes of (observation, action, reward, terminated, truncated, info), written
+with :func:`minari.create_dataset_from_buffers` and read back with
+:func:`minari.load_dataset` under Minari's datasets root (``MINARI_DATASETS_PATH``, default
+``~/.minari/datasets``).
+
+Rules:
+- Live collection (:func:`collect_episodes`): one session per seed, run as one episode of
+  ``steps`` transitions (``steps_per_episode = steps + 1``, one episode per session), the
+  last one ``truncated`` (the session's time limit). Observations and rewards are the
+  env adapter's, exactly what ``NetworkGymEnv`` returns.
+- Actions are stored in the action space. An empty action (``system_default``: the server's
+  own algorithm decides) is stored as the action the server applied, read from the next
+  measurement where the environment reports it (:func:`applied_action`): ``nqos_split``
+  the per-user split ratios ``gma::{wifi,nr,lte}::dl::split_ratio`` / 100, ``rmcat`` the
+  rate in use ``rmcat::srate``. Other environments do not report it: collecting their
+  ``system_default`` is refused with a :class:`DatasetError`.
+- ``info`` keeps a flat numeric subset per step (Minari stores arrays, not objects): the
+  measurement's ``ts`` and every int, float or bool the adapter's ``info`` holds
+  (``filled_values``, ``clipped_values``, ``session_end``…). ``network_stats`` itself is left
+  out.
+- From a recording (:func:`episodes_from_recording`): each ``env-start`` begins a session;
+  its measurements are cut into episodes of ``steps_per_episode``; the actions between
+  them are read from the recorded ``env-action`` records (``value`` reshaped into the action
+  space, or the applied action when it was empty). The action a new episode's ``reset()``
+  sends is not a transition and is left out.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from netgym_client.config import load_config
+from netgym_client.errors import ConfigError, NetGymError
+from netgym_client.stats import NetworkStats
+
+__all__ = [
+    "DatasetError",
+    "DatasetSummary",
+    "Episode",
+    "applied_action",
+    "collect_episodes",
+    "episodes_from_recording",
+    "parse_seeds",
+    "write_dataset",
+]
+
+logger = logging.getLogger(__name__)
+
+#: nqos_split's action columns, in ns-3's link order (PROTOCOL.md §9).
+SPLIT_LINKS = ("wifi", "nr", "lte")
+
+
+class DatasetError(NetGymError, ValueError):
+    """A dataset that cannot be built as asked."""
+
+
+@dataclass
+class Episode:
+    """One episode: ``T + 1`` observations and infos, ``T`` of the rest."""
+
+    seed: int | None
+    observations: list[np.ndarray]
+    actions: list[np.ndarray]
+    rewards: list[float]
+    terminations: list[bool]
+    truncations: list[bool]
+    infos: list[dict[str, float]]
+
+    @property
+    def steps(self) -> int:
+        """Transitions in the episode."""
+        return len(self.rewards)
+
+
+@dataclass(frozen=True)
+class DatasetSummary:
+    """What :func:`write_dataset` wrote."""
+
+    dataset_id: str
+    episodes: int
+    steps: int
+    path: str
+    size_bytes: int
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``"0-63"``, ``"1,4,9"`` or ``"7"`` as a list of seeds.
+
+    Raises:
+        DatasetError: Not such a list.
+    """
+    seeds: list[int] = []
+    try:
+        for part in text.split(","):
+            first, sep, last = part.strip().partition("-")
+            low = int(first)
+            high = int(last) if sep else low
+            if high < low or low < 0:
+                raise ValueError
+            seeds.extend(range(low, high + 1))
+    except ValueError:
+        raise DatasetError(f"seeds: expected e.g. '0-63' or '1,4,9', got {text!r}") from None
+    return seeds
+
+
+def _flat_info(stats: NetworkStats, info: Mapping[str, Any]) -> dict[str, float]:
+    flat = {"ts": float(stats.ts)}
+    for key, value in info.items():
+        if isinstance(value, (bool, int, float, np.integer, np.floating)):
+            flat[key] = float(value)
+    return flat
+
+
+def applied_action(env_name: str, stats: NetworkStats, ids: Sequence[int]) -> np.ndarray:
+    """The action the server's own algorithm applied, as the measurement reports it.
+
+    Raises:
+        DatasetError: The environment does not report it.
+    """
+    if env_name == "nqos_split":
+        columns = [stats.get(f"gma::{link}::dl::split_ratio", ids=ids) for link in SPLIT_LINKS]
+        return (np.stack(columns, axis=1) / 100.0).astype(np.float32)
+    if env_name == "rmcat":
+        return stats.get("rmcat::srate", ids=ids).astype(np.float32)
+    raise DatasetError(
+        f"{env_name} does not report the action its built-in algorithm applied: collect "
+        "with an agent that sends actions"
+    )
+
+
+def _ids(adapter: Any) -> list[int]:
+    ids = getattr(adapter, "ids", None)
+    return [] if ids is None else [int(i) for i in ids]
+
+
+def collect_episodes(
+    env_name: str,
+    agent_name: str,
+    seeds: Iterable[int],
+    steps: int,
+    *,
+    server: str = "embedded",
+    config_path: str | None = None,
+    on_step: Callable[[int], None] | None = None,
+) -> Iterator[Episode]:
+    """Run ``agent_name`` for one episode of ``steps`` transitions per seed.
+
+    Raises:
+        AgentError: The agent does not fit the environment.
+        DatasetError: ``steps < 1``, or ``system_default`` where the applied action is unknown.
+        NetGymError: A configuration, transport or server fault.
+    """
+    from netgym_client.agents import make_agent  # noqa: PLC0415 (agents import gymnasium envs)
+    from netgym_client.env import NetworkGymEnv  # noqa: PLC0415
+
+    if steps < 1:
+        raise DatasetError(f"steps: at least 1 transition per episode, got {steps}")
+    overrides = {"env_config": {"steps_per_episode": steps + 1, "episodes_per_session": 1}}
+    env = NetworkGymEnv(env_name, config=overrides, server=server, config_path=config_path)
+    try:
+        ids = _ids(env.adapter)
+        for seed in seeds:
+            agent = make_agent(agent_name, env, seed)
+            obs, info = env.reset(seed=seed)
+            episode = Episode(
+                seed, [obs], [], [], [], [], [_flat_info(info["network_stats"], info)]
+            )
+            done = False
+            while not done:
+                action = np.asarray(agent.act(obs, info))
+                obs, reward, terminated, truncated, info = env.step(action)
+                stats = info["network_stats"]
+                if action.size == 0:
+                    action = applied_action(env_name, stats, ids)
+                episode.observations.append(obs)
+                episode.actions.append(action.astype(env.action_space.dtype))
+                episode.rewards.append(float(reward))
+                episode.terminations.append(bool(terminated))
+                episode.truncations.append(bool(truncated))
+                episode.infos.append(_flat_info(stats, info))
+                done = terminated or truncated
+                if on_step is not None:
+                    on_step(1)
+            yield episode
+    finally:
+        env.close()
+
+
+def _session_config(env_name: str, start: Mapping[str, Any]) -> Any:
+    recorded = {k: v for k, v in start.items() if k not in ("type", "env")}
+    try:
+        return load_config(env_name, {"env_config": recorded})
+    except ConfigError as exc:
+        # another client's extra keys: keep those netgym knows, at the top level
+        known = load_config(env_name).env_config
+        kept = {k: v for k, v in recorded.items() if k in known}
+        logger.info("recorded env-start not taken whole (%s); using its known keys", exc)
+        return load_config(env_name, {"env_config": kept})
+
+
+def _recorded_action(
+    env_name: str, adapter: Any, action: Mapping[str, Any], after: NetworkStats
+) -> np.ndarray:
+    records = action.get("action_list")
+    record = records[0] if isinstance(records, list) and records else records
+    value = record.get("value") if isinstance(record, dict) else None
+    shape: tuple[int, ...] = tuple(adapter.action_space.shape)
+    if isinstance(value, list) and not value:
+        return applied_action(env_name, after, _ids(adapter))
+    try:
+        array: np.ndarray = np.asarray(value, dtype=adapter.action_space.dtype)
+        return array.reshape(shape)
+    except (TypeError, ValueError) as exc:
+        raise DatasetError(
+            f"{env_name}: cannot read an action of shape {shape} from the recorded "
+            f"action_list[0].value ({exc})"
+        ) from exc
+
+
+def episodes_from_recording(script: Sequence[tuple[str, Mapping[str, Any]]]) -> Iterator[Episode]:
+    """Rebuild episodes from one identity's recorded script (see the module's Rules).
+
+    Raises:
+        DatasetError: The recording holds no session, or its actions do not fit.
+    """
+    from netgym_client.adapters import adapter_class  # noqa: PLC0415
+
+    sessions: list[tuple[Mapping[str, Any], list[tuple[Mapping[str, Any] | None, Any]]]] = []
+    pending: Mapping[str, Any] | None = None
+    for direction, payload in script:
+        kind = payload.get("type")
+        if direction == "c2s" and kind == "env-start":
+            sessions.append((payload, []))
+            pending = None
+        elif direction == "c2s" and kind == "env-action":
+            pending = payload
+        elif direction == "s2c" and kind == "env-measurement" and sessions:
+            records = payload.get("network_stats")
+            sessions[-1][1].append((pending, NetworkStats.from_records(records or [])))
+            pending = None
+    if not sessions:
+        raise DatasetError("the recording holds no env-start: nothing to rebuild")
+    for start, measurements in sessions:
+        env_name = str(start.get("env"))
+        config = _session_config(env_name, start)
+        adapter = adapter_class(env_name)(config)
+        per_episode = int(config.env_config["steps_per_episode"])
+        seed = start.get("random_seed")
+        for first in range(0, len(measurements) - 1, per_episode):
+            chunk = measurements[first : first + per_episode]
+            if len(chunk) < 2:
+                break
+            stats0 = chunk[0][1]
+            adapter.reset_counts()
+            episode = Episode(
+                int(seed) if isinstance(seed, int) else None,
+                [adapter.observation(stats0)],
+                [],
+                [],
+                [],
+                [],
+                [_flat_info(stats0, adapter.info(stats0))],
+            )
+            for i, (action, stats) in enumerate(chunk[1:], start=2):
+                if action is None:
+                    raise DatasetError("a recorded measurement answers no env-action")
+                episode.observations.append(adapter.observation(stats))
+                episode.actions.append(_recorded_action(env_name, adapter, action, stats))
+                episode.rewards.append(float(adapter.reward(stats)))
+                episode.terminations.append(False)
+                episode.truncations.append(i == len(chunk))
+                episode.infos.append(_flat_info(stats, adapter.info(stats)))
+            yield episode
+
+
+def _require_minari() -> Any:
+    try:
+        return importlib.import_module("minari")
+    except ImportError as exc:
+        raise DatasetError("datasets need Minari: pip install 'netgym[datasets]'") from exc
+
+
+def _infos(infos: list[dict[str, float]]) -> dict[str, np.ndarray]:
+    keys = dict.fromkeys(k for info in infos for k in info)
+    return {k: np.asarray([info.get(k, np.nan) for info in infos]) for k in keys}
+
+
+def write_dataset(
+    dataset_id: str,
+    episodes: Iterable[Episode],
+    *,
+    env_name: str,
+    algorithm_name: str,
+    description: str | None = None,
+) -> DatasetSummary:
+    """Write ``episodes`` as the Minari dataset ``dataset_id`` (e.g. ``"netgym/nqos_split/sd-v0"``).
+
+    Raises:
+        DatasetError: Minari is not installed, the id exists already, or no episode.
+    """
+    minari = _require_minari()
+    episode_buffer = importlib.import_module("minari.data_collector").EpisodeBuffer
+
+    from netgym_client import __version__  # noqa: PLC0415
+
+    config = load_config(env_name)
+    from netgym_client.adapters import adapter_class  # noqa: PLC0415
+
+    adapter = adapter_class(env_name)(config)
+    buffers = []
+    for index, ep in enumerate(episodes):
+        buffers.append(
+            episode_buffer(
+                id=index,
+                seed=ep.seed,
+                observations=np.stack(ep.observations),
+                actions=np.stack(ep.actions),
+                rewards=list(ep.rewards),
+                terminations=list(ep.terminations),
+                truncations=list(ep.truncations),
+                infos=_infos(ep.infos),
+            )
+        )
+    if not buffers:
+        raise DatasetError("no episode to write")
+    observation_space = adapter.observation_space
+    action_space = adapter.action_space
+    if buffers[0].observations is not None:
+        shape = np.asarray(buffers[0].observations).shape[1:]
+        if shape != observation_space.shape:  # another session size than the defaults
+            observation_space = gym.spaces.Box(-np.inf, np.inf, shape, np.float32)
+    if buffers[0].actions is not None:
+        ashape = np.asarray(buffers[0].actions).shape[1:]
+        if ashape != action_space.shape:
+            raise DatasetError(
+                f"actions of shape {ashape}: a dataset of this size needs a config file "
+                f"giving the action space (default {action_space.shape})"
+            )
+    from netgym_client import env_id  # noqa: PLC0415
+
+    spec = gym.spec(env_id(env_name))
+    try:
+        dataset = minari.create_dataset_from_buffers(
+            dataset_id,
+            buffers,
+            env=spec,
+            eval_env=spec,
+            observation_space=observation_space,
+            action_space=action_space,
+            algorithm_name=algorithm_name,
+            author="netgym",
+            author_email="netgym@localhost",
+            code_permalink="https://pypi.org/project/netgym/",
+            description=description or f"netgym {__version__}: {env_name}, {algorithm_name}",
+            data_format="hdf5",
+        )
+    except ValueError as exc:
+        raise DatasetError(f"{dataset_id}: {exc}") from exc
+    path = dataset.storage.data_path
+    size = sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+    return DatasetSummary(dataset_id, dataset.total_episodes, dataset.total_steps, str(path), size)
