@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import os
 import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
@@ -46,6 +47,7 @@ from netgym_client.northbound import NorthboundClient
 from netgym_client.stats import NetworkStats
 
 if TYPE_CHECKING:
+    from netgym_client.record import RecordingWriter
     from netgym_sim.server import FakeServer
 
 __all__ = ["EMBEDDED", "EMBEDDED_TCP", "ActionError", "NetworkGymEnv"]
@@ -188,6 +190,9 @@ class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
         adapter: An :class:`~netgym_client.adapters.Adapter` subclass or
             ``"module:Class"`` to use instead of the built-in one.
         render_mode: ``None``: netgym renders nothing (gymnasium's render API).
+        record: A file to record every message of the env's sessions into (the
+            ``netgym-recording`` JSONL format of :mod:`netgym_client.record`), for
+            ``netgym replay``; credentials are never written.
 
     Raises:
         ConfigError: A bad configuration, or a ``render_mode`` other than None.
@@ -215,6 +220,7 @@ class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
         config_path: str | None = None,
         adapter: str | type[Adapter] | None = None,
         render_mode: str | None = None,
+        record: str | os.PathLike[str] | None = None,
     ) -> None:
         super().__init__()
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
@@ -252,6 +258,8 @@ class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
         self.current_ep = 0
         self._last_action: np.ndarray | None = None
         self._stats: NetworkStats | None = None
+        self._record_path = record
+        self._recorder: RecordingWriter | None = None
 
     # -- session plumbing -------------------------------------------------------------
     def _new_link(self) -> _Link:
@@ -286,6 +294,18 @@ class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
 
         return _WireLink(make_client)
 
+    def _tap(self, link: _Link) -> _Link:
+        """``link``, recording what crosses it when ``record=`` was given."""
+        if self._record_path is None:
+            return link
+        from netgym_client.record import RecordingLink, RecordingWriter  # noqa: PLC0415
+
+        if self._recorder is None:
+            self._recorder = RecordingWriter(
+                self._record_path, source="env", upstream=self.config.server.address
+            )
+        return RecordingLink(link, self._recorder, self.config.server.identity)
+
     def _end_session(self) -> None:
         if self._link is not None:
             self._link.end(self._remaining > 0)
@@ -299,7 +319,7 @@ class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
 
     def _start_session(self, seed: int | None) -> NetworkStats:
         if self._link is None:
-            self._link = self._new_link()
+            self._link = self._tap(self._new_link())
         self._session_config = dict(self.config.env_config)
         if seed is not None:
             self._session_config["random_seed"] = int(seed)
@@ -410,4 +430,7 @@ class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
         if self._server is not None:
             self._server.stop()
             self._server = None
+        if self._recorder is not None:
+            self._recorder.close()
+            self._recorder = None
         super().close()
