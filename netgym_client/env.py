@@ -42,7 +42,13 @@ from netgym_client._config_schema import GMA_ENVS, NS3_MAX_USERS
 from netgym_client.adapters import Adapter, adapter_class
 from netgym_client.adapters.base import PolicyRecords
 from netgym_client.config import NetGymConfig, load_config
-from netgym_client.errors import ConfigError, EnvError, NetGymError, ProtocolError
+from netgym_client.errors import (
+    ConfigError,
+    EnvError,
+    NetGymError,
+    ProtocolError,
+    ServerUnavailable,
+)
 from netgym_client.northbound import NorthboundClient
 from netgym_client.stats import NetworkStats
 
@@ -135,10 +141,34 @@ class _WireLink:
     def __init__(self, make_client: Callable[[], NorthboundClient]) -> None:
         self._make_client = make_client
         self._client: NorthboundClient | None = None
+        self._last_ts: int | None = None
 
-    def _receive(self) -> NetworkStats:
+    def _receive(self, first: bool = False) -> NetworkStats:
+        """The next measurement of the session, skipping any whose ``ts`` was already seen.
+
+        Within a session every measurement's ``ts`` is larger than the last one's, so a
+        measurement with a ``ts`` already received is a duplicate: answering it would send an
+        action with a stale ``ts`` and desynchronise the session. It is logged and dropped,
+        and the wait for the real one keeps the reply timeout as its one deadline.
+        """
         assert self._client is not None
-        return _stats(self._client.receive())
+        started = time.monotonic()
+        timeout_s = self._client.reply_timeout_s
+        skipped = 0
+        while True:
+            wait_s = timeout_s - (time.monotonic() - started)
+            try:
+                stats = _stats(self._client.receive(max(0.0, wait_s)))
+            except ServerUnavailable as exc:
+                if not skipped:
+                    raise
+                raise ServerUnavailable(exc.address, time.monotonic() - started) from exc
+            last = None if first else self._last_ts
+            if not (stats.ts and last is not None and stats.ts <= last):
+                self._last_ts = stats.ts
+                return stats
+            skipped += 1
+            logger.warning("dropped a duplicate measurement (ts %d already received)", stats.ts)
 
     def start(self, env_config: Mapping[str, Any], running: bool) -> NetworkStats:
         if self._client is not None and running:
@@ -151,7 +181,7 @@ class _WireLink:
             self._client = self._make_client()
         self._client.start(env_config)
         try:
-            return self._receive()
+            return self._receive(first=True)
         except EnvError as exc:
             if not any(text in exc.message for text in _RETRYABLE):
                 raise
@@ -160,7 +190,7 @@ class _WireLink:
             time.sleep(START_RETRY_DELAY_S)
             self._client = self._make_client()
             self._client.start(env_config)
-            return self._receive()
+            return self._receive(first=True)
 
     def act(self, action_list: PolicyRecords) -> NetworkStats:
         assert self._client is not None
@@ -312,10 +342,16 @@ class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
         self._remaining = 0
 
     def _fail(self) -> None:
-        """After a fault: forget the session (the server has dropped it or will)."""
+        """After a fault: end the session and close its socket.
+
+        The server has dropped the session after an error reply; after a reply timeout it
+        may still hold it (a late or lost reply), so netgym's ``env-end`` is sent anyway: a
+        netgym server drops the session and its late replies at once, a real server answers
+        "unknown msg type" to a socket already closed.
+        """
         self._remaining = 0
         if self._link is not None:
-            self._link.end(False)
+            self._link.end(True)
 
     def _start_session(self, seed: int | None) -> NetworkStats:
         if self._link is None:

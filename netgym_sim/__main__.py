@@ -12,8 +12,8 @@ from types import FrameType
 
 from netgym_client.errors import ConfigError, NetGymError
 from netgym_sim.broker_server import BrokerServer
-from netgym_sim.scenarios import SCENARIOS
 from netgym_sim.faults import KINDS, Fault, parse_fault
+from netgym_sim.scenarios import SCENARIOS
 from netgym_sim.server import FakeServer
 from netgym_sim.worker import ACTION_TIMEOUT_S, HELLO_INTERVAL_S, Worker
 

@@ -35,12 +35,16 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from netgym_client import protocol
 from netgym_client.errors import ConfigError
 from netgym_sim.errors import SimError, UnknownEnvironment
 from netgym_sim.scenarios import SCENARIOS
 from netgym_sim.session import Session
+
+if TYPE_CHECKING:
+    from netgym_sim.faults import FaultInjector
 
 __all__ = [
     "DEFAULT_ACCOUNTS",
@@ -66,6 +70,8 @@ MAPPING_EXISTS_MSG = (
 NO_MAPPING_MSG = "algorithm client to network gym env worker mapping removed."
 UNKNOWN_TYPE_MSG = "unknown msg type"
 IDLE_TIMEOUT_MSG = "Timeout: No env-action received!"
+#: What the real server tells a client whose worker restarted mid-session (PROTOCOL.md §4).
+WORKER_RESTARTED_MSG = "Worker Restarted, Try Again."
 #: The message type with which a netgym client ends its own session (rule 5).
 CLIENT_END_TYPE = "env-end"
 
@@ -148,6 +154,7 @@ class Backend:
         max_sessions: Capacity: sessions that may run at once (the real server's idle workers).
         idle_timeout_s: A session with no message for this long is dropped.
         clock: Monotonic clock in seconds (injectable for tests).
+        faults: A fault plan applied by :func:`netgym_sim.handlers.handle_message`.
     """
 
     def __init__(
@@ -157,8 +164,10 @@ class Backend:
         max_sessions: int = 64,
         idle_timeout_s: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
+        faults: FaultInjector | None = None,
     ) -> None:
         self.accounts = dict(accounts)
+        self.faults = faults
         self.max_sessions = max_sessions
         self.idle_timeout_s = idle_timeout_s
         self._clock = clock
@@ -190,15 +199,21 @@ class Backend:
             return INSTANCE_LIMIT_MSG
         return None
 
-    def handle(self, identity: bytes, msg: protocol.Message) -> list[Reply]:
-        """Answer one message from ``identity``; never raises for a client's fault."""
+    def handle(
+        self, identity: bytes, msg: protocol.Message, *, apply_action: bool = True
+    ) -> list[Reply]:
+        """Answer one message from ``identity``; never raises for a client's fault.
+
+        ``apply_action=False`` runs an ``env-action``'s step without applying its policy
+        (the ``missed-action`` fault).
+        """
         refusal = self.check_identity(identity)
         if refusal is not None:
             return [(identity, protocol.ErrorReply(refusal))]
         if isinstance(msg, protocol.EnvStart):
             return self._start(identity, msg)
         if isinstance(msg, protocol.EnvAction):
-            return self._action(identity, msg)
+            return self._action(identity, msg, apply_action)
         if isinstance(msg, protocol.EnvEnd):
             if self._sessions.pop(identity, None) is not None:
                 logger.info("%r ended its session", identity)
@@ -228,12 +243,14 @@ class Backend:
             self._sessions[identity] = _Entry(session, self._clock())
         return [(identity, protocol.EnvMeasurement(network_stats=records))]
 
-    def _action(self, identity: bytes, msg: protocol.EnvAction) -> list[Reply]:
+    def _action(
+        self, identity: bytes, msg: protocol.EnvAction, apply_action: bool = True
+    ) -> list[Reply]:
         entry = self._sessions.get(identity)
         if entry is None:
             return [(identity, protocol.ErrorReply(NO_MAPPING_MSG))]
         try:
-            records = entry.session.step(msg.action_list)
+            records = entry.session.step(msg.action_list, apply=apply_action)
         except SimError as exc:
             del self._sessions[identity]
             return [(identity, protocol.ErrorReply(exc.error_msg))]

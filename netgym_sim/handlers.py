@@ -45,6 +45,8 @@ def _error(identity: bytes, text: str) -> list[Frames]:
 def handle_message(backend: Backend, identity: bytes, msg: protocol.Message) -> list[Reply]:
     """Answer one decoded client message; an internal failure costs that session only."""
     try:
+        if backend.faults is not None:  # the fault plan decides, then asks the backend
+            return backend.faults.handle(backend, identity, msg)
         return backend.handle(identity, msg)
     except Exception as exc:  # a bug must cost one session, not the server
         logger.exception("internal error while serving %r", identity)

@@ -18,16 +18,20 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 import threading
+import time
 from collections.abc import Mapping
 from types import TracebackType
+from typing import Any
 
 import zmq
 from zmq.auth.thread import ThreadAuthenticator
 
 from netgym_client.errors import TransportError
 from netgym_sim.backend import DEFAULT_ACCOUNTS, Account, Backend, load_accounts
+from netgym_sim.faults import FaultInjector
 from netgym_sim.handlers import CLIENT_MAX_BYTES, handle_frames, handle_idle
 
 __all__ = ["FakeServer"]
@@ -36,6 +40,14 @@ logger = logging.getLogger(__name__)
 
 #: How often the loop wakes up to expire idle sessions and check for shutdown, in ms.
 POLL_MS = 100
+
+
+def _poll_ms(faults: FaultInjector | None) -> int:
+    """How long the loop may sleep: until the next late reply is due, at most POLL_MS."""
+    due_s = None if faults is None else faults.next_due_s()
+    if due_s is None:
+        return POLL_MS
+    return max(0, min(POLL_MS, math.ceil((due_s - time.monotonic()) * 1000)))
 
 
 class FakeServer:
@@ -48,6 +60,9 @@ class FakeServer:
         accounts_file: A CSV in the real server's format; overrides ``accounts``.
         max_sessions: Sessions that may run at once; more get ``no-available-worker``.
         idle_timeout_s: Sessions silent for longer are dropped.
+        faults: A fault plan (:class:`~netgym_sim.faults.FaultPlan`, or a list of
+            ``"KIND@AT[:PARAM]"`` strings and dicts): replies late, lost, doubled or
+            replaced on cue (see :mod:`netgym_sim.faults`).
 
     Example:
         >>> with FakeServer() as server:
@@ -64,6 +79,7 @@ class FakeServer:
         accounts_file: str | os.PathLike[str] | None = None,
         max_sessions: int = 64,
         idle_timeout_s: float = 30.0,
+        faults: Any = None,
     ) -> None:
         if accounts_file is not None:
             accounts = load_accounts(accounts_file)
@@ -73,6 +89,7 @@ class FakeServer:
             accounts if accounts is not None else DEFAULT_ACCOUNTS,
             max_sessions=max_sessions,
             idle_timeout_s=idle_timeout_s,
+            faults=FaultInjector(faults) if faults else None,
         )
         self._context: zmq.Context[zmq.Socket[bytes]] | None = None
         self._auth: ThreadAuthenticator | None = None
@@ -157,13 +174,18 @@ class FakeServer:
         poller = zmq.Poller()
         poller.register(sock, zmq.POLLIN)
         poller.register(waker, zmq.POLLIN)
+        faults = self.backend.faults
         while not self._stop.is_set():
             try:
-                ready = dict(poller.poll(POLL_MS))
+                ready = dict(poller.poll(_poll_ms(faults)))
                 replies = []
                 if sock in ready:
                     replies = handle_frames(self.backend, sock.recv_multipart())
                 replies += handle_idle(self.backend)
+                if faults is not None:  # timed delivery: late replies wait in a queue
+                    for identity, payload in replies:
+                        faults.schedule(identity, payload)
+                    replies = faults.due()
                 for identity, payload in replies:
                     sock.send_multipart([identity, payload])
             except zmq.ZMQError as exc:

@@ -135,8 +135,11 @@ class Session:
             raise SessionStateError("the session has already started")
         return self._advance()
 
-    def step(self, action_list: Any) -> list[Record]:
+    def step(self, action_list: Any, *, apply: bool = True) -> list[Record]:
         """Apply one ``env-action`` policy and run one step.
+
+        With ``apply=False`` the policy's ``ts`` is still checked but the policy is not
+        applied: the model runs on with its previous settings (an action that came too late).
 
         Raises:
             SessionStateError: The session is finished or not started.
@@ -157,5 +160,6 @@ class Session:
                     f"action_list[{i}].ts: must echo the last measurement's ts "
                     f"{self.last_ts}, got {ts!r}"
                 )
-        self.scenario.apply(action_list)
+        if apply:
+            self.scenario.apply(action_list)
         return self._advance()
