@@ -1,0 +1,262 @@
+"""The broker and the env worker over real ZeroMQ on loopback (every wait bounded)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import zmq
+
+from netgym_client.config import load_config
+from netgym_sim.broker import WORKER_RESTARTED_MSG
+from netgym_sim.broker_server import BrokerServer
+from netgym_sim.worker import Worker
+from tests.e2e.rawpeer import RawPeer
+from tests.e2e.test_serve_process import free_port, wait_for_line
+
+pytestmark = pytest.mark.e2e
+
+WAIT_S = 15.0
+HELLO_S = 0.1
+
+CUSTOM = {
+    "type": "env-start",
+    "env": "custom",
+    "num_users": 2,
+    "measurement_start_time_ms": 1000,
+    "measurement_interval_ms": 100,
+    "measurement_guard_interval_ms": 0,
+    "env_end_time_ms": 1400,  # 3 measurements
+}
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout_s: float = WAIT_S) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout_s} s: {what}")
+        time.sleep(0.02)
+
+
+def idle_count(server: BrokerServer, n: int) -> Callable[[], bool]:
+    return lambda: len(server.broker.idle_workers()) == n
+
+
+def action(measurement: dict[str, Any]) -> dict[str, Any]:
+    ts = measurement["network_stats"][0]["ts"]
+    return {
+        "type": "env-action",
+        "action_list": {"source": "test", "name": "srate", "ts": ts, "id": [0, 1], "value": [1, 1]},
+    }
+
+
+@pytest.fixture
+def broker() -> Iterator[BrokerServer]:
+    with BrokerServer(hello_expiry_s=60.0) as server:
+        yield server
+
+
+@pytest.fixture
+def workers(broker: BrokerServer) -> Iterator[Callable[..., Worker]]:
+    started: list[Worker] = []
+
+    def make(worker_id: int, **kwargs: Any) -> Worker:
+        kwargs.setdefault("hello_interval_s", HELLO_S)
+        worker = Worker(broker.env_address, worker_id=worker_id, hostname="t", **kwargs).start()
+        started.append(worker)
+        return worker
+
+    yield make
+    for worker in started:
+        worker.stop()
+
+
+@pytest.fixture
+def peers(broker: BrokerServer) -> Iterator[Callable[[str], RawPeer]]:
+    context: zmq.Context[Any] = zmq.Context()
+    made: list[RawPeer] = []
+
+    def make(identity: str) -> RawPeer:
+        made.append(RawPeer(context, broker.address, identity))
+        return made[-1]
+
+    yield make
+    for peer in made:
+        peer.close()
+    context.destroy(linger=0)
+
+
+def run_session(peer: RawPeer) -> list[dict[str, Any]]:
+    peer.send(CUSTOM)
+    replies = [peer.recv()]
+    while replies[-1] is not None and replies[-1]["type"] == "env-measurement" and len(replies) < 3:
+        peer.send(action(replies[-1]))
+        replies.append(peer.recv())
+    assert all(r is not None for r in replies), replies
+    return [r for r in replies if r is not None]
+
+
+def test_a_worker_registers_and_serves_a_whole_session(
+    broker: BrokerServer, workers: Callable[..., Worker], peers: Callable[[str], RawPeer]
+) -> None:
+    worker = workers(1)
+    wait_until(idle_count(broker, 1), "the worker's hello")
+    assert broker.broker.idle_workers() == [b"admin-1-t"]
+    replies = run_session(peers("admin-0"))
+    assert [r["type"] for r in replies] == ["env-measurement"] * 3
+    assert [r["network_stats"][0]["ts"] for r in replies] == [1100, 1200, 1300]
+    wait_until(idle_count(broker, 1), "idle again after env-end and hello")
+    assert broker.broker.routes == {} and worker.slot.sessions_run == 1
+
+
+def test_clients_go_to_different_workers_then_no_available_worker(
+    broker: BrokerServer, workers: Callable[..., Worker], peers: Callable[[str], RawPeer]
+) -> None:
+    workers(1)
+    workers(2, env_list=["nqos_split"])
+    wait_until(idle_count(broker, 2), "two hellos")
+    first, second, third = peers("admin-0"), peers("admin-1"), peers("admin-2")
+    first.send(CUSTOM)
+    assert first.recv() is not None
+    second.send(CUSTOM)  # the only custom worker is busy; the other offers nqos_split only
+    reply = second.recv()
+    assert reply is not None and reply["type"] == "no-available-worker"
+    assert "admin-2-t" in reply["msg"] and "nqos_split" in reply["msg"]
+    third.send(load_config("nqos_split").env_config)
+    nqos = third.recv()
+    assert nqos is not None
+    assert {r["source"] for r in nqos["network_stats"]} >= {"gma", "lte", "wifi"}
+    assert broker.broker.routes == {b"admin-0": b"admin-1-t", b"admin-2": b"admin-2-t"}
+    fourth = peers("admin-3")
+    fourth.send(CUSTOM)
+    reply = fourth.recv()
+    assert reply == {"type": "no-available-worker"}  # no idle worker at all
+
+
+def test_a_remote_worker_joins_a_running_server(
+    broker: BrokerServer, workers: Callable[..., Worker], peers: Callable[[str], RawPeer]
+) -> None:
+    workers(1)
+    wait_until(idle_count(broker, 1), "first hello")
+    busy = peers("admin-0")
+    busy.send(CUSTOM)
+    assert busy.recv() is not None
+    late = peers("admin-1")
+    late.send(CUSTOM)
+    assert late.recv() == {"type": "no-available-worker"}
+    workers(7, session_name="test", session_key="test")  # another account: only test-custom
+    wait_until(idle_count(broker, 1), "the joining worker's hello")
+    assert broker.broker.workers[b"test-7-t"].env_list == ["test-custom"]
+    late.send(CUSTOM)
+    reply = late.recv()
+    assert reply is not None and reply["type"] == "no-available-worker"  # admin's custom
+    tester = RawPeer(zmq.Context.instance(), broker.address, "test-0", "test", "test")
+    try:
+        assert [r["type"] for r in run_session(tester)] == ["env-measurement"] * 3
+    finally:
+        tester.close()
+
+
+def test_a_silent_idle_worker_is_forgotten() -> None:
+    with BrokerServer(hello_expiry_s=0.5) as server:
+        worker = Worker(server.env_address, hostname="t", hello_interval_s=HELLO_S).start()
+        try:
+            wait_until(idle_count(server, 1), "hello")
+        finally:
+            worker.stop()
+        wait_until(idle_count(server, 0), "expiry after 0.5 s without hello", timeout_s=5.0)
+        assert server.broker.workers == {}
+
+
+def test_env_errors_reach_the_client_and_the_worker_is_idle_again(
+    broker: BrokerServer, workers: Callable[..., Worker], peers: Callable[[str], RawPeer]
+) -> None:
+    workers(1, action_timeout_s=0.5)
+    wait_until(idle_count(broker, 1), "hello")
+    peer = peers("admin-0")
+    peer.send({**CUSTOM, "measurement_interval_ms": 0})
+    reply = peer.recv()
+    assert reply is not None and reply["type"] == "env-error"
+    assert reply["error_msg"].startswith("InvalidEnvConfig: env_config.measurement_interval_ms")
+    wait_until(idle_count(broker, 1), "idle after the bad config")
+    peer.send(CUSTOM)
+    first = peer.recv()
+    assert first is not None and first["type"] == "env-measurement"
+    bad = action(first)
+    bad["action_list"]["ts"] = 1
+    peer.send(bad)
+    reply = peer.recv()
+    assert reply is not None and reply["error_msg"].startswith("InvalidAction")
+    assert broker.broker.routes == {}
+    wait_until(idle_count(broker, 1), "idle after the bad action")
+    peer.send(CUSTOM)
+    assert peer.recv() is not None
+    reply = peer.recv(timeout_ms=5_000)  # no action: the worker's own timeout (0.5 s)
+    assert reply == {"type": "env-error", "error_msg": "Timeout: No env-action received!"}
+
+
+def test_the_worker_finds_a_restarted_server() -> None:
+    port, env_port = free_port(), free_port()
+    first = BrokerServer(port=port, env_port=env_port).start()
+    worker = Worker(first.env_address, hostname="t", hello_interval_s=HELLO_S).start()
+    try:
+        wait_until(idle_count(first, 1), "hello to the first server")
+        first.stop()
+        with BrokerServer(port=port, env_port=env_port) as second:
+            wait_until(idle_count(second, 1), "hello to the restarted server")
+            peer = RawPeer(zmq.Context.instance(), second.address, "admin-0")
+            try:
+                assert len(run_session(peer)) == 3
+            finally:
+                peer.close()
+    finally:
+        worker.stop()
+        first.stop()
+
+
+def test_a_killed_worker_process_is_restarted_and_its_client_told_to_try_again() -> None:
+    with BrokerServer(workers=1, hello_interval_s=HELLO_S, worker_hostname="t") as server:
+        wait_until(idle_count(server, 1), "the local worker's hello", timeout_s=30.0)
+        peer = RawPeer(zmq.Context.instance(), server.address, "admin-0")
+        try:
+            peer.send(CUSTOM)
+            assert peer.recv() is not None
+            (pid,) = server.worker_pids().values()
+            os.kill(pid, signal.SIGKILL)
+            reply = peer.recv(timeout_ms=10_000)
+            assert reply == {"type": "env-error", "error_msg": WORKER_RESTARTED_MSG}
+            wait_until(lambda: server.restarts() == 1, "the restart")
+            wait_until(idle_count(server, 1), "the restarted worker's hello", timeout_s=30.0)
+            assert server.worker_pids()[b"admin-0-t"] != pid
+            assert [r["type"] for r in run_session(peer)] == ["env-measurement"] * 3
+        finally:
+            peer.close()
+
+
+def test_netgym_serve_workers_runs_sessions_and_stops_its_workers() -> None:
+    port, env_port = free_port(), free_port()
+    command = [sys.executable, "-m", "netgym_client", "serve", "--port", str(port)]
+    proc = subprocess.Popen(
+        [*command, "--workers", "1", "--env-port", str(env_port)], stderr=subprocess.PIPE, text=True
+    )
+    try:
+        wait_for_line(proc, "registered offering", 30.0)
+        peer = RawPeer(zmq.Context.instance(), f"tcp://127.0.0.1:{port}", "admin-0")
+        try:
+            assert [r["type"] for r in run_session(peer)] == ["env-measurement"] * 3
+        finally:
+            peer.close()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(15) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        assert proc.stderr is not None
+        proc.stderr.close()
