@@ -88,6 +88,7 @@ class RunSummary:
     last_ts: int | None = None
     wall_s: float = 0.0
     interrupted: bool = False
+    error: str | None = None
 
     @property
     def sim_s(self) -> float:
@@ -118,6 +119,7 @@ class RunSummary:
             "wall_s": round(self.wall_s, 3),
             "steps_per_s": round(self.steps / self.wall_s, 1) if self.wall_s else None,
             "interrupted": self.interrupted,
+            "error": self.error,
         }
 
 
@@ -133,11 +135,14 @@ def run(
     reward_type: str | None = None,
     record: bool = False,
     on_step: StepCallback | None = None,
+    keep_partial: bool = False,
 ) -> tuple[RunSummary, RunRecorder | None]:
     """Run ``episodes`` episodes of ``agent_name`` in one session and summarise them.
 
     Ctrl-C (``KeyboardInterrupt``) during the episodes ends the run early: the summary so far
-    is returned with ``interrupted`` set. With ``record`` the second value is a
+    is returned with ``interrupted`` set. With ``keep_partial`` a server or transport fault
+    during the episodes ends the run the same way, with ``error`` naming it (the env has
+    already closed its socket). With ``record`` the second value is a
     :class:`~netgym_client.results.RunRecorder` holding every measurement's rows.
 
     Raises:
@@ -188,6 +193,12 @@ def run(
             )
     except KeyboardInterrupt:
         summary.interrupted = True
+    except AgentError:
+        raise
+    except NetGymError as exc:
+        if not keep_partial:
+            raise
+        summary.error = f"{type(exc).__name__}: {exc}"
     finally:
         summary.wall_s = time.perf_counter() - started
         env.close()
@@ -259,7 +270,8 @@ def _fmt(value: Any) -> str:
 
 
 def _print_summary(summary: RunSummary, console: Console) -> None:
-    table = RichTable(title="netgym run" + (" (interrupted)" if summary.interrupted else ""))
+    status = " (interrupted)" if summary.interrupted else " (failed)" if summary.error else ""
+    table = RichTable(title="netgym run" + status)
     table.add_column("figure")
     table.add_column("value", justify="right")
     for key, value in summary.as_dict().items():
@@ -313,6 +325,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             reward_type=args.reward_type,
             record=wants_files,
             on_step=_step_callback(progress, f"{args.env}/{args.agent}"),
+            keep_partial=True,
         )
     figures = summary.as_dict()
     if rec is not None and args.out is not None:
@@ -331,6 +344,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if summary.interrupted:
         print("netgym: interrupted; the summary covers what ran", file=sys.stderr)
         return EXIT_INTERRUPTED
+    if summary.error is not None:
+        return _error(f"{summary.error} (the summary covers what ran)")
     return 0
 
 

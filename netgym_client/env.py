@@ -54,6 +54,7 @@ from netgym_client.stats import NetworkStats
 
 if TYPE_CHECKING:
     from netgym_client.record import RecordingWriter
+    from netgym_sim.faults import FaultPlan
     from netgym_sim.server import FakeServer
 
 __all__ = ["EMBEDDED", "EMBEDDED_TCP", "ActionError", "NetworkGymEnv"]
@@ -104,11 +105,13 @@ class _InProcessLink:
     them would be; the server's records are trusted, as the decoded ones are.
     """
 
-    def __init__(self, identity: str) -> None:
+    def __init__(self, identity: str, faults: FaultPlan | None = None) -> None:
         from netgym_sim.backend import Backend  # noqa: PLC0415 (the simulator loads lazily)
+        from netgym_sim.faults import FaultInjector  # noqa: PLC0415
         from netgym_sim.handlers import handle_message  # noqa: PLC0415
 
-        self._backend = Backend(max_sessions=1, idle_timeout_s=float("inf"))
+        injector = FaultInjector(faults) if faults else None
+        self._backend = Backend(max_sessions=1, idle_timeout_s=float("inf"), faults=injector)
         self._handle = handle_message
         self._identity = identity.encode("utf-8")
 
@@ -124,7 +127,13 @@ class _InProcessLink:
             raise ProtocolError("env_config.env", "env-start needs the environment name")
         msg = protocol.EnvStart(env_config=config)
         protocol.check_message(msg)
-        return self._ask(msg)
+        try:
+            return self._ask(msg)
+        except EnvError as exc:  # the wire path's one retry (no worker to wait for here)
+            if not any(text in exc.message for text in _RETRYABLE):
+                raise
+            logger.info("server asked for a restart (%s); retrying once", exc.message)
+            return self._ask(msg)
 
     def act(self, action_list: PolicyRecords) -> NetworkStats:
         msg = protocol.EnvAction(action_list=action_list)
@@ -223,9 +232,15 @@ class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
         record: A file to record every message of the env's sessions into (the
             ``netgym-recording`` JSONL format of :mod:`netgym_client.record`), for
             ``netgym replay``; credentials are never written.
+        faults: A fault plan for the embedded server (:mod:`netgym_sim.faults`: a list
+            of ``"KIND@AT[:PARAM]"`` strings or dicts). ``"embedded+tcp"`` takes every
+            kind; ``"embedded"`` has no socket and takes the kinds that need none
+            (env-error, worker-restart, no-available-worker, mapping-removed,
+            missed-action). A remote server takes its plan from ``netgym serve --fault``.
 
     Raises:
-        ConfigError: A bad configuration, or a ``render_mode`` other than None.
+        ConfigError: A bad configuration or fault plan, or a ``render_mode`` other than
+            None.
 
     Example:
         >>> env = NetworkGymEnv("custom", config={"env_config": {"steps_per_episode": 2,
@@ -251,6 +266,7 @@ class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
         adapter: str | type[Adapter] | None = None,
         render_mode: str | None = None,
         record: str | os.PathLike[str] | None = None,
+        faults: Any = None,
     ) -> None:
         super().__init__()
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
@@ -290,17 +306,37 @@ class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
         self._stats: NetworkStats | None = None
         self._record_path = record
         self._recorder: RecordingWriter | None = None
+        self._faults = self._fault_plan(faults)
+
+    def _fault_plan(self, faults: Any) -> FaultPlan | None:
+        if faults is None:
+            return None
+        from netgym_sim.faults import FaultPlan  # noqa: PLC0415 (the simulator loads lazily)
+
+        plan = FaultPlan.build(faults)
+        address = self.config.server.address
+        if address == EMBEDDED:
+            plan.check_in_process()
+        elif address != EMBEDDED_TCP:
+            raise ConfigError(
+                "faults",
+                f"a fault plan runs in netgym's own server, not at {address!r}: use "
+                "server='embedded' or 'embedded+tcp', or start 'netgym serve --fault ...'",
+            )
+        return plan
 
     # -- session plumbing -------------------------------------------------------------
     def _new_link(self) -> _Link:
         server = self.config.server
         if server.address == EMBEDDED:
-            return _InProcessLink(server.identity)
+            return _InProcessLink(server.identity, self._faults)
         if server.address == EMBEDDED_TCP:
             if self._server is None:
                 from netgym_sim.server import FakeServer  # noqa: PLC0415 (loaded when embedded)
 
-                self._server = FakeServer(idle_timeout_s=EMBEDDED_IDLE_TIMEOUT_S).start()
+                self._server = FakeServer(
+                    idle_timeout_s=EMBEDDED_IDLE_TIMEOUT_S, faults=self._faults
+                ).start()
             address, timeout_s = self._server.address, server.embedded_step_timeout_s
         else:
             address, timeout_s = server.address, server.step_timeout_s

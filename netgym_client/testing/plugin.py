@@ -9,7 +9,15 @@ refuses one module registered under two names), or import the fixtures into a te
 
 Fixtures:
     ``netgym_server``: a :class:`~netgym_sim.server.FakeServer` on a free loopback port,
-    stopped after the test.
+    stopped after the test. Parametrise it indirectly with a fault plan (see
+    :mod:`netgym_sim.faults`) to make it fail on cue::
+
+        @pytest.mark.parametrize("netgym_server", [["drop@3"], ["env-error@2:boom"]],
+                                 indirect=True)
+        def test_my_loop_survives(netgym_env): ...
+
+    ``netgym_faulty_server``: a factory ``netgym_faulty_server(faults)`` of more servers, each
+    with its own plan, all stopped after the test.
     ``netgym_env``: a factory ``netgym_env(env="custom", config=None, **kwargs)`` returning a
     :class:`~netgym_client.env.NetworkGymEnv` connected to ``netgym_server``; every env it
     made is closed after the test.
@@ -33,7 +41,7 @@ if TYPE_CHECKING:
     from netgym_client.env import NetworkGymEnv
     from netgym_sim.server import FakeServer
 
-__all__ = ["EnvFactory", "netgym_env", "netgym_server"]
+__all__ = ["EnvFactory", "ServerFactory", "netgym_env", "netgym_faulty_server", "netgym_server"]
 
 #: Sessions of the test server may stay idle this long between steps, seconds: a test may
 #: pause in a debugger, and the server is stopped with the test anyway.
@@ -50,13 +58,42 @@ class EnvFactory(Protocol):
         ...
 
 
+class ServerFactory(Protocol):
+    """The ``netgym_faulty_server`` fixture: starts a server with a fault plan."""
+
+    def __call__(self, faults: Any) -> FakeServer:
+        """A started server failing as ``faults`` says (a list of ``"KIND@AT[:PARAM]"``)."""
+        ...
+
+
 @pytest.fixture
-def netgym_server() -> Iterator[FakeServer]:
-    """A simulated NetworkGym server on a free loopback port, stopped after the test."""
+def netgym_server(request: pytest.FixtureRequest) -> Iterator[FakeServer]:
+    """A simulated NetworkGym server on a free loopback port, stopped after the test.
+
+    An indirect parameter is its fault plan (None or a list: no faults).
+    """
     from netgym_sim.server import FakeServer  # noqa: PLC0415 (loaded only when used)
 
-    with FakeServer(idle_timeout_s=TEST_IDLE_TIMEOUT_S) as server:
+    faults = getattr(request, "param", None)
+    with FakeServer(idle_timeout_s=TEST_IDLE_TIMEOUT_S, faults=faults) as server:
         yield server
+
+
+@pytest.fixture
+def netgym_faulty_server() -> Iterator[ServerFactory]:
+    """A factory of servers with fault plans, each stopped after the test."""
+    from netgym_sim.server import FakeServer  # noqa: PLC0415 (loaded only when used)
+
+    started: list[FakeServer] = []
+
+    def make(faults: Any) -> FakeServer:
+        server = FakeServer(idle_timeout_s=TEST_IDLE_TIMEOUT_S, faults=faults)
+        started.append(server.start())
+        return server
+
+    yield make
+    for server in started:
+        server.stop()
 
 
 @pytest.fixture
