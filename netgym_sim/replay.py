@@ -22,8 +22,9 @@ Rules:
 - A divergence (strict): the client gets an ``env-error`` naming the step, the message and
   the dotted field with both values, and every later message of that session gets an
   ``env-error`` too. Lenient mode logs the divergence and serves the recorded answer anyway.
-- netgym's ``env-end`` (a client ending a session early) is answered with ``env-end``; a
-  recorded ``env-end`` the client does not send is skipped with its answer.
+- netgym's ``env-end`` (a client ending a session early) is answered with ``env-end`` and
+  is no divergence (the script stays where it is); a recorded ``env-end`` the client does
+  not send is skipped with its answer.
 - A client message after the end of the script is a divergence (``type``: the recording
   has no more messages), answered with ``env-error`` in both modes.
 """
@@ -328,9 +329,10 @@ class ReplaySession:
         if self.report.stopped:
             return self._error("replay stopped after the divergence reported before")
         found = self._next_request(kind)
+        if kind == "env-end" and (found is None or found[1].get("type") != "env-end"):
+            self.report.matched += 1  # netgym's early end: answered, the script stays put
+            return [{"type": "env-end"}]
         if found is None:
-            if kind == "env-end":
-                return [{"type": "env-end"}]
             self._diverge(("type", "the end of the recording", _short(kind)))
             self.report.stopped = self.mode == "strict"
             return self._error(f"replay diverged at {self.report.divergences[-1].describe()}")

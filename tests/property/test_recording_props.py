@@ -1,0 +1,67 @@
+"""Recording round trips: any message written is read back as it was; actions match themselves."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from netgym_client import protocol
+from netgym_client.record import RecordingWriter, read_recording
+from netgym_client.testing.strategies import action_lists, messages
+from netgym_sim.replay import ATOL, RTOL, ReplaySession, first_difference
+
+payloads = messages().map(lambda m: json.loads(protocol.encode(m)))
+entries = st.lists(
+    st.tuples(st.sampled_from(["c2s", "s2c"]), st.sampled_from(["admin-0", "test-0"]), payloads),
+    max_size=6,
+)
+raw_frames = st.lists(st.binary(max_size=40), min_size=1, max_size=3)
+
+
+@given(entries, raw_frames)
+def test_written_entries_read_back_equal(
+    tmp_path_factory: Any, items: list[tuple[str, str, dict[str, Any]]], frames: list[bytes]
+) -> None:
+    path: Path = tmp_path_factory.mktemp("rec") / "s.jsonl"
+    writer = RecordingWriter(path, source="env", upstream="embedded")
+    for direction, identity, payload in items:
+        writer.write(direction, identity, payload)  # type: ignore[arg-type]
+    writer.write_frames("c2s", "admin-0", [*frames, b"x"])  # two+ frames: kept raw
+    writer.close()
+    recording = read_recording(path)
+    assert [(e.direction, e.identity, e.payload) for e in recording.entries[:-1]] == items
+    assert recording.entries[-1].payload is None
+    assert recording.entries[-1].frames == (*frames, b"x")
+    times = [e.t_s for e in recording.entries]
+    assert times == sorted(times)
+
+
+@given(action_lists(), st.floats(-1.0, 1.0))
+def test_an_action_matches_itself_and_a_changed_value_is_named(
+    action_list: Any, delta: float
+) -> None:
+    action = {"type": "env-action", "action_list": action_list}
+    script = [("c2s", {"type": "env-start", "env": "custom"}), ("c2s", action)]
+    session = ReplaySession(script)
+    session.handle({"type": "env-start", "env": "custom"})
+    assert session.handle(json.loads(json.dumps(action))) == []
+    assert session.report.ok
+    assert first_difference(action_list, action_list, "action_list") is None
+    records = action_list if isinstance(action_list, list) else [action_list]
+    value = records[0]["value"]
+    numeric = (
+        [i for i, v in enumerate(value) if isinstance(v, (int, float))]
+        if isinstance(value, list)
+        else []
+    )
+    if numeric:
+        v = value[numeric[0]]
+        beyond = abs(delta) + 2 * (ATOL + RTOL * abs(v))  # always outside the tolerance
+        changed = json.loads(json.dumps(records))
+        changed[0]["value"][numeric[0]] = v + (beyond if delta >= 0 else -beyond)
+        found = first_difference(records, changed, "action_list")
+        assert found is not None and found[0] == f"action_list[0].value[{numeric[0]}]"
