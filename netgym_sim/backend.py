@@ -1,10 +1,19 @@
 """The fake server's state: accounts, the session table, limits and expiry.
 
 Rules (PROTOCOL.md §4, in the real server's order, without its known defects):
-1. The identity ``"<account>-…-<instance>"`` is split on ``-``: an unknown account gets
-   ``env-error`` "Unkown user account" (sic, as the original); an instance that is not an
-   integer, or is >= the account's ``Max_Instances``, gets ``env-error`` (the original's
-   text for the limit).
+1. The identity is split on ``-``: an unknown account (first part) gets ``env-error``
+   "Unkown user account" (sic, as the original). Over ZeroMQ the account must also be the
+   user the connection authenticated as (the ZAP User-Id of the frame): another account's
+   identity is refused without touching that identity's session, so one account can neither
+   act in nor end another's session. The identity must then be exactly
+   ``<account>-<instance>`` with a canonical non-negative integer instance (``0``, ``7``; not
+   ``+1``, ``-3``, ``07``, ``a-0``), and the instance must be < the account's
+   ``Max_Instances`` (the original's text for the limit). Workers' identities,
+   ``<account>-<instance>-<host>``, follow the same rules (:meth:`Backend.check_worker_identity`).
+   ZeroMQ hands a live route over to a new connection with the same identity (a restarted
+   client); when that connection is another account's, the session is left as it was and
+   its replies are held back until its own account's frames arrive again
+   (:meth:`Backend.route_ok`).
 2. ``env-start``: if the identity already has a session (a client killed and restarted
    with the same identity), that session is dropped and the client gets ``env-error``
    "…Worker Mapping Exits…"; the original client answers by sending ``env-start`` again
@@ -31,6 +40,7 @@ from __future__ import annotations
 import csv
 import logging
 import os
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -40,6 +50,7 @@ from typing import TYPE_CHECKING
 from netgym_client import protocol
 from netgym_client.errors import ConfigError
 from netgym_sim.errors import SimError, UnknownEnvironment
+from netgym_sim.limits import Limits, echo
 from netgym_sim.scenarios import SCENARIOS
 from netgym_sim.session import Session
 
@@ -72,6 +83,10 @@ UNKNOWN_TYPE_MSG = "unknown msg type"
 IDLE_TIMEOUT_MSG = "Timeout: No env-action received!"
 #: What the real server tells a client whose worker restarted mid-session (PROTOCOL.md §4).
 WORKER_RESTARTED_MSG = "Worker Restarted, Try Again."
+#: A canonical non-negative instance number (at most 9 digits; no sign, no leading zero).
+_INSTANCE = re.compile(r"0|[1-9][0-9]{0,8}")
+#: A worker's host part: a host name (letters, digits, ``.``, ``_``, ``-``).
+_HOST = re.compile(r"[A-Za-z0-9_.][A-Za-z0-9_.-]{0,252}")
 #: The message type with which a netgym client ends its own session (rule 5).
 CLIENT_END_TYPE = "env-end"
 
@@ -144,6 +159,8 @@ def load_accounts(path: str | os.PathLike[str]) -> dict[str, Account]:
 class _Entry:
     session: Session
     last_seen_s: float
+    #: The ZAP user of the last frame that arrived with this identity (None: not known).
+    route_user: str | None = None
 
 
 class Backend:
@@ -155,6 +172,7 @@ class Backend:
         idle_timeout_s: A session with no message for this long is dropped.
         clock: Monotonic clock in seconds (injectable for tests).
         faults: A fault plan applied by :func:`netgym_sim.handlers.handle_message`.
+        limits: Per-request caps (:class:`~netgym_sim.limits.Limits`; default its defaults).
     """
 
     def __init__(
@@ -165,8 +183,10 @@ class Backend:
         idle_timeout_s: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
         faults: FaultInjector | None = None,
+        limits: Limits | None = None,
     ) -> None:
         self.accounts = dict(accounts)
+        self.limits = limits or Limits()
         self.faults = faults
         self.max_sessions = max_sessions
         self.idle_timeout_s = idle_timeout_s
@@ -182,22 +202,87 @@ class Backend:
         """Whether ``identity`` has a running session."""
         return identity in self._sessions
 
-    def check_identity(self, identity: bytes) -> str | None:
-        """The ``env-error`` text for an identity we must refuse, or None if it may proceed."""
-        parts = identity.decode("utf-8", errors="replace").split("-")
-        account = self.accounts.get(parts[0])
-        if account is None or len(parts) < 2:
+    def check_identity(self, identity: bytes, user: str | None = None) -> str | None:
+        """The ``env-error`` text for a client identity we must refuse, or None (rule 1).
+
+        Args:
+            identity: The routing id, ``<account>-<instance>``.
+            user: The account the connection authenticated as (ZAP User-Id); None when the
+                caller has no connection (the embedded client), which skips that check.
+        """
+        text = identity.decode("utf-8", errors="replace")
+        account_name, dash, instance = text.partition("-")
+        if not dash:  # no instance part at all: what the original answered such an identity
             return UNKNOWN_ACCOUNT_MSG
-        try:
-            instance = int(parts[-1])
-        except ValueError:
-            return (
-                f"identity {identity!r}: its last part must be the integer client id "
-                "('<session_name>-<client_id>')"
+        return self._check_parts(text, account_name, instance, user, "<session_name>-<client_id>")
+
+    def check_worker_identity(self, identity: bytes, user: str | None = None) -> str | None:
+        """Like :meth:`check_identity` for a worker's ``<account>-<instance>-<host>``."""
+        text = identity.decode("utf-8", errors="replace")
+        account_name, _, rest = text.partition("-")
+        instance, _, host = rest.partition("-")
+        if not _HOST.fullmatch(host):
+            return f"identity {echo(text)}: must be '<session_name>-<worker_id>-<hostname>'"
+        return self._check_parts(
+            text, account_name, instance, user, "<session_name>-<worker_id>-<hostname>"
+        )
+
+    def _check_parts(
+        self, text: str, account_name: str, instance: str, user: str | None, form: str
+    ) -> str | None:
+        account = self.accounts.get(account_name)
+        if account is None:
+            return UNKNOWN_ACCOUNT_MSG
+        if user is not None and user != account.name:
+            logger.warning(
+                "a connection authenticated as %r used the identity %s of account %r; refused",
+                user[:40],
+                echo(text),
+                account.name,
             )
-        if not 0 <= instance < account.max_instances:
+            return (
+                f"identity {echo(text)} belongs to account {account.name!r}, but this "
+                f"connection logged in as {echo(user)}"
+            )
+        if not _INSTANCE.fullmatch(instance):
+            return (
+                f"identity {echo(text)}: must be '{form}' with a non-negative integer id "
+                "(no sign, no leading zero)"
+            )
+        if int(instance) >= account.max_instances:
             return INSTANCE_LIMIT_MSG
         return None
+
+    def note_arrival(self, identity: bytes, user: str | None, received_s: float) -> None:
+        """Count ``identity``'s idle time from ``received_s``, when its message arrived.
+
+        The server calls this as it takes a message off the socket, before serving the
+        messages queued ahead of it, so a prompt client is never expired while its message
+        waits (rule: idle time counts from arrival, not from processing). Messages from
+        another account's connection do not count.
+        """
+        entry = self._sessions.get(identity)
+        if entry is None:
+            return
+        entry.route_user = user
+        if user is None or user == self._account_of(identity):
+            entry.last_seen_s = max(entry.last_seen_s, received_s)
+
+    def route_ok(self, identity: bytes) -> bool:
+        """Whether a reply to ``identity`` may go out on the route that now holds it.
+
+        False while the last frame that arrived with the identity of a running session came
+        from another account's connection: ZeroMQ has handed that route over to it, so the
+        session's replies are held back (dropped) rather than sent to the wrong account.
+        """
+        entry = self._sessions.get(identity)
+        if entry is None or entry.route_user is None:
+            return True
+        return entry.route_user == self._account_of(identity)
+
+    @staticmethod
+    def _account_of(identity: bytes) -> str:
+        return identity.decode("utf-8", errors="replace").partition("-")[0]
 
     def handle(
         self, identity: bytes, msg: protocol.Message, *, apply_action: bool = True
@@ -227,12 +312,12 @@ class Backend:
         if len(self._sessions) >= self.max_sessions:
             return [(identity, protocol.NoWorkerReply())]
         try:
-            session = Session(msg.env_config)
+            session = Session(msg.env_config, self.limits)
             records = session.first_measurement()
         except UnknownEnvironment:
             offered = sorted(SCENARIOS)
             text = (
-                f"No available workers for env: {msg.env_config.get('env')}. "
+                f"No available workers for env: {echo(msg.env_config.get('env'))[1:-1]}. "
                 f"Available_workers and their [env list]:{{'netgym-sim': {offered}}}"
             )
             return [(identity, protocol.NoWorkerReply(msg=text))]

@@ -18,10 +18,12 @@ Replies are compact JSON, like the real server's own messages.
 from __future__ import annotations
 
 import logging
+import time
 
 from netgym_client import protocol
 from netgym_client.errors import ProtocolError
 from netgym_sim.backend import CLIENT_END_TYPE, UNKNOWN_TYPE_MSG, Backend, Reply
+from netgym_sim.limits import echo
 
 __all__ = ["handle_frames", "handle_idle", "handle_message"]
 
@@ -34,12 +36,26 @@ Frames = tuple[bytes, bytes]
 #: peer can make us parse (the codec's own limit is sized for measurements).
 CLIENT_MAX_BYTES = 8 * 1024 * 1024
 
+#: Longest ``error_msg`` sent: a reply never echoes more than a short part of a request.
+MAX_ERROR_CHARS = 1000
+
 #: The message types a client may send.
 CLIENT_TYPES = frozenset({"env-start", "env-action", CLIENT_END_TYPE})
 
 
 def _error(identity: bytes, text: str) -> list[Frames]:
-    return [(identity, protocol.encode(protocol.ErrorReply(text), validate=False))]
+    return [(identity, protocol.encode(protocol.ErrorReply(_clip(text)), validate=False))]
+
+
+def _clipped(reply: protocol.Message) -> protocol.Message:
+    if isinstance(reply, protocol.ErrorReply) and len(reply.error_msg) > MAX_ERROR_CHARS:
+        return protocol.ErrorReply(_clip(reply.error_msg))
+    return reply
+
+
+def _clip(text: str) -> str:
+    """An error text cut to :data:`MAX_ERROR_CHARS` (it may quote what a client sent)."""
+    return text if len(text) <= MAX_ERROR_CHARS else text[: MAX_ERROR_CHARS - 1] + "…"
 
 
 def handle_message(backend: Backend, identity: bytes, msg: protocol.Message) -> list[Reply]:
@@ -55,28 +71,57 @@ def handle_message(backend: Backend, identity: bytes, msg: protocol.Message) -> 
         return [(identity, protocol.ErrorReply(text))]
 
 
-def handle_frames(backend: Backend, frames: list[bytes]) -> list[Frames]:
-    """Answer the frames a ROUTER received (``[identity, payload]``)."""
+class _Tally:
+    """Counts client faults; logs each at DEBUG and their number at WARNING now and then."""
+
+    def __init__(self, what: str, interval_s: float = 60.0) -> None:
+        self.what = what
+        self.interval_s = interval_s
+        self.count = 0
+        self._since_s = time.monotonic()
+
+    def add(self, identity: bytes, problem: object) -> None:
+        logger.debug("%s sent %s: %s", echo(identity), self.what, echo(str(problem)))
+        self.count += 1
+        now_s = time.monotonic()
+        if now_s - self._since_s >= self.interval_s:
+            logger.warning("%d %s in the last %.0f s", self.count, self.what, now_s - self._since_s)
+            self.count, self._since_s = 0, now_s
+
+
+_malformed = _Tally("malformed messages")
+
+
+def handle_frames(
+    backend: Backend, frames: list[bytes], *, user: str | None = None
+) -> list[Frames]:
+    """Answer the frames a ROUTER received (``[identity, payload]``).
+
+    Args:
+        backend: The session table.
+        frames: The frames, routing id first.
+        user: The ZAP User-Id of the connection (the PLAIN username), when known.
+    """
     identity = frames[0]
     if len(frames) != 2:
-        logger.warning("%r sent %d payload frames; expected 1", identity, len(frames) - 1)
+        _malformed.add(identity, f"{len(frames) - 1} payload frames")
         return _error(identity, f"ProtocolError: expected 1 payload frame, got {len(frames) - 1}")
-    refusal = backend.check_identity(identity)
+    refusal = backend.check_identity(identity, user)
     if refusal is not None:
         return _error(identity, refusal)
     try:
-        obj = protocol.decode_json(frames[1], max_bytes=CLIENT_MAX_BYTES)
+        obj = protocol.decode_json(frames[1], max_bytes=backend.limits.max_message_bytes)
         kind = obj.get("type")
         if isinstance(kind, str) and kind not in CLIENT_TYPES:
             # what the real server answers to any other type (captures/14, 15)
             return _error(identity, UNKNOWN_TYPE_MSG)
         msg = protocol.decode_object(obj)
     except ProtocolError as exc:
-        logger.info("%r sent a malformed message: %s", identity, exc)
+        _malformed.add(identity, exc)
         return _error(identity, f"ProtocolError: {exc}")
     replies = handle_message(backend, identity, msg)
     try:
-        return [(to, protocol.encode(reply, validate=False)) for to, reply in replies]
+        return [(to, protocol.encode(_clipped(reply), validate=False)) for to, reply in replies]
     except ProtocolError as exc:  # a scenario built a non-JSON record: a bug, one session
         logger.error("cannot encode the reply to %r: %s", identity, exc)
         backend.drop(identity)

@@ -6,7 +6,14 @@ Rules:
   with the same identity takes over its route. A refused password is refused at the
   handshake; nothing reaches the backend.
 - One thread owns the socket and serves every session in lock step (a step is one call
-  into the SimPy model). Idle sessions are expired between messages.
+  into the SimPy model). Before serving a message, every message already waiting on the
+  socket is taken off it and stamped with its arrival time (at most :data:`MAX_PENDING`
+  held), so idle time counts from arrival; idle sessions are expired between messages.
+- Each frame carries the ZAP User-Id (the PLAIN username) of its connection; the backend
+  refuses an identity whose account is not that user (backend.py rule 1). Failed logins are
+  logged at WARNING with the peer address (never the password), at most one line per
+  :data:`AUTH_LOG_INTERVAL_S` with a count of those left out. Serving PLAIN on a non-loopback
+  address logs a warning: PLAIN sends the password in clear.
 - It binds loopback unless told otherwise. ``port=0`` picks a free port.
 - ``stop()`` wakes the serving thread through an inproc socket instead of waiting for its
   next poll timeout, so stopping takes milliseconds, not up to :data:`POLL_MS`.
@@ -17,11 +24,13 @@ This module is the simulator's only importer of zmq.
 from __future__ import annotations
 
 import contextlib
+import hmac
 import logging
 import math
 import os
 import threading
 import time
+from collections import deque
 from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
@@ -32,7 +41,8 @@ from zmq.auth.thread import ThreadAuthenticator
 from netgym_client.errors import TransportError
 from netgym_sim.backend import DEFAULT_ACCOUNTS, Account, Backend, load_accounts
 from netgym_sim.faults import FaultInjector
-from netgym_sim.handlers import CLIENT_MAX_BYTES, handle_frames, handle_idle
+from netgym_sim.handlers import handle_frames, handle_idle
+from netgym_sim.limits import Limits
 
 __all__ = ["FakeServer"]
 
@@ -40,6 +50,50 @@ logger = logging.getLogger(__name__)
 
 #: How often the loop wakes up to expire idle sessions and check for shutdown, in ms.
 POLL_MS = 100
+#: Most received messages held, stamped, before they are served (then the socket waits).
+MAX_PENDING = 1000
+#: Messages ZeroMQ queues per peer before it stops reading that peer (clients are lock-step).
+RCVHWM = 64
+#: Shortest time between two WARNING lines about failed logins, s.
+AUTH_LOG_INTERVAL_S = 10.0
+#: Server-side heartbeats: a client that answers no ping for this long is disconnected, ms.
+HEARTBEAT_IVL_MS, HEARTBEAT_TIMEOUT_MS = 1000, 10_000
+_LOOPBACK = ("127.", "localhost", "::1", "[::1]")
+
+
+class _Authenticator(ThreadAuthenticator):
+    """ZAP over the accounts' passwords; failed logins logged (rate-limited), no password."""
+
+    def __init__(self, context: zmq.Context[Any], passwords: Mapping[str, str]) -> None:
+        log = logging.getLogger(f"{__name__}.auth")
+        super().__init__(context, log=log)
+        self._passwords = dict(passwords)
+        self._address = ""
+        self._failed = 0
+        self._last_warning_s = -math.inf
+
+    async def handle_zap_message(self, msg: list[bytes]) -> None:
+        """Remember the peer address of the request, then answer it."""
+        self._address = msg[3].decode("utf-8", "replace")[:64] if len(msg) > 3 else "?"
+        await super().handle_zap_message(msg)
+
+    def _authenticate_plain(self, domain: str, username: str, password: str) -> tuple[bool, bytes]:
+        expected = self._passwords.get(username)
+        if expected is not None and hmac.compare_digest(
+            expected.encode("utf-8"), password.encode("utf-8")
+        ):
+            return True, b"OK"
+        self._failed += 1
+        now_s = time.monotonic()
+        if now_s - self._last_warning_s >= AUTH_LOG_INTERVAL_S:
+            logger.warning(
+                "failed login from %s as %r (%d failed logins since the last such line)",
+                self._address,
+                username[:40],
+                self._failed,
+            )
+            self._failed, self._last_warning_s = 0, now_s
+        return False, b"Invalid username or password"
 
 
 def _poll_ms(faults: FaultInjector | None) -> int:
@@ -80,6 +134,7 @@ class FakeServer:
         max_sessions: int = 64,
         idle_timeout_s: float = 30.0,
         faults: Any = None,
+        limits: Limits | None = None,
     ) -> None:
         if accounts_file is not None:
             accounts = load_accounts(accounts_file)
@@ -90,6 +145,7 @@ class FakeServer:
             max_sessions=max_sessions,
             idle_timeout_s=idle_timeout_s,
             faults=FaultInjector(faults) if faults else None,
+            limits=limits,
         )
         self._context: zmq.Context[zmq.Socket[bytes]] | None = None
         self._auth: ThreadAuthenticator | None = None
@@ -128,16 +184,22 @@ class FakeServer:
         if self._thread is not None:
             return self
         context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
-        auth = ThreadAuthenticator(context, log=logging.getLogger(f"{__name__}.auth"))
-        auth.start()
         passwords = {a.name: a.password for a in self.backend.accounts.values()}
+        auth = _Authenticator(context, passwords)
+        auth.start()
         auth.configure_plain(domain="*", passwords=passwords)
         sock = context.socket(zmq.ROUTER)
         sock.setsockopt(zmq.LINGER, 0)
         sock.setsockopt(zmq.PLAIN_SERVER, 1)
         sock.setsockopt(zmq.ROUTER_HANDOVER, 1)
-        # a peer sending a larger frame is disconnected by ZeroMQ before we buffer it
-        sock.setsockopt(zmq.MAXMSGSIZE, 2 * CLIENT_MAX_BYTES)
+        # up to twice the payload limit is read and answered with env-error; a peer sending
+        # more is disconnected by ZeroMQ before we buffer it (no reply is possible then)
+        sock.setsockopt(zmq.MAXMSGSIZE, 2 * self.backend.limits.max_message_bytes)
+        sock.setsockopt(zmq.RCVHWM, RCVHWM)
+        sock.setsockopt(zmq.HEARTBEAT_IVL, HEARTBEAT_IVL_MS)
+        sock.setsockopt(zmq.HEARTBEAT_TIMEOUT, HEARTBEAT_TIMEOUT_MS)
+        if not self.host.startswith(_LOOPBACK):
+            logger.warning("serving PLAIN on %s: passwords cross the network in clear", self.host)
         try:
             if self.port == 0:
                 self.port = sock.bind_to_random_port(f"tcp://{self.host}")
@@ -175,23 +237,50 @@ class FakeServer:
         poller.register(sock, zmq.POLLIN)
         poller.register(waker, zmq.POLLIN)
         faults = self.backend.faults
+        pending: deque[tuple[list[bytes], str | None]] = deque()
         while not self._stop.is_set():
             try:
-                ready = dict(poller.poll(_poll_ms(faults)))
+                ready = dict(poller.poll(0 if pending else _poll_ms(faults)))
+                if sock in ready or pending:
+                    self._drain(sock, pending)
                 replies = []
-                if sock in ready:
-                    replies = handle_frames(self.backend, sock.recv_multipart())
+                if pending:
+                    frames, user = pending.popleft()
+                    replies = handle_frames(self.backend, frames, user=user)
                 replies += handle_idle(self.backend)
                 if faults is not None:  # timed delivery: late replies wait in a queue
                     for identity, payload in replies:
                         faults.schedule(identity, payload)
                     replies = faults.due()
                 for identity, payload in replies:
-                    sock.send_multipart([identity, payload])
+                    if self.backend.route_ok(identity):
+                        sock.send_multipart([identity, payload])
+                    else:
+                        logger.warning(
+                            "reply to %r held back: its route is another account's", identity
+                        )
             except zmq.ZMQError as exc:
                 if self._stop.is_set():
                     break
                 logger.error("socket error (continuing): %s", exc)
+
+    def _drain(
+        self, sock: zmq.Socket[bytes], pending: deque[tuple[list[bytes], str | None]]
+    ) -> None:
+        """Take every waiting message off ``sock``, noting its arrival with the backend."""
+        while len(pending) < MAX_PENDING:
+            try:
+                parts = sock.recv_multipart(zmq.NOBLOCK, copy=False)
+            except zmq.Again:
+                return
+            received_s = time.monotonic()
+            frames = [part.bytes for part in parts]
+            try:
+                user: str | None = str(parts[-1].get("User-Id"))
+            except zmq.ZMQError:  # no metadata: not an authenticated connection
+                user = None
+            self.backend.note_arrival(frames[0], user, received_s)
+            pending.append((frames, user))
 
     def stop(self, timeout_s: float = 5.0) -> None:
         """Stop serving and release the socket, authenticator and context (idempotent)."""

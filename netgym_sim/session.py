@@ -20,12 +20,14 @@ Rules (PROTOCOL.md §3, §5; MODEL.md L21):
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Mapping
 from typing import Any
 
 import simpy
 
 from netgym_sim.errors import InvalidAction, InvalidEnvConfig, SessionStateError
+from netgym_sim.limits import MAX_TIME_MS, Limits, check_action, check_env_start, echo
 from netgym_sim.scenarios import Record, Scenario, scenario_class
 
 __all__ = ["Session", "session_seed", "subscriptions"]
@@ -36,14 +38,18 @@ logger = logging.getLogger(__name__)
 DEFAULT_SEED = 0
 
 
-def _int_key(env_config: Mapping[str, Any], key: str, *, minimum: int) -> int:
+def _int_key(
+    env_config: Mapping[str, Any], key: str, *, minimum: int, maximum: int = MAX_TIME_MS
+) -> int:
     value = env_config.get(key)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidEnvConfig(f"env_config.{key}: must be an integer, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise InvalidEnvConfig(f"env_config.{key}: must be an integer, got {echo(value)}")
     if value != int(value):
-        raise InvalidEnvConfig(f"env_config.{key}: must be an integer, got {value!r}")
-    if value < minimum:
-        raise InvalidEnvConfig(f"env_config.{key}: must be >= {minimum}, got {value!r}")
+        raise InvalidEnvConfig(f"env_config.{key}: must be an integer, got {echo(value)}")
+    if not minimum <= value <= maximum:
+        raise InvalidEnvConfig(
+            f"env_config.{key}: must be in [{minimum}, {maximum}], got {echo(value)}"
+        )
     return int(value)
 
 
@@ -68,7 +74,7 @@ def session_seed(env_config: Mapping[str, Any]) -> int:
     """The seed of a session: ``random_seed`` when given, else :data:`DEFAULT_SEED`."""
     if "random_seed" not in env_config:
         return DEFAULT_SEED
-    return _int_key(env_config, "random_seed", minimum=0)
+    return _int_key(env_config, "random_seed", minimum=0, maximum=2**63 - 1)
 
 
 class Session:
@@ -76,6 +82,8 @@ class Session:
 
     Args:
         env_config: The ``env_config`` of the ``env-start`` (without ``type``), as received.
+            It is checked whole against ``limits`` first and not kept.
+        limits: The caps of :mod:`netgym_sim.limits` (default: its defaults).
 
     Raises:
         UnknownEnvironment: ``env`` names no scenario.
@@ -83,7 +91,9 @@ class Session:
             rejects the config.
     """
 
-    def __init__(self, env_config: Mapping[str, Any]) -> None:
+    def __init__(self, env_config: Mapping[str, Any], limits: Limits | None = None) -> None:
+        self.limits = limits or Limits()
+        check_env_start(env_config, self.limits)
         env_name = env_config.get("env")
         if not isinstance(env_name, str):
             raise InvalidEnvConfig(f"env_config.env: must be a string, got {env_name!r}")
@@ -152,6 +162,7 @@ class Session:
             raise SessionStateError(
                 f"the session ended after {self.total_measurements} measurements"
             )
+        check_action(action_list, self.limits)
         records = action_list if isinstance(action_list, list) else [action_list]
         for i, record in enumerate(records):
             ts = record.get("ts") if isinstance(record, dict) else None

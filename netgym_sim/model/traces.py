@@ -40,6 +40,15 @@ __all__ = [
     "step_trace",
 ]
 
+#: Largest bottleneck bandwidth of a period, kbit/s (1 Tbit/s).
+MAX_BW_KBPS = 1e9
+#: Smallest bottleneck bandwidth of a period, kbit/s (1 bit/s; smaller ones overflow times).
+MIN_BW_KBPS = 1e-3
+#: Largest one-way delay of a period, ms (10 s).
+MAX_DELAY_MS = 10_000.0
+#: Latest period start, ms (about 31 years).
+MAX_TIME_MS = 1e12
+
 #: Column names, in the order of the original ``bw_trace.csv``.
 COLUMNS = ("time_ms", "bw_kbps", "delay_ms", "loss")
 
@@ -59,7 +68,10 @@ class TraceError(ValueError):
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    """A JSON number a float holds (an int too large for a float is not one)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return not isinstance(value, int) or abs(value) <= 2**53
 
 
 def _check_values(columns: Mapping[str, Sequence[float]], where: Callable[[int, str], str]) -> None:
@@ -74,15 +86,25 @@ def _check_values(columns: Mapping[str, Sequence[float]], where: Callable[[int, 
                 raise TraceError(where(i, name), f"must be finite, got {value!r}")
         if times[i] < 0:
             raise TraceError(where(i, "time_ms"), f"must be >= 0, got {times[i]!r}")
+        if times[i] > MAX_TIME_MS:
+            raise TraceError(where(i, "time_ms"), f"must be <= {MAX_TIME_MS:g}, got {times[i]!r}")
         if i and not times[i] > times[i - 1]:
             raise TraceError(
                 where(i, "time_ms"),
                 f"must be > the previous time {times[i - 1]!r} (times increase), got {times[i]!r}",
             )
-        if not columns["bw_kbps"][i] > 0:
-            raise TraceError(where(i, "bw_kbps"), f"must be > 0, got {columns['bw_kbps'][i]!r}")
-        if columns["delay_ms"][i] < 0:
-            raise TraceError(where(i, "delay_ms"), f"must be >= 0, got {columns['delay_ms'][i]!r}")
+        bw_kbps, delay_ms = columns["bw_kbps"][i], columns["delay_ms"][i]
+        if not bw_kbps > 0:
+            raise TraceError(where(i, "bw_kbps"), f"must be > 0, got {bw_kbps!r}")
+        if not MIN_BW_KBPS <= bw_kbps <= MAX_BW_KBPS:
+            raise TraceError(
+                where(i, "bw_kbps"),
+                f"must be in [{MIN_BW_KBPS:g}, {MAX_BW_KBPS:g}], got {bw_kbps!r}",
+            )
+        if delay_ms < 0:
+            raise TraceError(where(i, "delay_ms"), f"must be >= 0, got {delay_ms!r}")
+        if delay_ms > MAX_DELAY_MS:
+            raise TraceError(where(i, "delay_ms"), f"must be <= {MAX_DELAY_MS:g}, got {delay_ms!r}")
         if not 0 <= columns["loss"][i] <= 1:
             raise TraceError(where(i, "loss"), f"must be in [0, 1], got {columns['loss'][i]!r}")
 

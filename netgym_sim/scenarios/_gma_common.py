@@ -51,6 +51,24 @@ MAX_USERS = 10_000
 MAX_SLICES = 8
 #: Most cells of one technology.
 MAX_CELLS = 64
+#: Largest coordinate magnitude of a cell or of the user area, m (100 km).
+MAX_COORD_M = 100_000.0
+#: Largest backhaul delay, ms (10 s).
+MAX_BACKHAUL_MS = 10_000.0
+#: Largest per-user UDP rate, Mbit/s (100 Gbit/s).
+MAX_RATE_MBPS = 100_000.0
+#: Largest walking speed, m/s.
+MAX_SPEED_MPS = 1_000.0
+#: Largest magnitude of a walk direction bound, radians.
+MAX_ANGLE_RAD = 1_000.0
+#: Longest straight walk before a new draw, m.
+MAX_WALK_DISTANCE_M = 1_000_000.0
+#: Longest measurement interval or guard, ms (1 h).
+MAX_INTERVAL_MS = 3_600_000
+#: Largest delay bound or test threshold, ms (about 11.6 days).
+MAX_DELAY_BOUND_MS = 1e9
+#: Most resource block groups one slice may ask for.
+MAX_RBG = 10_000
 #: LTE channel sizes in resource blocks (3GPP TS 36.101 Table 5.6-1).
 LTE_RESOURCE_BLOCKS = (6, 15, 25, 50, 75, 100)
 #: Old-layout keys (PROTOCOL.md §10, §11) and what replaced them (§14).
@@ -160,7 +178,7 @@ def _number(value: Any, path: str, lo: float | None = None, hi: float | None = N
         raise _fail(path, f"must be >= {lo}, got {value!r}")
     if hi is not None and value > hi:
         raise _fail(path, f"must be <= {hi}, got {value!r}")
-    return float(value)
+    return float(value) + 0.0  # + 0.0 turns -0.0 into 0.0 (numpy's bounds checks tell them apart)
 
 
 def _integer(value: Any, path: str, lo: int = 0, hi: int | None = None) -> int:
@@ -204,9 +222,9 @@ def _points(value: Any, path: str, *, allow_object: bool) -> list[tuple[float, f
             raise _fail(where, f"must be an object with keys x, y, z, got {item!r:.60}")
         points.append(
             (
-                _number(item["x"], f"{where}.x"),
-                _number(item["y"], f"{where}.y"),
-                _number(item["z"], f"{where}.z", 0.0),
+                _number(item["x"], f"{where}.x", -MAX_COORD_M, MAX_COORD_M),
+                _number(item["y"], f"{where}.y", -MAX_COORD_M, MAX_COORD_M),
+                _number(item["z"], f"{where}.z", 0.0, MAX_COORD_M),
             )
         )
     return points
@@ -234,7 +252,7 @@ def _per_slice(value: Any) -> dict[str, list[Any]]:
     for s in range(slices):
         out["num_users"][s] = _integer(counts[s], f"{path}.num_users[{s}]", 0, MAX_USERS)
         for key in ("dedicated_rbg", "prioritized_rbg", "shared_rbg"):
-            _integer(out[key][s], f"{path}.{key}[{s}]", 0)
+            _integer(out[key][s], f"{path}.{key}[{s}]", 0, MAX_RBG)
         _integer(out["packet_size_bytes"][s], f"{path}.packet_size_bytes[{s}]", 1, 65507)
         proto = out["transport_protocol"][s]
         if not isinstance(proto, str) or not (proto in ("udp", "tcp") or proto.startswith("Tcp")):
@@ -244,16 +262,22 @@ def _per_slice(value: Any) -> dict[str, list[Any]]:
             )
         _boolean(out["udp_poisson_arrival"][s], f"{path}.udp_poisson_arrival[{s}]")
         low = _number(
-            out["min_udp_rate_per_user_mbps"][s], f"{path}.min_udp_rate_per_user_mbps[{s}]", 0
+            out["min_udp_rate_per_user_mbps"][s],
+            f"{path}.min_udp_rate_per_user_mbps[{s}]",
+            0,
+            MAX_RATE_MBPS,
         )
         _number(
-            out["max_udp_rate_per_user_mbps"][s], f"{path}.max_udp_rate_per_user_mbps[{s}]", low
+            out["max_udp_rate_per_user_mbps"][s],
+            f"{path}.max_udp_rate_per_user_mbps[{s}]",
+            low,
+            MAX_RATE_MBPS,
         )
         _integer(out["qos_test_duration_ms"][s], f"{path}.qos_test_duration_ms[{s}]", 100, 25000)
         for key in ("qos_loss_target", "qos_delay_violation_target"):
             _number(out[key][s], f"{path}.{key}[{s}]", 0, 1)
         for key in ("qos_delay_requirement_ms", "delay_test_1_thresh_ms", "delay_test_2_thresh_ms"):
-            _number(out[key][s], f"{path}.{key}[{s}]", 0)
+            _number(out[key][s], f"{path}.{key}[{s}]", 0, MAX_DELAY_BOUND_MS)
         for key in ("downlink_mode", "uplink_mode"):
             if out[key][s] not in _MODES:
                 raise _fail(
@@ -342,10 +366,16 @@ class GmaSettings:
         steps = {}
         for name, section in (("gma", gma), ("wifi", wifi), ("lte", lte)):
             interval = _integer(
-                section["measurement_interval_ms"], f"{name}.measurement_interval_ms", 1
+                section["measurement_interval_ms"],
+                f"{name}.measurement_interval_ms",
+                1,
+                MAX_INTERVAL_MS,
             )
             guard = _integer(
-                section["measurement_guard_interval_ms"], f"{name}.measurement_guard_interval_ms", 0
+                section["measurement_guard_interval_ms"],
+                f"{name}.measurement_guard_interval_ms",
+                0,
+                MAX_INTERVAL_MS,
             )
             steps[name] = (interval, guard)
         self.interval_ms, self.guard_ms = steps["gma"]
@@ -378,9 +408,9 @@ class GmaSettings:
             )
         self.resource_blocks = int(rbs)
         self.backhaul_ms = (
-            _number(wifi["backhaul_delay_ms"], "wifi.backhaul_delay_ms", 0),
-            _number(nr["backhaul_delay_ms"], "nr.backhaul_delay_ms", 0),
-            _number(lte["backhaul_delay_ms"], "lte.backhaul_delay_ms", 0),
+            _number(wifi["backhaul_delay_ms"], "wifi.backhaul_delay_ms", 0, MAX_BACKHAUL_MS),
+            _number(nr["backhaul_delay_ms"], "nr.backhaul_delay_ms", 0, MAX_BACKHAUL_MS),
+            _number(lte["backhaul_delay_ms"], "lte.backhaul_delay_ms", 0, MAX_BACKHAUL_MS),
         )
         if "lte_enb_locations" not in config:
             raise _fail("lte_enb_locations", "is required")
@@ -399,15 +429,18 @@ class GmaSettings:
             Cells.from_points(lte_points),
         )
         speeds = [
-            _number(walk[k], f"user_random_walk.{k}", 0) for k in ("min_speed_m/s", "max_speed_m/s")
+            _number(walk[k], f"user_random_walk.{k}", 0, MAX_SPEED_MPS)
+            for k in ("min_speed_m/s", "max_speed_m/s")
         ]
         angles = [
-            _number(walk[k], f"user_random_walk.{k}")
+            _number(walk[k], f"user_random_walk.{k}", -MAX_ANGLE_RAD, MAX_ANGLE_RAD)
             for k in ("min_direction_gradients", "max_direction_gradients")
         ]
         if speeds[1] < speeds[0] or angles[1] < angles[0]:
             raise _fail("user_random_walk", "each max_* must be >= its min_*")
-        distance = _number(walk["distance_m"], "user_random_walk.distance_m", 0)
+        distance = _number(
+            walk["distance_m"], "user_random_walk.distance_m", 0, MAX_WALK_DISTANCE_M
+        )
         if distance <= 0:
             raise _fail("user_random_walk.distance_m", f"must be > 0, got {distance}")
         self.walk = WalkParams(speeds[0], speeds[1], angles[0], angles[1], distance)
@@ -415,7 +448,9 @@ class GmaSettings:
         keys = ("min_x", "max_x", "min_y", "max_y", "z")
         if not isinstance(area, Mapping) or set(area) != set(keys):
             raise _fail("user_location_range", f"must be an object with keys {', '.join(keys)}")
-        bounds = [_number(area[k], f"user_location_range.{k}") for k in keys]
+        bounds = [
+            _number(area[k], f"user_location_range.{k}", -MAX_COORD_M, MAX_COORD_M) for k in keys
+        ]
         if bounds[1] < bounds[0] or bounds[3] < bounds[2] or bounds[4] < 0:
             raise _fail("user_location_range", f"needs min <= max and z >= 0, got {dict(area)}")
         self.area = Area(*bounds)

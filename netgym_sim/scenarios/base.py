@@ -40,7 +40,9 @@ class Scenario(ABC):
     name: ClassVar[str]
 
     def __init__(self, env_config: Mapping[str, Any], seed: int) -> None:
-        self.env_config = env_config
+        # the env_config itself is not kept: a session holds only what its scenario parsed
+        # out of it (netgym_sim.limits), so a large request does not pin memory
+        del env_config
         self.seed = seed
 
     @abstractmethod

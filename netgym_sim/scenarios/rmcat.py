@@ -43,8 +43,9 @@ import simpy
 from netgym_client.errors import ProtocolError
 from netgym_client.protocol import validate_action_list
 from netgym_sim.errors import InvalidAction, InvalidEnvConfig, SessionStateError
+from netgym_sim.limits import MAX_TIME_MS, echo
 from netgym_sim.model.rmcat import IntervalStats, RmcatModel
-from netgym_sim.model.traces import Trace, TraceError
+from netgym_sim.model.traces import MAX_BW_KBPS, MAX_DELAY_MS, MIN_BW_KBPS, Trace, TraceError
 from netgym_sim.scenarios.base import Record, Scenario
 
 __all__ = ["METRICS", "RmcatScenario"]
@@ -92,15 +93,18 @@ DEFAULTS: dict[str, float] = {
 _DATA_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*\.csv")
 
 
-def _number(env_config: Mapping[str, Any], key: str, *, positive: bool = False) -> float:
+def _number(
+    env_config: Mapping[str, Any], key: str, *, positive: bool = False, maximum: float = MAX_TIME_MS
+) -> float:
     value = env_config.get(key, DEFAULTS.get(key))
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise InvalidEnvConfig(f"env_config.{key}: must be a finite number, got {value!r:.80}")
-    if value < 0 or (positive and value == 0):
+        raise InvalidEnvConfig(f"env_config.{key}: must be a finite number, got {echo(value)}")
+    if value < 0 or (positive and value == 0) or value > maximum:
         raise InvalidEnvConfig(
-            f"env_config.{key}: must be {'>' if positive else '>='} 0, got {value!r}"
+            f"env_config.{key}: must be {'>' if positive else '>='} 0 and <= {maximum:g}, "
+            f"got {echo(value)}"
         )
-    return float(value)
+    return float(value) + 0.0  # + 0.0 turns -0.0 into 0.0
 
 
 def _count(env_config: Mapping[str, Any], key: str, maximum: int) -> int:
@@ -195,8 +199,12 @@ class RmcatScenario(Scenario):
                 f"env_config.nada_flows: only 1 NADA flow is simulated, got {nada_flows:g}"
             )
         _number(env_config, "nada_flow_start_time_diff_ms")
-        bw_kbps = _number(env_config, "topo_default_bw_kbps", positive=True)
-        delay_ms = _number(env_config, "topo_default_delay_ms")
+        bw_kbps = _number(env_config, "topo_default_bw_kbps", positive=True, maximum=MAX_BW_KBPS)
+        if bw_kbps < MIN_BW_KBPS:
+            raise InvalidEnvConfig(
+                f"env_config.topo_default_bw_kbps: must be >= {MIN_BW_KBPS:g}, got {bw_kbps!r}"
+            )
+        delay_ms = _number(env_config, "topo_default_delay_ms", maximum=MAX_DELAY_MS)
         self.trace = _trace(env_config, bw_kbps, delay_ms)
         self.buffer_bytes = BUFFER_DELAY_MS * bw_kbps / 8.0  # kbit/s × ms / 8 = bytes
         udp_flows = _count(env_config, "udp_flows", MAX_CROSS_FLOWS)
@@ -205,7 +213,7 @@ class RmcatScenario(Scenario):
             udp_key = "udp_flow_start_time_diff_ms"
         udp_diff_ms = _number(env_config, udp_key)
         self.udp_starts_ms = tuple(i * udp_diff_ms for i in range(udp_flows))
-        self.udp_rate_bps = _number(env_config, "udp_flow_bw_kbps") * 1000.0
+        self.udp_rate_bps = _number(env_config, "udp_flow_bw_kbps", maximum=MAX_BW_KBPS) * 1000.0
         tcp_flows = _count(env_config, "tcp_flows", MAX_CROSS_FLOWS)
         tcp_diff_ms = _number(env_config, "tcp_flow_start_time_diff_ms")
         self.tcp_starts_ms = tuple(i * tcp_diff_ms for i in range(tcp_flows))
