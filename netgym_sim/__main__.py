@@ -56,6 +56,13 @@ def add_serve_arguments(serve: argparse.ArgumentParser) -> argparse.ArgumentPars
         "only) and relay each client to an idle worker; without it, sessions run in-process",
     )
     serve.add_argument(
+        "--slots",
+        type=int,
+        metavar="S",
+        help="with --workers: sessions each worker process runs at once (default: "
+        "--max-sessions / N, rounded up; 1 isolates every session in its own process)",
+    )
+    serve.add_argument(
         "--env-port",
         type=int,
         default=8087,
@@ -129,6 +136,9 @@ def add_worker_arguments(worker: argparse.ArgumentParser) -> argparse.ArgumentPa
         help="comma-separated environments offered (default: %(default)s)",
     )
     worker.add_argument("--hostname", help="identity host part (default: this machine's)")
+    worker.add_argument(
+        "--slots", type=int, default=1, help="simulation slots, ids N, N+1, … (default: 1)"
+    )
     worker.add_argument("--hello-interval", type=float, default=HELLO_INTERVAL_S, metavar="S")
     worker.add_argument("--action-timeout", type=float, default=ACTION_TIMEOUT_S, metavar="S")
     worker.add_argument(
@@ -151,16 +161,22 @@ def run_worker(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    Worker(
-        args.server,
-        session_name=args.session_name,
-        session_key=args.session_key,
-        worker_id=args.id,
-        hostname=args.hostname,
-        env_list=envs,
-        hello_interval_s=args.hello_interval,
-        action_timeout_s=args.action_timeout,
-    ).run(stop)
+    try:
+        worker = Worker(
+            args.server,
+            session_name=args.session_name,
+            session_key=args.session_key,
+            worker_id=args.id,
+            hostname=args.hostname,
+            env_list=envs,
+            slots=args.slots,
+            hello_interval_s=args.hello_interval,
+            action_timeout_s=args.action_timeout,
+        )
+    except NetGymError as exc:
+        logger.error("%s", exc)
+        return 2
+    worker.run(stop)
     return 0
 
 
@@ -185,6 +201,8 @@ def serve(args: argparse.Namespace) -> int:
                 args.port,
                 env_port=args.env_port,
                 workers=args.workers,
+                slots_per_worker=args.slots
+                or max(1, -(-args.max_sessions // max(1, args.workers))),
                 accounts_file=args.accounts,
                 action_timeout_s=args.idle_timeout,
             ).start()

@@ -8,7 +8,9 @@ Rules (PROTOCOL.md §4, without the original server's known defects):
 - ``env-start`` of a routed client: the start still goes to its worker (as the original
   server does), the client gets "…Mapping Exits…" and the route is dropped. Otherwise
   ``custom`` becomes ``"<account>-custom"`` and the first idle worker (in registration
-  order) offering the env gets the client and the start bytes, unchanged. No idle worker →
+  order) offering the env gets the client and the start bytes, unchanged. Among slots the
+  broker knows to share a process (its local multi-slot workers, :attr:`Broker.groups`),
+  those of the least busy process come first, so sessions spread over the cores. No idle worker →
   ``no-available-worker`` without msg; idle workers, none offering it → with a msg listing
   them.
 - ``env-action`` of a routed client → its worker (bytes unchanged); unrouted → "…mapping
@@ -129,6 +131,9 @@ class Broker:
         self._clock = clock
         self.workers: dict[bytes, WorkerEntry] = {}
         self.routes: dict[bytes, bytes] = {}  # client identity → worker identity
+        #: Slots known to share one process (by identity): the least busy process is chosen
+        #: first; a slot not listed is a process of its own (the original's plain order).
+        self.groups: dict[bytes, bytes] = {}
 
     # ------------------------------------------------------------------ frontend
     def from_client(self, frames: list[bytes]) -> list[Outgoing]:
@@ -181,7 +186,7 @@ class Broker:
         idle = [w for w in self.workers.values() if w.idle]
         if not idle:
             return [_reply(identity, protocol.NoWorkerReply())]
-        for entry in idle:
+        for entry in self._by_load(idle):
             if env in entry.env_list:
                 entry.idle = False
                 entry.client = identity
@@ -195,6 +200,17 @@ class Broker:
             f"No available workers for env: {env}. Available_workers and their [env list]:{listing}"
         )
         return [_reply(identity, protocol.NoWorkerReply(msg=text))]
+
+    def _by_load(self, idle: list[WorkerEntry]) -> list[WorkerEntry]:
+        """Idle workers, those of the least busy process first (stable: registration order)."""
+        if not self.groups:
+            return idle
+        busy: dict[bytes, int] = {}
+        for entry in self.workers.values():
+            if not entry.idle:
+                group = self.groups.get(entry.identity, entry.identity)
+                busy[group] = busy.get(group, 0) + 1
+        return sorted(idle, key=lambda e: busy.get(self.groups.get(e.identity, e.identity), 0))
 
     # ------------------------------------------------------------------ backend
     def from_worker(self, frames: list[bytes]) -> list[Outgoing]:

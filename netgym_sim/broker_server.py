@@ -7,9 +7,10 @@ Rules:
   same identity takes over its route). Routing is :class:`~netgym_sim.broker.Broker`'s.
 - One thread owns both sockets and only moves bytes: every simulation step runs in a
   worker process, so a heavy or broken session costs its own worker only.
-- ``workers`` local worker processes (``python -m netgym_sim worker``, identities
-  ``"<official>-<i>-<hostname>"``) are started and supervised: a worker that exits is
-  forgotten at once (its client gets "Worker Restarted, Try Again.") and restarted, after
+- ``workers`` local worker processes (``python -m netgym_sim worker``) of
+  ``slots_per_worker`` slots each (identities ``"<official>-<n>-<hostname>"``, n = 0, 1, …
+  over all slots) are started and supervised: a worker that exits is forgotten at once
+  (the clients of its slots get "Worker Restarted, Try Again.") and restarted, after
   a back-off that doubles while it keeps dying young. Remote workers may register on the
   env port at any time.
 - ``stop()`` wakes the thread through an inproc socket, stops the workers (SIGTERM, then
@@ -59,6 +60,7 @@ WORKER_STOP_S = 5.0
 class _Local:
     worker_id: int
     identity: bytes
+    slot_identities: list[bytes]
     proc: subprocess.Popen[bytes] | None = None
     started_s: float = 0.0
     restart_at_s: float = 0.0
@@ -74,6 +76,8 @@ class BrokerServer:
         port: Client (frontend) port; 0 picks a free one.
         env_port: Worker (backend) port; 0 picks a free one.
         workers: Local worker processes to start and supervise.
+        slots_per_worker: Sessions each local worker process runs at once (one DEALER
+            each); the local workers' capacity is ``workers * slots_per_worker``.
         accounts: Accounts by name (default :data:`~netgym_sim.backend.DEFAULT_ACCOUNTS`).
         accounts_file: A CSV in the real server's format; overrides ``accounts``.
         official_account: The account whose workers may offer any env; local workers use it.
@@ -90,6 +94,7 @@ class BrokerServer:
         *,
         env_port: int = 0,
         workers: int = 0,
+        slots_per_worker: int = 1,
         accounts: Mapping[str, Account] | None = None,
         accounts_file: str | os.PathLike[str] | None = None,
         official_account: str = "admin",
@@ -103,6 +108,9 @@ class BrokerServer:
         self.accounts = dict(accounts if accounts is not None else DEFAULT_ACCOUNTS)
         if workers < 0:
             raise ConfigError("workers", f"must be >= 0, got {workers}")
+        if slots_per_worker < 1:
+            raise ConfigError("slots_per_worker", f"must be >= 1, got {slots_per_worker}")
+        self.slots_per_worker = slots_per_worker
         if workers and official_account not in self.accounts:
             raise ConfigError(
                 "official_account",
@@ -115,10 +123,16 @@ class BrokerServer:
         self.official_account = official_account
         self.hello_interval_s = hello_interval_s
         self.action_timeout_s = action_timeout_s
-        self._locals = [
-            _Local(i, worker_identity(official_account, i, worker_hostname).encode())
-            for i in range(workers)
-        ]
+        self._locals = []
+        for i in range(workers):
+            ids = [
+                worker_identity(official_account, i * slots_per_worker + j, worker_hostname)
+                for j in range(slots_per_worker)
+            ]
+            local = _Local(i * slots_per_worker, ids[0].encode(), [x.encode() for x in ids])
+            self._locals.append(local)
+            for slot in local.slot_identities:
+                self.broker.groups[slot] = local.identity
         self._worker_hostname = worker_hostname
         self._context: zmq.Context[zmq.Socket[bytes]] | None = None
         self._auth: ThreadAuthenticator | None = None
@@ -245,6 +259,8 @@ class BrokerServer:
             account.password,
             "--id",
             str(local.worker_id),
+            "--slots",
+            str(self.slots_per_worker),
             "--hello-interval",
             str(self.hello_interval_s),
             "--action-timeout",
@@ -267,7 +283,8 @@ class BrokerServer:
                 if code is None:
                     continue
                 logger.warning("worker %r exited with %s; restarting it", local.identity, code)
-                out += self.broker.worker_lost(local.identity)
+                for slot in local.slot_identities:
+                    out += self.broker.worker_lost(slot)
                 young = now_s - local.started_s < YOUNG_S
                 local.backoff_s = (
                     min(MAX_BACKOFF_S, max(0.5, 2 * local.backoff_s)) if young else 0.0

@@ -1,8 +1,9 @@
 """A simulated NetworkGym env worker: one simulation slot on the southbound interface.
 
 Rules (PROTOCOL.md §1–§5; captures 01, 03, 04, 07, 08, 11, 12, 13, 20):
-- One DEALER with identity ``"<session_name>-<id>-<hostname>"`` and PLAIN credentials,
-  connected to a server's env (backend) port. It receives ``[client_identity, payload]``
+- One DEALER per simulation slot with identity ``"<session_name>-<id>-<hostname>"`` (slot
+  ``j`` of a multi-slot worker uses ``id + j``) and PLAIN credentials, connected to a
+  server's env (backend) port. It receives ``[client_identity, payload]``
   and sends ``[client_identity, payload]``; its hello is ``[b"", payload]``.
 - Idle, it sends ``env-hello`` with its ``env_list`` at once and then every
   ``hello_interval_s`` (5 s). An ``env-start`` whose ``env`` it offers starts a
@@ -37,7 +38,7 @@ import zmq
 from zmq.utils.monitor import recv_monitor_message
 
 from netgym_client import protocol
-from netgym_client.errors import ProtocolError
+from netgym_client.errors import ConfigError, ProtocolError
 from netgym_sim.backend import IDLE_TIMEOUT_MSG
 from netgym_sim.errors import SimError
 from netgym_sim.scenarios import SCENARIOS
@@ -215,15 +216,20 @@ class WorkerSlot:
 
 
 class Worker:
-    """The socket side of one slot: a DEALER connected to a server's env port.
+    """The socket side: one DEALER per slot, connected to a server's env port.
+
+    Slot ``j`` of ``slots`` has the identity ``"<session_name>-<worker_id + j>-<hostname>"``.
+    The slots of one worker share its thread: a step of one delays the others' (use one
+    slot per process for full isolation).
 
     Args:
         server: ``tcp://host:port`` of the server's env (backend) port.
         session_name: Account name (PLAIN username, identity prefix).
         session_key: Account password.
-        worker_id: The ``<id>`` of the identity.
+        worker_id: The ``<id>`` of the first slot's identity.
         hostname: The identity's host part (default: this machine's name).
         env_list: Environments offered (default: every simulated one).
+        slots: Simulation slots (DEALER sockets).
         hello_interval_s: Seconds between hellos while idle.
         action_timeout_s: Seconds a session waits for an action.
     """
@@ -237,18 +243,28 @@ class Worker:
         worker_id: int = 0,
         hostname: str | None = None,
         env_list: Sequence[str] | None = None,
+        slots: int = 1,
         hello_interval_s: float = HELLO_INTERVAL_S,
         action_timeout_s: float = ACTION_TIMEOUT_S,
     ) -> None:
+        if slots < 1:
+            raise ConfigError("slots", f"must be >= 1, got {slots}")
         self.server = server
         self.session_name = session_name
         self.session_key = session_key
-        self.identity = worker_identity(session_name, worker_id, hostname)
-        self.slot = WorkerSlot(
-            sorted(SCENARIOS) if env_list is None else env_list,
-            hello_interval_s=hello_interval_s,
-            action_timeout_s=action_timeout_s,
-        )
+        self.identities = [
+            worker_identity(session_name, worker_id + j, hostname) for j in range(slots)
+        ]
+        self.identity = self.identities[0]
+        self.slots = [
+            WorkerSlot(
+                sorted(SCENARIOS) if env_list is None else env_list,
+                hello_interval_s=hello_interval_s,
+                action_timeout_s=action_timeout_s,
+            )
+            for _ in range(slots)
+        ]
+        self.slot = self.slots[0]
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -268,60 +284,73 @@ class Worker:
             self._thread.join(timeout_s)
             self._thread = None
 
-    def run(self, stop: threading.Event | None = None) -> None:
-        """Serve until ``stop`` (or :meth:`stop`) is set."""
-        stop_event = stop or self._stop
-        context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
+    def _dealer(self, context: zmq.Context[zmq.Socket[bytes]], identity: str) -> zmq.Socket[bytes]:
         sock = context.socket(zmq.DEALER)
         sock.setsockopt(zmq.LINGER, 0)
-        sock.setsockopt(zmq.IDENTITY, self.identity.encode())
+        sock.setsockopt(zmq.IDENTITY, identity.encode())
         sock.setsockopt(zmq.PLAIN_USERNAME, self.session_name.encode())
         sock.setsockopt(zmq.PLAIN_PASSWORD, self.session_key.encode())
         sock.setsockopt(zmq.IMMEDIATE, 1)
         sock.setsockopt(zmq.RECONNECT_IVL, 100)
         sock.setsockopt(zmq.RECONNECT_IVL_MAX, 2000)
-        monitor = sock.get_monitor_socket(
-            zmq.EVENT_HANDSHAKE_SUCCEEDED | zmq.EVENT_HANDSHAKE_FAILED_AUTH | zmq.EVENT_DISCONNECTED
-        )
-        sock.connect(self.server)
-        logger.info(
-            "worker %s dialling %s offering %s", self.identity, self.server, self.slot.env_list
-        )
+        return sock
+
+    def run(self, stop: threading.Event | None = None) -> None:
+        """Serve until ``stop`` (or :meth:`stop`) is set."""
+        stop_event = stop or self._stop
+        context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
+        events = zmq.EVENT_HANDSHAKE_SUCCEEDED | zmq.EVENT_HANDSHAKE_FAILED_AUTH
+        sockets = [self._dealer(context, identity) for identity in self.identities]
+        monitors = [sock.get_monitor_socket(events | zmq.EVENT_DISCONNECTED) for sock in sockets]
         poller = zmq.Poller()
-        poller.register(sock, zmq.POLLIN)
-        poller.register(monitor, zmq.POLLIN)
+        for sock, monitor in zip(sockets, monitors, strict=True):
+            sock.connect(self.server)
+            poller.register(sock, zmq.POLLIN)
+            poller.register(monitor, zmq.POLLIN)
+        logger.info(
+            "worker %s dialling %s with %d slot(s) offering %s",
+            self.identity,
+            self.server,
+            len(sockets),
+            self.slot.env_list,
+        )
         try:
             while not stop_event.is_set():
-                wait_ms = min(POLL_MS, int(self.slot.seconds_to_next_event() * 1000) + 1)
-                ready = dict(poller.poll(wait_ms))
-                if monitor in ready:
-                    self._log_event(recv_monitor_message(monitor))
-                out: list[Frames] = []
-                if sock in ready:
-                    frames = sock.recv_multipart()
-                    if len(frames) == 2:
-                        out = self.slot.handle(frames[0], frames[1])
-                    else:
-                        logger.warning("the server sent %d frames; expected 2", len(frames))
-                out += self.slot.tick()
-                for frames in out:
-                    try:
-                        sock.send_multipart(frames, zmq.NOBLOCK)
-                    except zmq.Again:  # a hello before the handshake is simply repeated later
-                        level = logging.DEBUG if frames[0] == b"" else logging.WARNING
-                        logger.log(level, "not connected to %s: message dropped", self.server)
+                soonest_s = min(slot.seconds_to_next_event() for slot in self.slots)
+                ready = dict(poller.poll(min(POLL_MS, int(soonest_s * 1000) + 1)))
+                for sock, monitor, slot in zip(sockets, monitors, self.slots, strict=True):
+                    if monitor in ready:
+                        self._log_event(recv_monitor_message(monitor), slot)
+                    out: list[Frames] = []
+                    if sock in ready:
+                        frames = sock.recv_multipart()
+                        if len(frames) == 2:
+                            out = slot.handle(frames[0], frames[1])
+                        else:
+                            logger.warning("the server sent %d frames; expected 2", len(frames))
+                    out += slot.tick()
+                    self._send(sock, out)
         finally:
-            sock.disable_monitor()
-            monitor.close(linger=0)
-            sock.close(linger=0)
+            for sock, monitor in zip(sockets, monitors, strict=True):
+                sock.disable_monitor()
+                monitor.close(linger=0)
+                sock.close(linger=0)
             context.term()
 
-    def _log_event(self, event: Mapping[str, Any]) -> None:
+    def _send(self, sock: zmq.Socket[bytes], out: list[Frames]) -> None:
+        for frames in out:
+            try:
+                sock.send_multipart(frames, zmq.NOBLOCK)
+            except zmq.Again:  # a hello before the handshake is simply repeated later
+                level = logging.DEBUG if frames[0] == b"" else logging.WARNING
+                logger.log(level, "not connected to %s: message dropped", self.server)
+
+    def _log_event(self, event: Mapping[str, Any], slot: WorkerSlot) -> None:
         kind = event.get("event")
         if kind == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
             logger.error("%s refused the credentials of %s", self.server, self.session_name)
         elif kind == zmq.EVENT_HANDSHAKE_SUCCEEDED:
-            logger.info("worker %s connected to %s", self.identity, self.server)
-            self.slot.hello_now()
+            logger.debug("worker %s connected to %s", self.identity, self.server)
+            slot.hello_now()
         elif kind == zmq.EVENT_DISCONNECTED:
             logger.info("worker %s lost %s; redialling", self.identity, self.server)

@@ -220,23 +220,31 @@ def test_the_worker_finds_a_restarted_server() -> None:
         first.stop()
 
 
-def test_a_killed_worker_process_is_restarted_and_its_client_told_to_try_again() -> None:
-    with BrokerServer(workers=1, hello_interval_s=HELLO_S, worker_hostname="t") as server:
-        wait_until(idle_count(server, 1), "the local worker's hello", timeout_s=30.0)
-        peer = RawPeer(zmq.Context.instance(), server.address, "admin-0")
+def test_a_killed_worker_process_is_restarted_and_its_clients_told_to_try_again() -> None:
+    with BrokerServer(
+        workers=1, slots_per_worker=2, hello_interval_s=HELLO_S, worker_hostname="t"
+    ) as server:
+        wait_until(idle_count(server, 2), "the local worker's hellos", timeout_s=30.0)
+        assert set(server.broker.idle_workers()) == {b"admin-0-t", b"admin-1-t"}
+        context: zmq.Context[Any] = zmq.Context()
+        peers = [RawPeer(context, server.address, f"admin-{i}") for i in range(2)]
         try:
-            peer.send(CUSTOM)
-            assert peer.recv() is not None
+            for peer in peers:
+                peer.send(CUSTOM)
+                assert peer.recv() is not None
             (pid,) = server.worker_pids().values()
             os.kill(pid, signal.SIGKILL)
-            reply = peer.recv(timeout_ms=10_000)
-            assert reply == {"type": "env-error", "error_msg": WORKER_RESTARTED_MSG}
+            for peer in peers:
+                reply = peer.recv(timeout_ms=10_000)
+                assert reply == {"type": "env-error", "error_msg": WORKER_RESTARTED_MSG}
             wait_until(lambda: server.restarts() == 1, "the restart")
-            wait_until(idle_count(server, 1), "the restarted worker's hello", timeout_s=30.0)
+            wait_until(idle_count(server, 2), "the restarted worker's hellos", timeout_s=30.0)
             assert server.worker_pids()[b"admin-0-t"] != pid
-            assert [r["type"] for r in run_session(peer)] == ["env-measurement"] * 3
+            assert [r["type"] for r in run_session(peers[0])] == ["env-measurement"] * 3
         finally:
-            peer.close()
+            for peer in peers:
+                peer.close()
+            context.destroy(linger=0)
 
 
 def test_netgym_serve_workers_runs_sessions_and_stops_its_workers() -> None:

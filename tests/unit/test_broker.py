@@ -282,3 +282,17 @@ def test_identity_refusals_use_the_in_process_texts() -> None:
     assert reply[1][1]["error_msg"] == UNKNOWN_TYPE_MSG
     (reply,) = decoded(broker.from_client([b"admin-0", b"a", b"b"]))
     assert reply[1][1]["error_msg"].startswith("ProtocolError")
+
+
+def test_slots_of_the_least_busy_process_are_chosen_first() -> None:
+    broker = Broker()
+    for slot in (b"admin-0-h", b"admin-1-h", b"admin-2-h", b"admin-3-h"):
+        hello(broker, slot, ["nqos_split"])
+    broker.groups = {
+        b"admin-0-h": b"p0",
+        b"admin-1-h": b"p0",
+        b"admin-2-h": b"p1",
+        b"admin-3-h": b"p1",
+    }
+    chosen = [broker.from_client([f"admin-{i}".encode(), start_msg()])[0][1][0] for i in range(4)]
+    assert chosen == [b"admin-0-h", b"admin-2-h", b"admin-1-h", b"admin-3-h"]
