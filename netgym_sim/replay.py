@@ -11,9 +11,10 @@ Rules:
   it is step k (the env's step count over the whole session, episodes included).
   ``message`` counts every client message of the script from 1.
 - What must match (mode ``strict``):
-  ``env-start``: the message type, and the session-shaping keys of :data:`START_KEYS`
-  present in either message (other keys, e.g. subscription lists or the original client's
-  extra ones, are not compared).
+  ``env-start``: the message type, and those session-shaping keys of :data:`START_KEYS`
+  that the recorded message holds (a recording of the original client has no
+  ``random_seed``, so any seed replays it); other keys (subscription lists, the original
+  client's extra ones) are not compared.
   ``env-action``: the same records (a single record and a list of one are alike), each
   with the same ``source``, ``name``, ``ts`` and ``id`` exactly, and ``value`` numbers
   within the tolerance ``|got − recorded| ≤ atol + rtol·|recorded|`` (defaults
@@ -204,8 +205,9 @@ def _action_difference(
     want, have = _records(recorded.get("action_list")), _records(got.get("action_list"))
     if len(want) != len(have):
         return "action_list", f"{len(want)} records", f"{len(have)} records"
+    single = not isinstance(recorded.get("action_list"), list)
     for i, (r, g) in enumerate(zip(want, have, strict=True)):
-        where = f"action_list[{i}]"
+        where = "action_list" if single else f"action_list[{i}]"
         if not isinstance(r, dict) or not isinstance(g, dict):
             found = first_difference(r, g, where)
         else:
@@ -229,7 +231,7 @@ def _start_difference(
     recorded: Mapping[str, Any], got: Mapping[str, Any]
 ) -> tuple[str, str, str] | None:
     for key in START_KEYS:
-        if key in recorded or key in got:
+        if key in recorded:
             found = first_difference(
                 recorded.get(key, _MISSING), got.get(key, _MISSING), key, atol=0.0, rtol=0.0
             )
@@ -327,6 +329,8 @@ class ReplaySession:
         kind = payload.get("type")
         self.report.client_messages += 1
         if self.report.stopped:
+            if kind == "env-end":
+                return [{"type": "env-end"}]
             return self._error("replay stopped after the divergence reported before")
         found = self._next_request(kind)
         if kind == "env-end" and (found is None or found[1].get("type") != "env-end"):

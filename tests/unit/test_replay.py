@@ -46,7 +46,7 @@ def test_strict_divergence_names_step_and_field_and_stops() -> None:
     (reply,) = session.handle(action([3.0, 4.5], 1200))
     assert reply["type"] == "env-error"
     assert "step 2" in reply["error_msg"]
-    assert "action_list[0].value[1]: recorded 4.0, got 4.5" in reply["error_msg"]
+    assert "action_list.value[1]: recorded 4.0, got 4.5" in reply["error_msg"]
     (later,) = session.handle(action([3.0, 4.0], 1200))
     assert later["type"] == "env-error"
     assert session.report.stopped and not session.report.ok
@@ -56,7 +56,7 @@ def test_strict_divergence_names_step_and_field_and_stops() -> None:
 @pytest.mark.parametrize(
     ("message", "field"),
     [
-        (action([1.0, 2.0], 1000), "action_list[0].ts"),
+        (action([1.0, 2.0], 1000), "action_list.ts"),
         ({**action([1.0, 2.0]), "action_list": [action([1.0])["action_list"]] * 2}, "action_list"),
         ({"type": "env-start", **{k: v for k, v in START.items() if k != "type"}}, "type"),
     ],
