@@ -13,6 +13,7 @@ from types import FrameType
 from netgym_client.errors import ConfigError, NetGymError
 from netgym_sim.broker_server import BrokerServer
 from netgym_sim.faults import KINDS, Fault, parse_fault
+from netgym_sim.limits import Limits
 from netgym_sim.scenarios import SCENARIOS
 from netgym_sim.server import FakeServer
 from netgym_sim.worker import ACTION_TIMEOUT_S, HELLO_INTERVAL_S, Worker
@@ -78,6 +79,28 @@ def add_serve_arguments(serve: argparse.ArgumentParser) -> argparse.ArgumentPars
         "fire at most N times (worker-restart@1x1); PARAM the env-error text, the delay's or "
         "worker-restart's ms, or slow's pace (e.g. delay@3:1500, slow@1:2.0)",
     )
+    limits = Limits()
+    serve.add_argument(
+        "--max-message-bytes",
+        type=int,
+        default=limits.max_message_bytes,
+        metavar="BYTES",
+        help="largest client message; larger ones get env-error (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--max-users",
+        type=int,
+        default=limits.max_users,
+        metavar="N",
+        help="most users of one session (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--max-trace-points",
+        type=int,
+        default=limits.max_trace_points,
+        metavar="N",
+        help="most rows of an rmcat bw_trace (default: %(default)s)",
+    )
     serve.add_argument(
         "--log-level",
         default="INFO",
@@ -85,6 +108,22 @@ def add_serve_arguments(serve: argparse.ArgumentParser) -> argparse.ArgumentPars
         help="log messages of this level and above to stderr (default: %(default)s)",
     )
     return serve
+
+
+def limits_from(args: argparse.Namespace) -> Limits:
+    """The :class:`~netgym_sim.limits.Limits` the ``serve`` flags ask for.
+
+    Raises:
+        ConfigError: A limit is not positive.
+    """
+    try:
+        return Limits(
+            max_message_bytes=args.max_message_bytes,
+            max_users=args.max_users,
+            max_trace_points=args.max_trace_points,
+        )
+    except ValueError as exc:
+        raise ConfigError("serve", str(exc)) from exc
 
 
 def _fault_arg(spec: str) -> Fault:
@@ -214,6 +253,7 @@ def serve(args: argparse.Namespace) -> int:
                 max_sessions=args.max_sessions,
                 idle_timeout_s=args.idle_timeout,
                 faults=args.fault,
+                limits=limits_from(args),
             ).start()
     except NetGymError as exc:
         logger.error("%s", exc)
