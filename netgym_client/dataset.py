@@ -75,6 +75,8 @@ class Episode:
     terminations: list[bool]
     truncations: list[bool]
     infos: list[dict[str, float]]
+    #: The spaces of the session's adapter (None: the environment's defaults).
+    spaces: tuple[gym.Space[Any], gym.Space[Any]] | None = None
 
     @property
     def steps(self) -> int:
@@ -172,9 +174,9 @@ def collect_episodes(
         for seed in seeds:
             agent = make_agent(agent_name, env, seed)
             obs, info = env.reset(seed=seed)
-            episode = Episode(
-                seed, [obs], [], [], [], [], [_flat_info(info["network_stats"], info)]
-            )
+            first_info = [_flat_info(info["network_stats"], info)]
+            spaces = (env.observation_space, env.action_space)
+            episode = Episode(seed, [obs], [], [], [], [], first_info, spaces)
             done = False
             while not done:
                 action = np.asarray(agent.act(obs, info))
@@ -270,6 +272,7 @@ def episodes_from_recording(script: Sequence[tuple[str, Mapping[str, Any]]]) -> 
                 [],
                 [],
                 [_flat_info(stats0, adapter.info(stats0))],
+                (adapter.observation_space, adapter.action_space),
             )
             for i, (action, stats) in enumerate(chunk[1:], start=2):
                 if action is None:
@@ -295,6 +298,13 @@ def _infos(infos: list[dict[str, float]]) -> dict[str, np.ndarray]:
     return {k: np.asarray([info.get(k, np.nan) for info in infos]) for k in keys}
 
 
+def _default_spaces(env_name: str) -> tuple[gym.Space[Any], gym.Space[Any]]:
+    from netgym_client.adapters import adapter_class  # noqa: PLC0415
+
+    adapter = adapter_class(env_name)(load_config(env_name))
+    return adapter.observation_space, adapter.action_space
+
+
 def write_dataset(
     dataset_id: str,
     episodes: Iterable[Episode],
@@ -313,12 +323,10 @@ def write_dataset(
 
     from netgym_client import __version__  # noqa: PLC0415
 
-    config = load_config(env_name)
-    from netgym_client.adapters import adapter_class  # noqa: PLC0415
-
-    adapter = adapter_class(env_name)(config)
     buffers = []
+    spaces = None
     for index, ep in enumerate(episodes):
+        spaces = spaces or ep.spaces
         buffers.append(
             episode_buffer(
                 id=index,
@@ -333,19 +341,13 @@ def write_dataset(
         )
     if not buffers:
         raise DatasetError("no episode to write")
-    observation_space = adapter.observation_space
-    action_space = adapter.action_space
-    if buffers[0].observations is not None:
-        shape = np.asarray(buffers[0].observations).shape[1:]
-        if shape != observation_space.shape:  # another session size than the defaults
-            observation_space = gym.spaces.Box(-np.inf, np.inf, shape, np.float32)
-    if buffers[0].actions is not None:
-        ashape = np.asarray(buffers[0].actions).shape[1:]
-        if ashape != action_space.shape:
-            raise DatasetError(
-                f"actions of shape {ashape}: a dataset of this size needs a config file "
-                f"giving the action space (default {action_space.shape})"
-            )
+    observation_space, action_space = spaces if spaces is not None else _default_spaces(env_name)
+    shape = np.asarray(buffers[0].observations).shape[1:]
+    if shape != observation_space.shape:
+        raise DatasetError(f"observations of shape {shape} do not fit {observation_space}")
+    ashape = np.asarray(buffers[0].actions).shape[1:]
+    if ashape != action_space.shape:
+        raise DatasetError(f"actions of shape {ashape} do not fit {action_space}")
     from netgym_client import env_id  # noqa: PLC0415
 
     spec = gym.spec(env_id(env_name))

@@ -1,0 +1,137 @@
+"""Minari datasets: collected live and rebuilt from recordings, then loaded with Minari's API."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from netgym_client import cli
+from netgym_client.dataset import (
+    DatasetError,
+    applied_action,
+    collect_episodes,
+    episodes_from_recording,
+    parse_seeds,
+    write_dataset,
+)
+from netgym_client.env import NetworkGymEnv
+from netgym_client.record import read_recording
+from netgym_client.stats import NetworkStats
+
+minari = pytest.importorskip("minari")  # the [datasets] extra, part of [test]
+
+CORPUS = Path(__file__).resolve().parents[2] / "fixtures" / "recordings"
+
+
+@pytest.fixture(autouse=True)
+def datasets_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(tmp_path / "minari"))
+    return tmp_path / "minari"
+
+
+@pytest.mark.parametrize(
+    ("text", "seeds"),
+    [("0-3", [0, 1, 2, 3]), ("7", [7]), ("1,4, 9", [1, 4, 9]), ("0-1,5", [0, 1, 5])],
+)
+def test_seed_lists(text: str, seeds: list[int]) -> None:
+    assert parse_seeds(text) == seeds
+
+
+@pytest.mark.parametrize("text", ["", "a", "3-1", "-2", "1-b"])
+def test_bad_seed_lists_are_refused(text: str) -> None:
+    with pytest.raises(DatasetError, match="seeds"):
+        parse_seeds(text)
+
+
+def test_a_collected_dataset_loads_back_with_minari() -> None:
+    episodes = list(collect_episodes("nqos_split", "system_default", [0, 1], 3))
+    summary = write_dataset(
+        "netgym/nqos_split/sd-v0", episodes, env_name="nqos_split", algorithm_name="system_default"
+    )
+    assert (summary.episodes, summary.steps) == (2, 6) and summary.size_bytes > 0
+    dataset = minari.load_dataset("netgym/nqos_split/sd-v0")
+    assert (dataset.total_episodes, dataset.total_steps) == (2, 6)
+    for ours, loaded in zip(episodes, dataset.iterate_episodes(), strict=True):
+        assert loaded.observations.shape == (4, 3, 5)
+        assert loaded.actions.shape == (3, 5, 3)
+        np.testing.assert_array_equal(loaded.observations, np.stack(ours.observations))
+        np.testing.assert_array_equal(loaded.actions, np.stack(ours.actions))
+        np.testing.assert_array_equal(loaded.rewards, ours.rewards)
+        assert list(loaded.truncations) == [False, False, True]
+        assert not loaded.terminations.any()
+        assert loaded.infos["ts"].shape == (4,) and np.all(np.diff(loaded.infos["ts"]) > 0)
+    # the seeds' sessions differ, and the applied split is a split: rows sum to 1
+    assert not np.array_equal(episodes[0].rewards, episodes[1].rewards)
+    np.testing.assert_allclose(np.stack(episodes[0].actions).sum(axis=2), 1.0, atol=1e-6)
+
+
+def test_the_applied_action_is_read_from_the_split_ratios() -> None:
+    record = {"source": "gma", "ts": 1, "id": [1, 2]}
+    stats = NetworkStats.from_records(
+        [
+            {**record, "name": "wifi::dl::split_ratio", "value": [100, 25]},
+            {**record, "name": "lte::dl::split_ratio", "value": [0, 75]},
+        ]
+    )
+    np.testing.assert_allclose(
+        applied_action("nqos_split", stats, [1, 2]), [[1.0, 0.0, 0.0], [0.25, 0.0, 0.75]]
+    )
+    with pytest.raises(DatasetError, match="qos_steer"):
+        applied_action("qos_steer", stats, [1, 2])
+
+
+def test_system_default_is_refused_where_the_applied_action_is_unknown() -> None:
+    with pytest.raises(DatasetError, match="network_slicing"):
+        list(collect_episodes("network_slicing", "system_default", [0], 2))
+
+
+@pytest.mark.parametrize("env_name", ["nqos_split", "rmcat", "custom", "qos_steer"])
+def test_a_dataset_rebuilt_from_a_recording(env_name: str) -> None:
+    script = read_recording(CORPUS / f"{env_name}.jsonl").script()
+    episodes = list(episodes_from_recording(script))
+    assert [ep.steps for ep in episodes] == [3, 3]  # 2 episodes of 4 measurements
+    recorded = [p for d, p in script if p["type"] == "env-measurement"]
+    sent = [p for d, p in script if p["type"] == "env-action"]
+    adapter = NetworkGymEnv(
+        env_name, config={"env_config": {"steps_per_episode": 4, "episodes_per_session": 2}}
+    ).adapter
+    first = NetworkStats.from_records(recorded[0]["network_stats"])
+    np.testing.assert_array_equal(episodes[0].observations[0], adapter.observation(first))
+    value = np.asarray(sent[0]["action_list"]["value"], dtype=adapter.action_space.dtype)
+    np.testing.assert_array_equal(episodes[0].actions[0], value.reshape(adapter.action_space.shape))
+    # the second episode starts at the 5th measurement: the reset's action is no transition
+    fifth = NetworkStats.from_records(recorded[4]["network_stats"])
+    np.testing.assert_array_equal(episodes[1].observations[0], adapter.observation(fifth))
+    summary = write_dataset(
+        f"netgym/{env_name}/rec-v0", episodes, env_name=env_name, algorithm_name="recording"
+    )
+    assert minari.load_dataset(summary.dataset_id).total_steps == 6
+
+
+def test_network_slicing_actions_cannot_be_read_back_from_records() -> None:
+    script = read_recording(CORPUS / "network_slicing.jsonl").script()
+    with pytest.raises(DatasetError, match="action_list"):
+        list(episodes_from_recording(script))
+
+
+def test_a_dataset_id_is_never_overwritten() -> None:
+    episodes = list(collect_episodes("custom", "random", [0], 2))
+    write_dataset("netgym/custom/r-v0", episodes, env_name="custom", algorithm_name="random")
+    with pytest.raises(DatasetError, match="already exists"):
+        write_dataset("netgym/custom/r-v0", episodes, env_name="custom", algorithm_name="random")
+
+
+def test_the_dataset_command(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["dataset", "--env", "rmcat", "--agent", "system_default", "--seeds", "0-2"]
+    assert cli.main([*argv, "--steps", "4", "--out", "netgym/rmcat/sd-v0", "--json"]) == 0
+    figures = json.loads(capsys.readouterr().out)
+    assert (figures["episodes"], figures["steps"]) == (3, 12)
+    assert minari.load_dataset("netgym/rmcat/sd-v0").total_episodes == 3
+    recording = str(CORPUS / "original_custom.jsonl")
+    argv = ["dataset", "--from-recording", recording, "--out", "netgym/custom/orig-v0", "--json"]
+    assert cli.main(argv) == 0
+    figures = json.loads(capsys.readouterr().out)
+    assert (figures["episodes"], figures["steps"]) == (2, 4)
