@@ -580,9 +580,16 @@ def _add_recording_parsers(sub: Any) -> None:
         "to --upstream unchanged and is written to --out (netgym-recording JSONL; "
         "credentials are never written). Stops on Ctrl-C.",
     )
-    rec_p.add_argument("--listen", required=True, metavar="tcp://HOST:PORT")
-    rec_p.add_argument("--upstream", required=True, metavar="tcp://HOST:PORT")
-    rec_p.add_argument("--out", required=True, metavar="FILE.jsonl")
+    rec_p.add_argument(
+        "--listen",
+        required=True,
+        metavar="tcp://HOST:PORT",
+        help="where clients connect (port 0: any free one)",
+    )
+    rec_p.add_argument(
+        "--upstream", required=True, metavar="tcp://HOST:PORT", help="the server to record"
+    )
+    rec_p.add_argument("--out", required=True, metavar="FILE.jsonl", help="the recording to write")
     rec_p.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
     rep_p = sub.add_parser(
         "replay",
@@ -591,7 +598,7 @@ def _add_recording_parsers(sub: Any) -> None:
         "incoming action checked against the recorded one. Prints a summary at the end "
         "(exit code 0 when every replay matched to the end).",
     )
-    rep_p.add_argument("recording", metavar="FILE.jsonl")
+    rep_p.add_argument("recording", metavar="FILE.jsonl", help="a recording (netgym record)")
     rep_p.add_argument("--port", type=int, default=8088, help="TCP port (default: %(default)s)")
     rep_p.add_argument("--host", default="127.0.0.1", help="interface (default: %(default)s)")
     rep_p.add_argument(
@@ -612,8 +619,19 @@ def _add_recording_parsers(sub: Any) -> None:
         "the Minari dataset --out (needs the 'datasets' extra), or rebuild one from "
         "--from-recording.",
     )
-    ds_p.add_argument("--env", default="nqos_split", choices=ENVIRONMENTS)
-    ds_p.add_argument("--agent", default=DEFAULT_AGENT, choices=sorted(AGENTS), metavar="NAME")
+    ds_p.add_argument(
+        "--env",
+        default="nqos_split",
+        choices=ENVIRONMENTS,
+        help="environment (default: %(default)s)",
+    )
+    ds_p.add_argument(
+        "--agent",
+        default=DEFAULT_AGENT,
+        choices=sorted(AGENTS),
+        metavar="NAME",
+        help="agent collecting the data (default: %(default)s)",
+    )
     ds_p.add_argument("--seeds", default="0", help="e.g. 0-63 or 1,4,9 (default: %(default)s)")
     ds_p.add_argument("--steps", type=_positive, default=1000, help="transitions per seed")
     ds_p.add_argument(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -263,3 +264,27 @@ def test_netgym_replay_command_prints_the_divergence_summary() -> None:
     assert proc.returncode == 1
     assert "(strict): stopped; 1/" in out
     assert "diverged at step 1 (client message 2): action_list.value[0]" in out
+
+
+def test_netgym_record_command_records_until_sigterm(tmp_path: Path) -> None:
+    out = tmp_path / "cli.jsonl"
+    with FakeServer() as server:
+        argv = [
+            sys.executable, "-m", "netgym_client", "record", "--listen", "tcp://127.0.0.1:0",
+            "--upstream", server.address, "--out", str(out),
+        ]  # fmt: skip
+        proc = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True)
+        try:
+            assert proc.stderr is not None
+            line = proc.stderr.readline()
+            address = line.split("recording ")[1].split(" -> ")[0]
+            seen = run_random_session("rmcat", address)
+            proc.send_signal(signal.SIGTERM)
+            _, err = proc.communicate(timeout=WAIT_S)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(WAIT_S)
+    assert proc.returncode == 0
+    assert f"{2 * len(seen)} messages recorded" in err
+    assert len(read_recording(out).entries) == 2 * len(seen)
