@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -300,3 +301,29 @@ def _serving_address(proc: subprocess.Popen[str], timeout_s: float = 30.0) -> st
     finally:
         selector.close()
     raise AssertionError(f"the server did not start within {timeout_s} s")
+
+
+def _readme_blocks() -> list[str]:
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    return re.findall(r"```python\n(.*?)```", text, flags=re.S)
+
+
+def test_the_readme_failing_server_snippet_runs() -> None:
+    (block,) = [b for b in _readme_blocks() if "FakeServer(faults=plan)" in b]
+    namespace: dict[str, Any] = {}
+    started = time.monotonic()
+    exec(compile(block, "README.md", "exec"), namespace)
+    failure = namespace["failure"]
+    assert isinstance(failure, EnvError) and failure.message == "ns-3 aborted"
+    assert time.monotonic() - started < 2.0 + SLACK_S  # one 300 ms delay, no timeout
+
+
+def test_the_readme_fixture_snippet_uses_the_fixtures_as_documented() -> None:
+    (block,) = [b for b in _readme_blocks() if "netgym_faulty_server(" in b]
+    namespace: dict[str, Any] = {}
+    exec(compile(block, "README.md", "exec"), namespace)
+    (mark,) = namespace["test_my_training_loop_survives"].pytestmark
+    assert mark.args[0] == "netgym_server" and mark.kwargs == {"indirect": True}
+    for plan in mark.args[1]:
+        FakeServer(faults=plan)  # every plan shown is valid (building binds nothing)
+    FakeServer(faults=["drop@0.2"])
