@@ -135,3 +135,17 @@ def test_the_dataset_command(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(argv) == 0
     figures = json.loads(capsys.readouterr().out)
     assert (figures["episodes"], figures["steps"]) == (2, 4)
+
+
+def test_the_readme_dataset_snippet_runs() -> None:
+    import re
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", readme, flags=re.S)
+    (block,) = [b for b in blocks if "minari.load_dataset" in b]
+    dataset_id = re.findall(r'load_dataset\("([^"]+)"\)', block)[0]
+    episodes = collect_episodes("nqos_split", "system_default", [0], 2)
+    write_dataset(dataset_id, episodes, env_name="nqos_split", algorithm_name="system_default")
+    namespace: dict[str, object] = {}
+    exec(compile(block, "README.md", "exec"), namespace)
+    assert namespace["dataset"].total_steps == 2  # type: ignore[attr-defined]

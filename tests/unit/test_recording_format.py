@@ -97,3 +97,15 @@ def test_the_env_tap_records_what_the_env_exchanged(tmp_path: Path) -> None:
     measured = recording.entries[3].payload
     assert measured is not None
     assert measured["network_stats"] == info2["network_stats"].to_records()
+
+
+def test_the_readme_recording_snippet_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import re
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", readme, flags=re.S)
+    (block,) = [b for b in blocks if "record=" in b]
+    monkeypatch.chdir(tmp_path)
+    exec(compile(block, "README.md", "exec"), {})
+    recording = read_recording(tmp_path / "rmcat-session.jsonl")
+    assert [e.type for e in recording.entries][:2] == ["env-start", "env-measurement"]
