@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
-from netgym_client import protocol
+from netgym_client import cli, protocol
 from netgym_client.config import load_config
+from netgym_client.env import NetworkGymEnv
 from netgym_client.errors import ConfigError
 from netgym_sim.backend import NO_MAPPING_MSG, WORKER_RESTARTED_MSG, Backend
 from netgym_sim.faults import Fault, FaultInjector, FaultPlan, check_fault, parse_fault
@@ -228,3 +229,19 @@ def test_times_caps_the_firings_over_the_server() -> None:
     second = handle_message(backend, ID, protocol.EnvStart(env_config()))
     assert first == [(ID, protocol.ErrorReply(WORKER_RESTARTED_MSG))]
     assert isinstance(second[0][1], protocol.EnvMeasurement)
+
+
+def test_the_env_checks_its_plan_against_its_path() -> None:
+    with pytest.raises(ConfigError, match=r"^faults\[0\]\.kind: drop shapes"):
+        NetworkGymEnv("custom", faults=["drop@2"])  # in process: no socket to drop from
+    with pytest.raises(ConfigError, match=r"^faults: a fault plan runs in netgym's own server"):
+        NetworkGymEnv("custom", server="tcp://127.0.0.1:9", faults=["env-error@2"])
+    with pytest.raises(ConfigError, match=r"^faults\[0\]\.at: "):
+        NetworkGymEnv("custom", faults=["env-error@zero"])
+
+
+def test_netgym_serve_forwards_the_fault_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        cli.main(["serve", "--fault", "mapping-removed@1"])
+    assert info.value.code == 2
+    assert "--fault.at: mapping-removed answers an action: must be >= 2" in capsys.readouterr().err
