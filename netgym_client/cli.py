@@ -494,7 +494,12 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     script = read_recording(args.recording).script(args.identity)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    server = ReplayServer(script, args.host, args.port, mode=args.mode).start()
+    accounts = None
+    if args.accounts:
+        from netgym_sim.backend import load_accounts  # noqa: PLC0415
+
+        accounts = load_accounts(args.accounts)
+    server = ReplayServer(script, args.host, args.port, mode=args.mode, accounts=accounts).start()
     print(f"netgym: replaying {args.recording} on {server.address} ({args.mode})", file=sys.stderr)
     try:
         while not stop.wait(0.2):
@@ -610,6 +615,11 @@ def _add_recording_parsers(sub: Any) -> None:
     )
     rep_p.add_argument("--identity", help="which recorded client to replay (default: the first)")
     rep_p.add_argument("--once", action="store_true", help="exit when the first replay ends")
+    rep_p.add_argument(
+        "--accounts",
+        metavar="FILE.csv",
+        help="check PLAIN logins against this accounts CSV (default: accept any login)",
+    )
     rep_p.add_argument("--json", action="store_true", help="print the reports as JSON")
     rep_p.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
     ds_p = sub.add_parser(

@@ -1,9 +1,10 @@
 """``netgym replay``'s server: a ZeroMQ ROUTER that plays a recorded session to each client.
 
 Rules:
-- Sockets and authentication as :class:`~netgym_sim.server.FakeServer`'s frontend: ROUTER,
-  PLAIN server over the accounts (default :data:`~netgym_sim.backend.DEFAULT_ACCOUNTS`),
-  ``ROUTER_HANDOVER``.
+- Sockets as :class:`~netgym_sim.server.FakeServer`'s frontend: a ROUTER that is a PLAIN
+  server, with ``ROUTER_HANDOVER``. A replay is of one's own recording, made with whatever
+  account the real server gave, so by default any PLAIN username and password is accepted;
+  with ``accounts`` only theirs are. The ZAP requests are answered in the serving loop.
 - Every client identity gets its own :class:`~netgym_sim.replay.ReplaySession` of the same
   script, so several clients can replay at once; a client that sends ``env-start`` after
   its replay finished or stopped starts it again from the top.
@@ -25,11 +26,10 @@ from collections.abc import Mapping
 from types import TracebackType
 
 import zmq
-from zmq.auth.thread import ThreadAuthenticator
 
 from netgym_client import protocol
 from netgym_client.errors import ProtocolError, TransportError
-from netgym_sim.backend import DEFAULT_ACCOUNTS, Account
+from netgym_sim.backend import Account
 from netgym_sim.handlers import CLIENT_MAX_BYTES
 from netgym_sim.replay import Mode, ReplayReport, ReplaySession, Script
 
@@ -37,6 +37,8 @@ __all__ = ["ReplayServer"]
 
 logger = logging.getLogger(__name__)
 
+#: The inproc endpoint libzmq sends ZAP requests to (RFC 27).
+ZAP_ENDPOINT = "inproc://zeromq.zap.01"
 #: How often the loop wakes up when nothing happens, in ms.
 POLL_MS = 200
 
@@ -49,7 +51,7 @@ class ReplayServer:
         host: Interface to bind (loopback by default).
         port: TCP port; 0 picks a free one.
         mode: ``"strict"`` or ``"lenient"``.
-        accounts: Accounts by name (PLAIN passwords).
+        accounts: Accounts by name whose PLAIN passwords are checked (default: any login).
 
     Attributes:
         reports: Every replay so far (one per client and start), oldest first.
@@ -68,12 +70,13 @@ class ReplayServer:
         ReplaySession(script, mode=mode)  # refuse a bad script or mode now
         self.script = list(script)
         self.host, self.port, self.mode = host, port, mode
-        self.accounts = dict(accounts if accounts is not None else DEFAULT_ACCOUNTS)
+        self.passwords = (
+            None if accounts is None else {a.name: a.password for a in accounts.values()}
+        )
         self.reports: list[ReplayReport] = []
         self.finished = threading.Event()
         self._sessions: dict[bytes, ReplaySession] = {}
         self._context: zmq.Context[zmq.Socket[bytes]] | None = None
-        self._auth: ThreadAuthenticator | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._wake: zmq.Socket[bytes] | None = None
@@ -103,11 +106,9 @@ class ReplayServer:
         if self._thread is not None:
             return self
         context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
-        auth = ThreadAuthenticator(context, log=logging.getLogger(f"{__name__}.auth"))
-        auth.start()
-        auth.configure_plain(
-            domain="*", passwords={a.name: a.password for a in self.accounts.values()}
-        )
+        zap = context.socket(zmq.REP)
+        zap.setsockopt(zmq.LINGER, 0)
+        zap.bind(ZAP_ENDPOINT)
         sock = context.socket(zmq.ROUTER)
         sock.setsockopt(zmq.LINGER, 0)
         sock.setsockopt(zmq.PLAIN_SERVER, 1)
@@ -120,7 +121,7 @@ class ReplayServer:
                 sock.bind(self.address)
         except zmq.ZMQError as exc:
             sock.close(linger=0)
-            auth.stop()
+            zap.close(linger=0)
             context.term()
             raise TransportError(f"cannot bind {self.address}: {exc}") from exc
         wake_address = f"inproc://netgym-replay-wake-{id(self)}"
@@ -129,23 +130,31 @@ class ReplayServer:
         self._wake = context.socket(zmq.PAIR)
         self._wake.setsockopt(zmq.LINGER, 0)
         self._wake.connect(wake_address)
-        self._context, self._auth = context, auth
+        self._context = context
         self._stop.clear()
         self._thread = threading.Thread(
-            target=self._serve, args=(sock, waker), name=f"netgym-replay-{self.port}", daemon=True
+            target=self._serve,
+            args=(sock, zap, waker),
+            name=f"netgym-replay-{self.port}",
+            daemon=True,
         )
         self._thread.start()
         logger.info("replaying %d messages on %s (%s)", len(self.script), self.address, self.mode)
         return self
 
-    def _serve(self, sock: zmq.Socket[bytes], waker: zmq.Socket[bytes]) -> None:
+    def _serve(
+        self, sock: zmq.Socket[bytes], zap: zmq.Socket[bytes], waker: zmq.Socket[bytes]
+    ) -> None:
         poller = zmq.Poller()
-        poller.register(sock, zmq.POLLIN)
-        poller.register(waker, zmq.POLLIN)
+        for each in (sock, zap, waker):
+            poller.register(each, zmq.POLLIN)
         try:
             while not self._stop.is_set():
                 try:
-                    if sock in dict(poller.poll(POLL_MS)):
+                    ready = dict(poller.poll(POLL_MS))
+                    if zap in ready:
+                        self._answer_zap(zap)
+                    if sock in ready:
                         frames = sock.recv_multipart()
                         for payload in self._answer(frames):
                             sock.send_multipart([frames[0], payload])
@@ -154,8 +163,24 @@ class ReplayServer:
                         break
                     logger.error("socket error (continuing): %s", exc)
         finally:
-            sock.close(linger=0)
-            waker.close(linger=0)
+            for each in (sock, zap, waker):
+                each.close(linger=0)
+
+    def _answer_zap(self, zap: zmq.Socket[bytes]) -> None:
+        request = zap.recv_multipart()
+        version, request_id = request[0], request[1]
+        plain = len(request) >= 8 and request[5] == b"PLAIN"
+        user, password = (request[6], request[7]) if plain else (b"", b"")
+        name = user.decode("utf-8", errors="replace")
+        allowed = plain and (
+            self.passwords is None
+            or self.passwords.get(name) == password.decode("utf-8", "replace")
+        )
+        if allowed:
+            zap.send_multipart([version, request_id, b"200", b"OK", user, b""])
+        else:
+            logger.info("refused the PLAIN login of %r", name)
+            zap.send_multipart([version, request_id, b"400", b"refused", b"", b""])
 
     def _session(self, identity: bytes, kind: object) -> ReplaySession:
         session = self._sessions.get(identity)
@@ -193,9 +218,6 @@ class ReplayServer:
         if self._wake is not None:
             self._wake.close(linger=0)
             self._wake = None
-        if self._auth is not None:
-            self._auth.stop()
-            self._auth = None
         if self._context is not None:
             self._context.term()
             self._context = None

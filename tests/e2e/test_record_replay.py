@@ -288,3 +288,25 @@ def test_netgym_record_command_records_until_sigterm(tmp_path: Path) -> None:
     assert proc.returncode == 0
     assert f"{2 * len(seen)} messages recorded" in err
     assert len(read_recording(out).entries) == 2 * len(seen)
+
+
+def test_the_replay_accepts_any_login_unless_given_accounts(zmq_context: zmq.Context[Any]) -> None:
+    from netgym_sim.backend import Account
+
+    script = read_recording(CORPUS / "custom.jsonl").script()
+    start = script[0][1]
+    with ReplayServer(script) as open_replay:
+        peer = RawPeer(zmq_context, open_replay.address, "alice-0", "alice", "s3cret")
+        peer.send(start)
+        assert (peer.recv() or {}).get("type") == "env-measurement"
+        peer.close()
+    accounts = {"alice": Account("alice", "s3cret", 1)}
+    with ReplayServer(script, accounts=accounts) as checked:
+        wrong = RawPeer(zmq_context, checked.address, "alice-0", "alice", "guess")
+        wrong.send(start)
+        assert wrong.recv(timeout_ms=500) is None  # refused at the handshake, as a real server
+        wrong.close()
+        right = RawPeer(zmq_context, checked.address, "alice-0", "alice", "s3cret")
+        right.send(start)
+        assert (right.recv() or {}).get("type") == "env-measurement"
+        right.close()
