@@ -544,9 +544,10 @@ def _cmd_dataset(args: argparse.Namespace) -> int:
             else progress.add_task(f"{env_name}/{algorithm}", total=total, episode="", sim_s=0.0)
         )
 
-        def advance(n: int) -> None:
+        def advance(episode: int, sim_s: float) -> None:
             if progress is not None and task is not None:
-                progress.advance(task, n)
+                shown = f"{episode + 1}/{len(seeds)}"
+                progress.update(task, advance=1, episode=shown, sim_s=sim_s)
 
         if not args.from_recording:
             episodes = dataset.collect_episodes(

@@ -153,9 +153,11 @@ def collect_episodes(
     *,
     server: str = "embedded",
     config_path: str | None = None,
-    on_step: Callable[[int], None] | None = None,
+    on_step: Callable[[int, float], None] | None = None,
 ) -> Iterator[Episode]:
     """Run ``agent_name`` for one episode of ``steps`` transitions per seed.
+
+    ``on_step(episode_index, sim_s)`` is called after every step (for a progress bar).
 
     Raises:
         AgentError: The agent does not fit the environment.
@@ -171,7 +173,7 @@ def collect_episodes(
     env = NetworkGymEnv(env_name, config=overrides, server=server, config_path=config_path)
     try:
         ids = _ids(env.adapter)
-        for seed in seeds:
+        for index, seed in enumerate(seeds):
             agent = make_agent(agent_name, env, seed)
             obs, info = env.reset(seed=seed)
             first_info = [_flat_info(info["network_stats"], info)]
@@ -192,7 +194,7 @@ def collect_episodes(
                 episode.infos.append(_flat_info(stats, info))
                 done = terminated or truncated
                 if on_step is not None:
-                    on_step(1)
+                    on_step(index, stats.ts / 1000.0)
             yield episode
     finally:
         env.close()
