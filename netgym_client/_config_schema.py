@@ -338,7 +338,7 @@ def check_session_name(value: Any, path: str) -> None:
 
 
 def _check_session_key(value: Any, path: str) -> None:
-    string()(value, path)
+    string(nonempty=True)(value, path)
     if len(value.encode()) > MAX_PLAIN_OCTETS:
         raise ConfigError(path, f"must be at most {MAX_PLAIN_OCTETS} UTF-8 bytes")
 
@@ -374,6 +374,8 @@ SERVER_SCHEMA: dict[str, Field] = {
     "connect_timeout_s": Field(_seconds),
     "step_timeout_s": Field(_seconds),
     "embedded_step_timeout_s": Field(_seconds),
+    "heartbeat_timeout_s": Field(_seconds),
+    "server_public_key": Field(string()),
 }
 
 #: The original client's ``common_config.json`` keys (§7.1), kept at the top level.

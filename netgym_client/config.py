@@ -120,6 +120,12 @@ class ServerConfig:
             original client waits 60 s).
         embedded_step_timeout_s: Longest wait for one reply from the ``"embedded+tcp"``
             server, seconds.
+        heartbeat_timeout_s: While a reply is awaited, a lost connection that is not back
+            within this ends the wait (a server that is gone is told in seconds, a slow one
+            still gets ``step_timeout_s``), seconds.
+        server_public_key: The server's CURVE public key (40-character Z85 text or a ``.key``
+            file written by ``netgym keys``) to encrypt with CURVE instead of PLAIN; ``""``
+            (default) is PLAIN, as the original NetworkGym.
 
     Raises:
         ConfigError: A field is out of range (path ``server.<field>``).
@@ -132,6 +138,8 @@ class ServerConfig:
     connect_timeout_s: float = 5.0
     step_timeout_s: float = 60.0
     embedded_step_timeout_s: float = 10.0
+    heartbeat_timeout_s: float = 5.0
+    server_public_key: str = ""
 
     def __post_init__(self) -> None:
         check_object(dataclasses.asdict(self), "server", SERVER_SCHEMA)

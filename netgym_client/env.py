@@ -356,6 +356,8 @@ class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
                 client_id=server.client_id,
                 connect_timeout_s=server.connect_timeout_s,
                 reply_timeout_s=timeout_s,
+                heartbeat_timeout_s=server.heartbeat_timeout_s,
+                server_public_key=server.server_public_key or None,
             )
 
         return _WireLink(make_client)

@@ -74,12 +74,17 @@ class ServerUnavailable(TransportError, TimeoutError):
     Attributes:
         address: The address that was tried.
         waited_s: How long we waited, in seconds.
+        reason: Why we stopped waiting early (e.g. the connection was lost), or ``""``.
     """
 
-    def __init__(self, address: str, waited_s: float, what: str = "a reply") -> None:
+    def __init__(
+        self, address: str, waited_s: float, what: str = "reply", reason: str = ""
+    ) -> None:
         self.address = address
         self.waited_s = waited_s
-        super().__init__(f"no {what} from {address} within {waited_s:.1f} s")
+        self.reason = reason
+        text = f"no {what} from {address} within {waited_s:.1f} s"
+        super().__init__(f"{text}: {reason}" if reason else text)
 
 
 class AuthenticationFailed(TransportError):

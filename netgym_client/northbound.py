@@ -15,6 +15,15 @@ Rules:
   password" are told apart at once instead of after a reply timeout.
 - Every receive is bounded by a timeout and ends in a typed error; nothing here prints or
   exits. ``close()`` is idempotent and bounded (linger).
+- A server that is gone is noticed fast: ZeroMQ heartbeats (a ping every
+  :data:`HEARTBEAT_IVL_MS`; no answer for ``heartbeat_timeout_s`` closes the connection) and
+  the socket monitor's disconnect event. While a reply is awaited, a connection that is down
+  and not back within ``heartbeat_timeout_s`` ends the wait with
+  :class:`~netgym_client.errors.ServerUnavailable`; a live server that is merely slow still
+  answers the pings, so it gets the whole ``reply_timeout_s``.
+- With ``server_public_key`` the connection is CURVE-encrypted instead of PLAIN; the
+  client's key pair is derived from the account and password (:mod:`netgym_client.keys`).
+  An empty account or password is a :class:`~netgym_client.errors.ConfigError`.
 
 This module is the client side's only importer of zmq.
 """
@@ -33,10 +42,12 @@ from zmq.utils.monitor import recv_monitor_message
 from netgym_client import protocol
 from netgym_client.errors import (
     AuthenticationFailed,
+    ConfigError,
     ProtocolError,
     ServerUnavailable,
     TransportError,
 )
+from netgym_client.keys import client_keypair, load_public_key
 
 __all__ = ["NorthboundClient"]
 
@@ -47,6 +58,17 @@ UNKNOWN_TYPE_MSG = "unknown msg type"
 
 #: How long ``close()`` may block flushing unsent messages, in ms.
 LINGER_MS = 200
+#: Interval of the ZeroMQ heartbeat pings, ms.
+HEARTBEAT_IVL_MS = 1000
+#: Default wait for a lost connection to come back while a reply is awaited, s.
+HEARTBEAT_TIMEOUT_S = 5.0
+_MONITOR_EVENTS = (
+    zmq.EVENT_HANDSHAKE_SUCCEEDED
+    | zmq.EVENT_HANDSHAKE_FAILED_AUTH
+    | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
+    | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
+    | zmq.EVENT_DISCONNECTED
+)
 
 _HANDSHAKE_FAILURES: dict[int, str] = {
     int(zmq.EVENT_HANDSHAKE_FAILED_AUTH): "auth",
@@ -65,7 +87,13 @@ class NorthboundClient:
         client_id: Instance number: last part of the identity.
         connect_timeout_s: Longest wait for the connection and PLAIN handshake.
         reply_timeout_s: Default longest wait for each reply.
+        heartbeat_timeout_s: A lost connection not back within this ends a wait for a reply.
+        server_public_key: The server's CURVE public key (Z85 text or a ``.key`` file):
+            encrypt with CURVE instead of PLAIN.
         context: A ZeroMQ context to use (default: the process-wide instance).
+
+    Raises:
+        ConfigError: An empty account or password, or an unreadable server key.
 
     Example:
         >>> client = NorthboundClient("tcp://127.0.0.1:8088")
@@ -83,8 +111,19 @@ class NorthboundClient:
         client_id: int = 0,
         connect_timeout_s: float = 5.0,
         reply_timeout_s: float = 60.0,
+        heartbeat_timeout_s: float = HEARTBEAT_TIMEOUT_S,
+        server_public_key: str | None = None,
         context: zmq.Context[Any] | None = None,
     ) -> None:
+        if not session_name:
+            raise ConfigError("server.session_name", "must not be empty")
+        if not session_key:
+            raise ConfigError("server.session_key", "must not be empty (PLAIN needs a password)")
+        self.server_public_key = (
+            None if server_public_key is None else load_public_key(server_public_key)
+        )
+        self.heartbeat_timeout_s = heartbeat_timeout_s
+        self._monitor: zmq.Socket[bytes] | None = None
         self.address = address
         self.session_name = session_name
         self.session_key = session_key
@@ -132,14 +171,22 @@ class NorthboundClient:
         sock: zmq.Socket[bytes] = self._context.socket(zmq.DEALER)
         sock.setsockopt(zmq.LINGER, LINGER_MS)
         sock.setsockopt(zmq.IDENTITY, self.identity.encode("utf-8"))
-        sock.setsockopt(zmq.PLAIN_USERNAME, self.session_name.encode("utf-8"))
-        sock.setsockopt(zmq.PLAIN_PASSWORD, self.session_key.encode("utf-8"))
-        monitor = sock.get_monitor_socket(
-            zmq.EVENT_HANDSHAKE_SUCCEEDED
-            | zmq.EVENT_HANDSHAKE_FAILED_AUTH
-            | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
-            | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
-        )
+        if self.server_public_key is None:
+            sock.setsockopt(zmq.PLAIN_USERNAME, self.session_name.encode("utf-8"))
+            sock.setsockopt(zmq.PLAIN_PASSWORD, self.session_key.encode("utf-8"))
+        else:
+            public, secret = client_keypair(
+                self.server_public_key, self.session_name, self.session_key
+            )
+            sock.setsockopt(zmq.CURVE_SERVERKEY, self.server_public_key.encode("ascii"))
+            sock.setsockopt(zmq.CURVE_PUBLICKEY, public)
+            sock.setsockopt(zmq.CURVE_SECRETKEY, secret)
+        timeout_ms = max(1, int(self.heartbeat_timeout_s * 1000))
+        sock.setsockopt(zmq.HEARTBEAT_IVL, min(HEARTBEAT_IVL_MS, max(1, timeout_ms // 2)))
+        sock.setsockopt(zmq.HEARTBEAT_TIMEOUT, timeout_ms)
+        # the server may drop us after twice that without a ping (TTL is in deciseconds)
+        sock.setsockopt(zmq.HEARTBEAT_TTL, min(655_000, 2 * timeout_ms))
+        monitor = sock.get_monitor_socket(_MONITOR_EVENTS)
         try:
             try:
                 sock.connect(self.address)
@@ -151,9 +198,7 @@ class NorthboundClient:
             monitor.close(linger=0)
             sock.close(linger=0)
             raise
-        sock.disable_monitor()
-        monitor.close(linger=0)
-        self._socket = sock
+        self._socket, self._monitor = sock, monitor
         logger.debug("connected to %s as %s", self.address, self.identity)
 
     def _await_handshake(self, monitor: zmq.Socket[bytes]) -> None:
@@ -170,9 +215,10 @@ class NorthboundClient:
             if kind == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
                 raise AuthenticationFailed(self.address, self.session_name)
             if kind in _HANDSHAKE_FAILURES:
+                mechanism = "PLAIN" if self.server_public_key is None else "CURVE with this key"
                 raise TransportError(
                     f"handshake with {self.address} failed ({_HANDSHAKE_FAILURES[kind]}); "
-                    "is it a NetworkGym server speaking PLAIN?"
+                    f"is it a NetworkGym server speaking {mechanism}?"
                 )
 
     def _send(self, msg: protocol.Message) -> None:
@@ -233,17 +279,61 @@ class NorthboundClient:
             return protocol.expect_measurement(msg)
 
     def _receive_one(self, wait_s: float) -> protocol.Message:
-        assert self._socket is not None
-        if not self._socket.poll(int(wait_s * 1000)):
-            raise ServerUnavailable(self.address, wait_s)
+        assert self._socket is not None and self._monitor is not None
+        self._await_readable(self._socket, self._monitor, wait_s)
         frames = self._socket.recv_multipart()
         if len(frames) != 1:
             raise ProtocolError("", f"expected 1 frame from the server, got {len(frames)}")
         return protocol.decode(frames[0])
 
+    def _await_readable(
+        self, sock: zmq.Socket[bytes], monitor: zmq.Socket[bytes], wait_s: float
+    ) -> None:
+        """Wait until ``sock`` has a message: at most ``wait_s``, or ``heartbeat_timeout_s``
+        after the connection went down and did not come back.
+
+        Raises:
+            ServerUnavailable: Nothing arrived in time, or the connection stayed lost.
+        """
+        started = time.monotonic()
+        deadline = started + wait_s
+        lost_at: float | None = None
+        poller = zmq.Poller()
+        poller.register(sock, zmq.POLLIN)
+        poller.register(monitor, zmq.POLLIN)
+        while True:
+            now = time.monotonic()
+            give_up = (
+                deadline if lost_at is None else min(deadline, lost_at + self.heartbeat_timeout_s)
+            )
+            if now >= give_up:
+                if lost_at is not None and give_up < deadline:
+                    raise ServerUnavailable(
+                        self.address,
+                        now - started,
+                        reason=f"the connection was lost and not back within "
+                        f"{self.heartbeat_timeout_s:g} s (server.heartbeat_timeout_s)",
+                    )
+                raise ServerUnavailable(self.address, wait_s)
+            ready = dict(poller.poll(max(1, int((give_up - now) * 1000))))
+            if sock in ready:
+                return
+            if monitor in ready:
+                kind = int(recv_monitor_message(monitor)["event"])
+                if kind == zmq.EVENT_DISCONNECTED and lost_at is None:
+                    lost_at = time.monotonic()
+                    logger.info("lost the connection to %s; waiting for it", self.address)
+                elif kind == zmq.EVENT_HANDSHAKE_SUCCEEDED:
+                    lost_at = None
+
     def close(self) -> None:
         """Close the socket (idempotent; blocks at most ``LINGER_MS``)."""
         self._closed = True
+        if self._monitor is not None:
+            if self._socket is not None:
+                self._socket.disable_monitor()
+            self._monitor.close(linger=0)
+            self._monitor = None
         if self._socket is not None:
             self._socket.close(linger=LINGER_MS)
             self._socket = None

@@ -46,6 +46,8 @@ def test_protocol_imports_only_the_standard_library() -> None:
 def test_zmq_only_in_the_socket_modules(package: str) -> None:
     allowed = {
         ROOT / "netgym_client" / "northbound.py",
+        # netgym keys / CURVE: writes and loads key pairs, derives a client's keys with zmq
+        ROOT / "netgym_client" / "keys.py",
         ROOT / "netgym_sim" / "server.py",
         # the benchmark measures the bare DEALER/ROUTER round trip, without our layers, as
         # the limit every other path is compared to: it must open sockets itself
