@@ -31,6 +31,7 @@ from types import TracebackType
 from typing import Any
 
 import zmq
+from zmq.utils.monitor import recv_monitor_message
 
 from netgym_client.errors import TransportError
 from netgym_client.record import RecordingWriter
@@ -76,6 +77,9 @@ class RecordingProxy:
         self._tokens = itertools.count(1)
         self._credentials: dict[bytes, tuple[bytes, bytes]] = {}  # memory only
         self._upstreams: dict[bytes, tuple[bytes, zmq.Socket[bytes]]] = {}
+        self._monitors: dict[zmq.Socket[bytes], bytes] = {}  # upstream monitor -> identity
+        #: Identities whose credentials the upstream refused (logged once each).
+        self.refused: set[str] = set()
         self.messages = 0
 
     def __enter__(self) -> RecordingProxy:
@@ -143,6 +147,9 @@ class RecordingProxy:
         try:
             self._loop(front, zap, waker)
         finally:
+            for monitor in self._monitors:
+                monitor.close(linger=0)
+            self._monitors.clear()
             for _, sock in self._upstreams.values():
                 sock.close(linger=LINGER_MS)
             self._upstreams.clear()
@@ -161,6 +168,8 @@ class RecordingProxy:
             for identity, (_, sock) in self._upstreams.items():
                 poller.register(sock, zmq.POLLIN)
                 owners[sock] = identity
+            for monitor in self._monitors:
+                poller.register(monitor, zmq.POLLIN)
             try:
                 ready = dict(poller.poll(POLL_MS))
                 if zap in ready:
@@ -170,6 +179,9 @@ class RecordingProxy:
                 for sock, identity in owners.items():
                     if sock in ready:
                         self._from_server(front, identity, sock)
+                for monitor, identity in list(self._monitors.items()):
+                    if monitor in ready:
+                        self._watch(monitor, identity)
             except zmq.ZMQError as exc:
                 if self._stop.is_set():
                     break
@@ -195,17 +207,40 @@ class RecordingProxy:
             logger.warning("no credentials for %r: message dropped", identity)
             return None
         if known is not None:
-            known[1].close(linger=LINGER_MS)
+            self._close_upstream(identity)
         assert self._context is not None
         sock = self._context.socket(zmq.DEALER)
         sock.setsockopt(zmq.LINGER, LINGER_MS)
         sock.setsockopt(zmq.IDENTITY, identity)
         sock.setsockopt(zmq.PLAIN_USERNAME, credentials[0])
         sock.setsockopt(zmq.PLAIN_PASSWORD, credentials[1])
+        monitor = sock.get_monitor_socket(
+            zmq.EVENT_HANDSHAKE_SUCCEEDED | zmq.EVENT_HANDSHAKE_FAILED_AUTH
+        )
+        self._monitors[monitor] = identity
         sock.connect(self.upstream)
         self._upstreams[identity] = (token, sock)
         logger.info("client %r: upstream connection opened", identity)
         return sock
+
+    def _close_upstream(self, identity: bytes) -> None:
+        _, sock = self._upstreams.pop(identity)
+        for monitor, owner in list(self._monitors.items()):
+            if owner == identity:
+                sock.disable_monitor()
+                monitor.close(linger=0)
+                del self._monitors[monitor]
+        sock.close(linger=LINGER_MS)
+
+    def _watch(self, monitor: zmq.Socket[bytes], identity: bytes) -> None:
+        """Log the upstream's verdict on a client's credentials (the client hears nothing)."""
+        event = recv_monitor_message(monitor)
+        name = identity.decode("utf-8", errors="replace")
+        if int(event["event"]) == zmq.EVENT_HANDSHAKE_FAILED_AUTH and name not in self.refused:
+            self.refused.add(name)
+            logger.warning(
+                "%s: the upstream refused this client's credentials; it will hear nothing", name
+            )
 
     def _from_client(self, front: zmq.Socket[bytes]) -> None:
         frames: list[Any] = front.recv_multipart(copy=False)

@@ -6,6 +6,7 @@ import json
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -226,6 +227,10 @@ def test_the_proxy_passes_bytes_identity_and_credentials_through(
             assert good.socket.recv_multipart() == [answer]
             assert bad.recv(timeout_ms=300) is None
             assert not router.poll(300)
+            deadline = time.monotonic() + WAIT_S
+            while not proxy.refused and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert proxy.refused == {"test-1"}  # logged: the upstream refused its password
         finally:
             good.close()
             bad.close()
