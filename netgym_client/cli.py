@@ -9,6 +9,9 @@ Examples::
     netgym envs
     netgym serve --port 8088          # same flags as: python -m netgym_sim serve
     netgym bench --quick
+    netgym record --listen tcp://127.0.0.1:8090 --upstream tcp://HOST:8088 --out session.jsonl
+    netgym replay session.jsonl --port 8088 --mode strict
+    netgym dataset --env nqos_split --agent system_default --seeds 0-63 --steps 10000 --out NAME
 
 The progress bar (steps, episodes, simulated time, steps/s, ETA) is drawn on stderr only when
 both stdout and stderr are terminals and ``--json`` is not given. Ctrl-C ends a run early:

@@ -8,7 +8,8 @@ that followed it are the answer.
 
 Rules:
 - Steps: the recorded ``env-start`` is step 0 of its session; the k-th ``env-action`` after
-  it is step k (the env's step count over the whole session, episodes included).
+  it is step k, counted over the whole session (a later episode's ``reset()`` sends an
+  ``env-action`` too, so it has a step number).
   ``message`` counts every client message of the script from 1.
 - What must match (mode ``strict``):
   ``env-start``: the message type, and those session-shaping keys of :data:`START_KEYS`
