@@ -804,7 +804,24 @@ def build_parser() -> argparse.ArgumentParser:
         add_help=False,
     )
     _add_recording_parsers(sub)
+    keys_p = sub.add_parser(
+        "keys",
+        help="write a CURVE key pair for an encrypted server",
+        description="Write NAME.key (public: give it to clients as server.server_public_key) "
+        "and NAME.key_secret (secret: serve --curve-secret-key) into DIR.",
+    )
+    keys_p.add_argument("dir", metavar="DIR", help="folder to write the two files into")
+    keys_p.add_argument("--name", default="server", help="file name stem (default: %(default)s)")
     return parser
+
+
+def _cmd_keys(args: argparse.Namespace) -> int:
+    from netgym_client.keys import load_public_key, write_keypair  # noqa: PLC0415
+
+    public, secret = write_keypair(args.dir, args.name)
+    print(f"public key {load_public_key(str(public))}")
+    print(f"wrote {public} (public) and {secret} (secret, mode 600)")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -819,6 +836,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_serve(args_list[1:])
         if args.command in _RECORDING_COMMANDS:
             return _RECORDING_COMMANDS[args.command](args)
+        if args.command == "keys":
+            return _cmd_keys(args)
         if args.command == "envs":
             return _cmd_envs(args)
         if args.command == "baselines":

@@ -79,6 +79,12 @@ def add_serve_arguments(serve: argparse.ArgumentParser) -> argparse.ArgumentPars
         "fire at most N times (worker-restart@1x1); PARAM the env-error text, the delay's or "
         "worker-restart's ms, or slow's pace (e.g. delay@3:1500, slow@1:2.0)",
     )
+    serve.add_argument(
+        "--curve-secret-key",
+        metavar="FILE.key_secret",
+        help="serve CURVE (encrypted) instead of PLAIN with this key pair from `netgym keys`; "
+        "clients set server.server_public_key to the public key",
+    )
     limits = Limits()
     serve.add_argument(
         "--max-message-bytes",
@@ -254,6 +260,7 @@ def serve(args: argparse.Namespace) -> int:
                 idle_timeout_s=args.idle_timeout,
                 faults=args.fault,
                 limits=limits_from(args),
+                curve_secret_key_file=args.curve_secret_key,
             ).start()
     except NetGymError as exc:
         logger.error("%s", exc)

@@ -9,11 +9,11 @@ Rules:
   into the SimPy model). Before serving a message, every message already waiting on the
   socket is taken off it and stamped with its arrival time (at most :data:`MAX_PENDING`
   held), so idle time counts from arrival; idle sessions are expired between messages.
-- Each frame carries the ZAP User-Id (the PLAIN username) of its connection; the backend
-  refuses an identity whose account is not that user (backend.py rule 1). Failed logins are
-  logged at WARNING with the peer address (never the password), at most one line per
-  :data:`AUTH_LOG_INTERVAL_S` with a count of those left out. Serving PLAIN on a non-loopback
-  address logs a warning: PLAIN sends the password in clear.
+- Each frame carries the ZAP User-Id (the account, see :mod:`netgym_sim.auth`) of its
+  connection; the backend refuses an identity whose account is not that user (backend.py
+  rule 1). Serving PLAIN on a non-loopback address logs a warning: PLAIN sends the password
+  in clear; ``curve_secret_key_file`` serves CURVE instead (encrypted; a netgym client gives
+  ``server.server_public_key``).
 - It binds loopback unless told otherwise. ``port=0`` picks a free port.
 - ``stop()`` wakes the serving thread through an inproc socket instead of waiting for its
   next poll timeout, so stopping takes milliseconds, not up to :data:`POLL_MS`.
@@ -24,7 +24,6 @@ This module is the simulator's only importer of zmq.
 from __future__ import annotations
 
 import contextlib
-import hmac
 import logging
 import math
 import os
@@ -36,9 +35,10 @@ from types import TracebackType
 from typing import Any
 
 import zmq
-from zmq.auth.thread import ThreadAuthenticator
+import zmq.auth
 
-from netgym_client.errors import TransportError
+from netgym_client.errors import ConfigError, TransportError
+from netgym_sim.auth import Authenticator
 from netgym_sim.backend import DEFAULT_ACCOUNTS, Account, Backend, load_accounts
 from netgym_sim.faults import FaultInjector
 from netgym_sim.handlers import handle_frames, handle_idle
@@ -54,46 +54,24 @@ POLL_MS = 100
 MAX_PENDING = 1000
 #: Messages ZeroMQ queues per peer before it stops reading that peer (clients are lock-step).
 RCVHWM = 64
-#: Shortest time between two WARNING lines about failed logins, s.
-AUTH_LOG_INTERVAL_S = 10.0
 #: Server-side heartbeats: a client that answers no ping for this long is disconnected, ms.
 HEARTBEAT_IVL_MS, HEARTBEAT_TIMEOUT_MS = 1000, 10_000
 _LOOPBACK = ("127.", "localhost", "::1", "[::1]")
 
 
-class _Authenticator(ThreadAuthenticator):
-    """ZAP over the accounts' passwords; failed logins logged (rate-limited), no password."""
+def _load_secret_key(file: str | os.PathLike[str]) -> tuple[bytes, bytes]:
+    """``(public, secret)`` Z85 keys of a ``.key_secret`` file written by ``netgym keys``.
 
-    def __init__(self, context: zmq.Context[Any], passwords: Mapping[str, str]) -> None:
-        log = logging.getLogger(f"{__name__}.auth")
-        super().__init__(context, log=log)
-        self._passwords = dict(passwords)
-        self._address = ""
-        self._failed = 0
-        self._last_warning_s = -math.inf
-
-    async def handle_zap_message(self, msg: list[bytes]) -> None:
-        """Remember the peer address of the request, then answer it."""
-        self._address = msg[3].decode("utf-8", "replace")[:64] if len(msg) > 3 else "?"
-        await super().handle_zap_message(msg)
-
-    def _authenticate_plain(self, domain: str, username: str, password: str) -> tuple[bool, bytes]:
-        expected = self._passwords.get(username)
-        if expected is not None and hmac.compare_digest(
-            expected.encode("utf-8"), password.encode("utf-8")
-        ):
-            return True, b"OK"
-        self._failed += 1
-        now_s = time.monotonic()
-        if now_s - self._last_warning_s >= AUTH_LOG_INTERVAL_S:
-            logger.warning(
-                "failed login from %s as %r (%d failed logins since the last such line)",
-                self._address,
-                username[:40],
-                self._failed,
-            )
-            self._failed, self._last_warning_s = 0, now_s
-        return False, b"Invalid username or password"
+    Raises:
+        ConfigError: The file cannot be read or holds no secret key.
+    """
+    try:
+        public, secret = zmq.auth.load_certificate(file)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(str(file), f"cannot read the CURVE key pair: {exc}") from exc
+    if secret is None:
+        raise ConfigError(str(file), "holds no secret key (give the .key_secret file)")
+    return public, secret
 
 
 def _poll_ms(faults: FaultInjector | None) -> int:
@@ -114,6 +92,8 @@ class FakeServer:
         accounts_file: A CSV in the real server's format; overrides ``accounts``.
         max_sessions: Sessions that may run at once; more get ``no-available-worker``.
         idle_timeout_s: Sessions silent for longer are dropped.
+        limits: Per-request caps (:class:`~netgym_sim.limits.Limits`).
+        curve_secret_key_file: A ``.key_secret`` file (``netgym keys``): serve CURVE, not PLAIN.
         faults: A fault plan (:class:`~netgym_sim.faults.FaultPlan`, or a list of
             ``"KIND@AT[:PARAM]"`` strings and dicts): replies late, lost, doubled or
             replaced on cue (see :mod:`netgym_sim.faults`).
@@ -135,6 +115,7 @@ class FakeServer:
         idle_timeout_s: float = 30.0,
         faults: Any = None,
         limits: Limits | None = None,
+        curve_secret_key_file: str | os.PathLike[str] | None = None,
     ) -> None:
         if accounts_file is not None:
             accounts = load_accounts(accounts_file)
@@ -147,8 +128,11 @@ class FakeServer:
             faults=FaultInjector(faults) if faults else None,
             limits=limits,
         )
+        self._curve_keys: tuple[bytes, bytes] | None = None
+        if curve_secret_key_file is not None:
+            self._curve_keys = _load_secret_key(curve_secret_key_file)
         self._context: zmq.Context[zmq.Socket[bytes]] | None = None
-        self._auth: ThreadAuthenticator | None = None
+        self._auth: Authenticator | None = None
         self._socket: zmq.Socket[bytes] | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -185,12 +169,16 @@ class FakeServer:
             return self
         context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
         passwords = {a.name: a.password for a in self.backend.accounts.values()}
-        auth = _Authenticator(context, passwords)
+        curve = self._curve_keys
+        auth = Authenticator(context, passwords, None if curve is None else curve[0].decode())
         auth.start()
-        auth.configure_plain(domain="*", passwords=passwords)
         sock = context.socket(zmq.ROUTER)
         sock.setsockopt(zmq.LINGER, 0)
-        sock.setsockopt(zmq.PLAIN_SERVER, 1)
+        if curve is None:
+            sock.setsockopt(zmq.PLAIN_SERVER, 1)
+        else:
+            sock.setsockopt(zmq.CURVE_SERVER, 1)
+            sock.setsockopt(zmq.CURVE_SECRETKEY, curve[1])
         sock.setsockopt(zmq.ROUTER_HANDOVER, 1)
         # up to twice the payload limit is read and answered with env-error; a peer sending
         # more is disconnected by ZeroMQ before we buffer it (no reply is possible then)
@@ -198,7 +186,7 @@ class FakeServer:
         sock.setsockopt(zmq.RCVHWM, RCVHWM)
         sock.setsockopt(zmq.HEARTBEAT_IVL, HEARTBEAT_IVL_MS)
         sock.setsockopt(zmq.HEARTBEAT_TIMEOUT, HEARTBEAT_TIMEOUT_MS)
-        if not self.host.startswith(_LOOPBACK):
+        if curve is None and not self.host.startswith(_LOOPBACK):
             logger.warning("serving PLAIN on %s: passwords cross the network in clear", self.host)
         try:
             if self.port == 0:

@@ -49,6 +49,8 @@ def test_zmq_only_in_the_socket_modules(package: str) -> None:
         # netgym keys / CURVE: writes and loads key pairs, derives a client's keys with zmq
         ROOT / "netgym_client" / "keys.py",
         ROOT / "netgym_sim" / "server.py",
+        # the server's ZAP handler: PLAIN with logged refusals, CURVE with derived keys
+        ROOT / "netgym_sim" / "auth.py",
         # the benchmark measures the bare DEALER/ROUTER round trip, without our layers, as
         # the limit every other path is compared to: it must open sockets itself
         ROOT / "netgym_client" / "bench.py",
