@@ -220,25 +220,34 @@ def test_the_worker_finds_a_restarted_server() -> None:
         first.stop()
 
 
-def test_a_killed_worker_process_is_restarted_and_its_clients_told_to_try_again() -> None:
+def test_a_killed_worker_process_costs_only_its_own_sessions_and_is_restarted() -> None:
     with BrokerServer(
-        workers=1, slots_per_worker=2, hello_interval_s=HELLO_S, worker_hostname="t"
+        workers=2, slots_per_worker=2, hello_interval_s=HELLO_S, worker_hostname="t"
     ) as server:
-        wait_until(idle_count(server, 2), "the local worker's hellos", timeout_s=30.0)
-        assert set(server.broker.idle_workers()) == {b"admin-0-t", b"admin-1-t"}
+        wait_until(idle_count(server, 4), "the local workers' hellos", timeout_s=30.0)
         context: zmq.Context[Any] = zmq.Context()
-        peers = [RawPeer(context, server.address, f"admin-{i}") for i in range(2)]
+        peers = [RawPeer(context, server.address, f"admin-{i}") for i in range(3)]
         try:
+            firsts = []
             for peer in peers:
                 peer.send(CUSTOM)
-                assert peer.recv() is not None
-            (pid,) = server.worker_pids().values()
+                firsts.append(peer.recv())
+                assert firsts[-1] is not None
+            # the least busy process first: clients 0 and 2 on process 0, client 1 on 1
+            routes = server.broker.routes
+            assert routes[b"admin-0"] in (b"admin-0-t", b"admin-1-t")
+            assert routes[b"admin-2"] in (b"admin-0-t", b"admin-1-t")
+            assert routes[b"admin-1"] in (b"admin-2-t", b"admin-3-t")
+            pid = server.worker_pids()[b"admin-0-t"]
             os.kill(pid, signal.SIGKILL)
-            for peer in peers:
+            for peer in (peers[0], peers[2]):
                 reply = peer.recv(timeout_ms=10_000)
                 assert reply == {"type": "env-error", "error_msg": WORKER_RESTARTED_MSG}
+            peers[1].send(action(firsts[1]))  # the other process's session goes on
+            second = peers[1].recv()
+            assert second is not None and second["type"] == "env-measurement"
             wait_until(lambda: server.restarts() == 1, "the restart")
-            wait_until(idle_count(server, 2), "the restarted worker's hellos", timeout_s=30.0)
+            wait_until(idle_count(server, 3), "the restarted worker's hellos", timeout_s=30.0)
             assert server.worker_pids()[b"admin-0-t"] != pid
             assert [r["type"] for r in run_session(peers[0])] == ["env-measurement"] * 3
         finally:
