@@ -228,11 +228,12 @@ def test_a_killed_worker_process_costs_only_its_own_sessions_and_is_restarted() 
         context: zmq.Context[Any] = zmq.Context()
         peers = [RawPeer(context, server.address, f"admin-{i}") for i in range(3)]
         try:
-            firsts = []
+            firsts: list[dict[str, Any]] = []
             for peer in peers:
                 peer.send(CUSTOM)
-                firsts.append(peer.recv())
-                assert firsts[-1] is not None
+                first = peer.recv()
+                assert first is not None
+                firsts.append(first)
             # the least busy process first: clients 0 and 2 on process 0, client 1 on 1
             routes = server.broker.routes
             assert routes[b"admin-0"] in (b"admin-0-t", b"admin-1-t")
