@@ -234,22 +234,23 @@ def test_a_killed_worker_process_costs_only_its_own_sessions_and_is_restarted() 
                 first = peer.recv()
                 assert first is not None
                 firsts.append(first)
-            # the least busy process first: clients 0 and 2 on process 0, client 1 on 1
-            routes = server.broker.routes
-            assert routes[b"admin-0"] in (b"admin-0-t", b"admin-1-t")
-            assert routes[b"admin-2"] in (b"admin-0-t", b"admin-1-t")
-            assert routes[b"admin-1"] in (b"admin-2-t", b"admin-3-t")
-            pid = server.worker_pids()[b"admin-0-t"]
+            # the least busy process first: the first two clients are on different processes
+            group = {c: server.broker.groups[w] for c, w in server.broker.routes.items()}
+            assert group[b"admin-0"] != group[b"admin-1"]
+            victim = group[b"admin-0"]
+            pid = server.worker_pids()[victim]
             os.kill(pid, signal.SIGKILL)
-            for peer in (peers[0], peers[2]):
-                reply = peer.recv(timeout_ms=10_000)
-                assert reply == {"type": "env-error", "error_msg": WORKER_RESTARTED_MSG}
-            peers[1].send(action(firsts[1]))  # the other process's session goes on
-            second = peers[1].recv()
-            assert second is not None and second["type"] == "env-measurement"
+            for i, peer in enumerate(peers):
+                if group[f"admin-{i}".encode()] == victim:
+                    reply = peer.recv(timeout_ms=10_000)
+                    assert reply == {"type": "env-error", "error_msg": WORKER_RESTARTED_MSG}
+                else:  # a session on the other process goes on
+                    peer.send(action(firsts[i]))
+                    second = peer.recv()
+                    assert second is not None and second["type"] == "env-measurement"
             wait_until(lambda: server.restarts() == 1, "the restart")
             wait_until(idle_count(server, 3), "the restarted worker's hellos", timeout_s=30.0)
-            assert server.worker_pids()[b"admin-0-t"] != pid
+            assert server.worker_pids()[victim] != pid
             assert [r["type"] for r in run_session(peers[0])] == ["env-measurement"] * 3
         finally:
             for peer in peers:
