@@ -8,7 +8,7 @@ Rules:
 - One thread owns both sockets and only moves bytes: every simulation step runs in a
   worker process, so a heavy or broken session costs its own worker only.
 - ``workers`` local worker processes (``python -m netgym_sim worker``) of
-  ``slots_per_worker`` slots each (identities ``"<official>-<n>-<hostname>"``, n = 0, 1, …
+  ``slots_per_worker`` slots each (identities ``"<official>-<n>-<hostname>.local"``, n = 0, 1, …
   over all slots) are started and supervised: a worker that exits is forgotten at once
   (the clients of its slots get "Worker Restarted, Try Again.") and restarted, after
   a back-off that doubles while it keeps dying young. Remote workers may register on the
@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -84,7 +85,9 @@ class BrokerServer:
         hello_interval_s: Local workers' hello interval.
         hello_expiry_s: Idle workers silent for this long are forgotten.
         action_timeout_s: Local workers' wait for an action.
-        worker_hostname: Host part of the local workers' identities (default: this machine's).
+        worker_hostname: Host part of the local workers' identities (default: this machine's
+            name + ``.local``, so that they never take over the route of a worker started
+            on this machine by hand, e.g. the original's ``admin-1-<hostname>``).
     """
 
     def __init__(
@@ -123,17 +126,18 @@ class BrokerServer:
         self.official_account = official_account
         self.hello_interval_s = hello_interval_s
         self.action_timeout_s = action_timeout_s
+        hostname = worker_hostname or f"{socket.gethostname()}.local"
+        self._worker_hostname = hostname
         self._locals = []
         for i in range(workers):
             ids = [
-                worker_identity(official_account, i * slots_per_worker + j, worker_hostname)
+                worker_identity(official_account, i * slots_per_worker + j, hostname)
                 for j in range(slots_per_worker)
             ]
             local = _Local(i * slots_per_worker, ids[0].encode(), [x.encode() for x in ids])
             self._locals.append(local)
             for slot in local.slot_identities:
                 self.broker.groups[slot] = local.identity
-        self._worker_hostname = worker_hostname
         self._context: zmq.Context[zmq.Socket[bytes]] | None = None
         self._auth: ThreadAuthenticator | None = None
         self._sockets: list[zmq.Socket[bytes]] = []
@@ -268,8 +272,7 @@ class BrokerServer:
             "--log-level",
             logging.getLevelName(logging.getLogger("netgym_sim").getEffectiveLevel()),
         ]
-        if self._worker_hostname is not None:
-            command += ["--hostname", self._worker_hostname]
+        command += ["--hostname", self._worker_hostname]
         local.proc = subprocess.Popen(command, stdin=subprocess.DEVNULL)
         local.started_s = time.monotonic()
         logger.info("started worker %r (pid %d)", local.identity, local.proc.pid)
