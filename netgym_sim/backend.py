@@ -50,7 +50,7 @@ from typing import TYPE_CHECKING
 from netgym_client import protocol
 from netgym_client.errors import ConfigError
 from netgym_sim.errors import SimError, UnknownEnvironment
-from netgym_sim.limits import Limits, echo
+from netgym_sim.limits import Limits, LogTally, echo
 from netgym_sim.scenarios import SCENARIOS
 from netgym_sim.session import Session
 
@@ -83,6 +83,8 @@ UNKNOWN_TYPE_MSG = "unknown msg type"
 IDLE_TIMEOUT_MSG = "Timeout: No env-action received!"
 #: What the real server tells a client whose worker restarted mid-session (PROTOCOL.md §4).
 WORKER_RESTARTED_MSG = "Worker Restarted, Try Again."
+#: Identities of another account than the connection's (refused; counted, logged seldom).
+_foreign = LogTally(logger, "identities of another account")
 #: A canonical non-negative instance number (at most 9 digits; no sign, no leading zero).
 _INSTANCE = re.compile(r"0|[1-9][0-9]{0,8}")
 #: A worker's host part: a host name (letters, digits, ``.``, ``_``, ``-``).
@@ -234,12 +236,7 @@ class Backend:
         if account is None:
             return UNKNOWN_ACCOUNT_MSG
         if user is not None and user != account.name:
-            logger.warning(
-                "a connection authenticated as %r used the identity %s of account %r; refused",
-                user[:40],
-                echo(text),
-                account.name,
-            )
+            _foreign.add(text.encode(), f"logged in as {echo(user)}")
             return (
                 f"identity {echo(text)} belongs to account {account.name!r}, but this "
                 f"connection logged in as {echo(user)}"

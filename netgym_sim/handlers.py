@@ -18,12 +18,11 @@ Replies are compact JSON, like the real server's own messages.
 from __future__ import annotations
 
 import logging
-import time
 
 from netgym_client import protocol
 from netgym_client.errors import ProtocolError
 from netgym_sim.backend import CLIENT_END_TYPE, UNKNOWN_TYPE_MSG, Backend, Reply
-from netgym_sim.limits import echo
+from netgym_sim.limits import LogTally
 
 __all__ = ["handle_frames", "handle_idle", "handle_message"]
 
@@ -71,25 +70,7 @@ def handle_message(backend: Backend, identity: bytes, msg: protocol.Message) -> 
         return [(identity, protocol.ErrorReply(text))]
 
 
-class _Tally:
-    """Counts client faults; logs each at DEBUG and their number at WARNING now and then."""
-
-    def __init__(self, what: str, interval_s: float = 60.0) -> None:
-        self.what = what
-        self.interval_s = interval_s
-        self.count = 0
-        self._since_s = time.monotonic()
-
-    def add(self, identity: bytes, problem: object) -> None:
-        logger.debug("%s sent %s: %s", echo(identity), self.what, echo(str(problem)))
-        self.count += 1
-        now_s = time.monotonic()
-        if now_s - self._since_s >= self.interval_s:
-            logger.warning("%d %s in the last %.0f s", self.count, self.what, now_s - self._since_s)
-            self.count, self._since_s = 0, now_s
-
-
-_malformed = _Tally("malformed messages")
+_malformed = LogTally(logger, "malformed messages")
 
 
 def handle_frames(

@@ -24,7 +24,9 @@ The limits and their defaults are listed in ``docs/limits.md`` (one table, with 
 
 from __future__ import annotations
 
+import logging
 import math
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +39,7 @@ __all__ = [
     "MAX_EXACT_INT",
     "MAX_TIME_MS",
     "Limits",
+    "LogTally",
     "check_action",
     "check_env_start",
     "echo",
@@ -119,6 +122,37 @@ class Limits:
         for name, value in vars(self).items():
             if not value > 0:
                 raise ValueError(f"Limits.{name} must be > 0, got {value!r}")
+
+
+class LogTally:
+    """Counts one kind of client fault: each at DEBUG, their number at WARNING now and then.
+
+    A hostile peer can send thousands of bad messages a second; one log line each would
+    cost more than answering them. The first one is logged at WARNING at once, then at most
+    one WARNING per ``interval_s`` says how many came since.
+    """
+
+    def __init__(self, log: logging.Logger, what: str, interval_s: float = 60.0) -> None:
+        self.log = log
+        self.what = what
+        self.interval_s = interval_s
+        self.count = 0
+        self._since_s = -math.inf
+
+    def add(self, identity: bytes, problem: object) -> None:
+        """Count one fault of ``identity`` (``problem`` says what it was)."""
+        self.log.debug("%s sent %s: %s", echo(identity), self.what, echo(str(problem)))
+        self.count += 1
+        now_s = time.monotonic()
+        if now_s - self._since_s >= self.interval_s:
+            self.log.warning(
+                "%d %s since the last such line; the latest from %s: %s",
+                self.count,
+                self.what,
+                echo(identity),
+                echo(str(problem)),
+            )
+            self.count, self._since_s = 0, now_s
 
 
 def _join(path: str, key: Any) -> str:

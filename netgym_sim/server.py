@@ -7,8 +7,10 @@ Rules:
   handshake; nothing reaches the backend.
 - One thread owns the socket and serves every session in lock step (a step is one call
   into the SimPy model). Before serving a message, every message already waiting on the
-  socket is taken off it and stamped with its arrival time (at most :data:`MAX_PENDING`
-  held), so idle time counts from arrival; idle sessions are expired between messages.
+  socket is taken off it and its arrival noted (at most :data:`MAX_PENDING` held), so idle
+  time counts from arrival; held messages are served one identity at a time in turn, so a
+  flooding peer delays a lock-step client by one message, not by its whole backlog. Idle
+  sessions are expired between messages.
 - Each frame carries the ZAP User-Id (the account, see :mod:`netgym_sim.auth`) of its
   connection; the backend refuses an identity whose account is not that user (backend.py
   rule 1). Serving PLAIN on a non-loopback address logs a warning: PLAIN sends the password
@@ -24,9 +26,11 @@ This module is the simulator's only importer of zmq.
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import math
 import os
+import sys
 import threading
 import time
 from collections import deque
@@ -57,6 +61,34 @@ RCVHWM = 64
 #: Server-side heartbeats: a client that answers no ping for this long is disconnected, ms.
 HEARTBEAT_IVL_MS, HEARTBEAT_TIMEOUT_MS = 1000, 10_000
 _LOOPBACK = ("127.", "localhost", "::1", "[::1]")
+
+
+class _Pending:
+    """Received messages waiting to be served, one queue per identity, served in turn.
+
+    A peer that floods the socket fills only its own queue: a lock-step client's message is
+    served after at most one message of every other peer, not after all of theirs.
+    """
+
+    def __init__(self) -> None:
+        self._queues: dict[bytes, deque[tuple[list[bytes], str | None]]] = {}
+        self.count = 0
+
+    def __bool__(self) -> bool:
+        return self.count > 0
+
+    def push(self, frames: list[bytes], user: str | None) -> None:
+        self._queues.setdefault(frames[0], deque()).append((frames, user))
+        self.count += 1
+
+    def pop(self) -> tuple[list[bytes], str | None]:
+        identity = next(iter(self._queues))
+        queue = self._queues.pop(identity)
+        item = queue.popleft()
+        if queue:
+            self._queues[identity] = queue  # to the back of the turn
+        self.count -= 1
+        return item
 
 
 def _load_secret_key(file: str | os.PathLike[str]) -> tuple[bytes, bytes]:
@@ -225,7 +257,8 @@ class FakeServer:
         poller.register(sock, zmq.POLLIN)
         poller.register(waker, zmq.POLLIN)
         faults = self.backend.faults
-        pending: deque[tuple[list[bytes], str | None]] = deque()
+        pending = _Pending()
+        modules = len(sys.modules)
         while not self._stop.is_set():
             try:
                 ready = dict(poller.poll(0 if pending else _poll_ms(faults)))
@@ -233,8 +266,14 @@ class FakeServer:
                     self._drain(sock, pending)
                 replies = []
                 if pending:
-                    frames, user = pending.popleft()
+                    frames, user = pending.pop()
                     replies = handle_frames(self.backend, frames, user=user)
+                    if len(sys.modules) != modules:
+                        # a first session of an env loaded its model (numba's compiled kernel
+                        # brings ~10**6 objects): keep the cycle collector from rescanning them
+                        # on every full collection (~150 ms each, a stall for every session)
+                        modules = len(sys.modules)
+                        gc.freeze()
                 replies += handle_idle(self.backend)
                 if faults is not None:  # timed delivery: late replies wait in a queue
                     for identity, payload in replies:
@@ -252,11 +291,9 @@ class FakeServer:
                     break
                 logger.error("socket error (continuing): %s", exc)
 
-    def _drain(
-        self, sock: zmq.Socket[bytes], pending: deque[tuple[list[bytes], str | None]]
-    ) -> None:
+    def _drain(self, sock: zmq.Socket[bytes], pending: _Pending) -> None:
         """Take every waiting message off ``sock``, noting its arrival with the backend."""
-        while len(pending) < MAX_PENDING:
+        while pending.count < MAX_PENDING:
             try:
                 parts = sock.recv_multipart(zmq.NOBLOCK, copy=False)
             except zmq.Again:
@@ -268,7 +305,7 @@ class FakeServer:
             except zmq.ZMQError:  # no metadata: not an authenticated connection
                 user = None
             self.backend.note_arrival(frames[0], user, received_s)
-            pending.append((frames, user))
+            pending.push(frames, user)
 
     def stop(self, timeout_s: float = 5.0) -> None:
         """Stop serving and release the socket, authenticator and context (idempotent)."""

@@ -116,7 +116,7 @@ def test_failed_logins_warn_with_the_address_not_the_password(
     zmq_context: Any, server: FakeServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Defect 8: wrong passwords are logged at WARNING (rate-limited), never the password."""
-    caplog.set_level(logging.WARNING, logger="netgym_sim.server")
+    caplog.set_level(logging.WARNING, logger="netgym_sim.auth")
     peers = [
         RawPeer(zmq_context, server.address, "admin-0", "admin", f"secret-{i}") for i in range(5)
     ]
