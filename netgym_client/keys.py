@@ -72,21 +72,6 @@ def load_public_key(value: str, path: str = "server.server_public_key") -> str:
     return public.decode("ascii")
 
 
-def load_secret_key(file: str | os.PathLike[str]) -> tuple[bytes, bytes]:
-    """``(public, secret)`` Z85 keys of a ``.key_secret`` certificate.
-
-    Raises:
-        ConfigError: The file is missing, unreadable or holds no secret key.
-    """
-    try:
-        public, secret = zmq.auth.load_certificate(file)
-    except (OSError, ValueError) as exc:
-        raise ConfigError(str(file), f"cannot read the CURVE key pair: {exc}") from exc
-    if secret is None:
-        raise ConfigError(str(file), "holds no secret key (give the .key_secret file)")
-    return public, secret
-
-
 def client_keypair(
     server_public_key: str, session_name: str, session_key: str
 ) -> tuple[bytes, bytes]:

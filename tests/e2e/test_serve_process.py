@@ -51,7 +51,7 @@ def wait_for_line(proc: subprocess.Popen[str], needle: str, timeout_s: float) ->
 def served() -> Iterator[tuple[subprocess.Popen[str], int]]:
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "netgym_sim", "serve", "--port", str(port)],
+        [sys.executable, "-W", "error", "-m", "netgym_sim", "serve", "--port", str(port)],
         stderr=subprocess.PIPE,
         text=True,
     )

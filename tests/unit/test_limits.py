@@ -180,3 +180,59 @@ def test_hostile_action_numbers_are_named() -> None:
     reply = json.loads(payload)
     assert reply["type"] == "env-error", reply
     assert "action_list.value[0]" in reply["error_msg"], reply
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now_s = 0.0
+
+    def __call__(self) -> float:
+        return self.now_s
+
+
+def test_idle_time_counts_from_the_arrival_of_the_message() -> None:
+    """Defect 5: a message that waited behind slow ones does not get its session expired."""
+    clock = FakeClock()
+    backend = Backend(idle_timeout_s=5.0, clock=clock)
+    ((_, reply),) = handle_frames(backend, [b"admin-0", json.dumps(custom_start()).encode()])
+    ts = json.loads(reply)["network_stats"][0]["ts"]
+    backend.note_arrival(b"admin-0", "admin", 4.0)  # arrived at 4 s, served much later
+    backend.note_arrival(b"admin-0", "test", 9.0)  # another account's frame counts for nothing
+    clock.now_s = 8.5  # 8.5 s after the start, 4.5 s after the arrival: not idle
+    assert backend.expire() == []
+    action = {
+        "type": "env-action",
+        "action_list": {"source": "test", "name": "srate", "ts": ts, "id": [], "value": []},
+    }
+    ((_, reply),) = handle_frames(backend, [b"admin-0", json.dumps(action).encode()], user="admin")
+    assert json.loads(reply)["type"] == "env-measurement"
+    clock.now_s = 14.0  # 5.5 s after the reply
+    assert [to for to, _ in backend.expire()] == [b"admin-0"]
+
+
+def custom_start() -> dict[str, Any]:
+    return {
+        "type": "env-start",
+        "env": "custom",
+        "num_users": 2,
+        "measurement_start_time_ms": 0,
+        "measurement_interval_ms": 10,
+        "env_end_time_ms": 100,
+    }
+
+
+def test_limits_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="max_users"):
+        Limits(max_users=0)
+
+
+def test_replies_quote_at_most_a_short_prefix() -> None:
+    """Defect 8: a 200 kB unknown key or env name comes back as a short excerpt only."""
+    config = custom_start()
+    config["k" * 200_000] = 1
+    ((_, payload),) = handle_frames(Backend(), [b"admin-0", json.dumps(config).encode()])
+    assert len(payload) < 400
+    config = custom_start()
+    config["env"] = "e" * 200_000
+    ((_, payload),) = handle_frames(Backend(), [b"admin-0", json.dumps(config).encode()])
+    assert len(payload) < 400
