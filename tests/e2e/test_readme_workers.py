@@ -1,0 +1,57 @@
+"""The README's workers section stays true: its commands parse, its snippet runs."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from netgym_sim.__main__ import build_parser
+from tests.e2e.test_serve_process import free_port, wait_for_line
+
+pytestmark = pytest.mark.e2e
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def section() -> str:
+    text = README.read_text()
+    start = text.index("## Workers on several cores and machines")
+    return text[start : text.index("\n## ", start + 1)]
+
+
+def test_the_sections_commands_parse_with_the_documented_flags() -> None:
+    (block,) = re.findall(r"```bash\n(.*?)```", section(), flags=re.S)
+    commands = [ln for ln in block.splitlines() if ln.startswith("python -m netgym_sim")]
+    assert len(commands) == 2
+    serve, worker = (build_parser().parse_args(shlex.split(c)[3:]) for c in commands)
+    assert (serve.command, serve.workers, serve.env_port) == ("serve", 2, 8087)
+    assert (worker.command, worker.server, worker.slots) == ("worker", "tcp://A:8087", 4)
+
+
+def test_the_async_vector_snippet_runs_against_serve_workers() -> None:
+    (block,) = re.findall(r"```python\n(.*?)```", section(), flags=re.S)
+    port = free_port()
+    code = block.replace('"tcp://127.0.0.1:8088"', f'"tcp://127.0.0.1:{port}"')
+    assert code != block
+    code += "\nprint('shape', obs.shape)\n"
+    command = [sys.executable, "-m", "netgym_sim", "serve", "--port", str(port)]
+    command += ["--workers", "1", "--slots", "4", "--env-port", str(free_port())]
+    server = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    try:
+        for _ in range(4):  # one hello per slot
+            wait_for_line(server, "registered offering", 60.0)
+        run = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=90, check=False
+        )
+        assert run.returncode == 0, run.stderr[-2000:]
+        assert "shape (4, 3, 5)" in run.stdout
+    finally:
+        server.terminate()
+        server.wait(20)
+        assert server.stderr is not None
+        server.stderr.close()
