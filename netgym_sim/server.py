@@ -63,6 +63,11 @@ HEARTBEAT_IVL_MS, HEARTBEAT_TIMEOUT_MS = 1000, 10_000
 _LOOPBACK = ("127.", "localhost", "::1", "[::1]")
 
 
+def plain_in_clear(host: str, curve: bool) -> bool:
+    """Whether serving on ``host`` would send PLAIN passwords off this machine in clear."""
+    return not curve and not host.startswith(_LOOPBACK)
+
+
 class _Pending:
     """Received messages waiting to be served, one queue per identity, served in turn.
 
@@ -218,7 +223,7 @@ class FakeServer:
         sock.setsockopt(zmq.RCVHWM, RCVHWM)
         sock.setsockopt(zmq.HEARTBEAT_IVL, HEARTBEAT_IVL_MS)
         sock.setsockopt(zmq.HEARTBEAT_TIMEOUT, HEARTBEAT_TIMEOUT_MS)
-        if curve is None and not self.host.startswith(_LOOPBACK):
+        if plain_in_clear(self.host, curve is not None):
             logger.warning("serving PLAIN on %s: passwords cross the network in clear", self.host)
         try:
             if self.port == 0:

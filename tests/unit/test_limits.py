@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import math
 import warnings
 from typing import Any
@@ -15,7 +16,8 @@ from hypothesis import strategies as st
 from netgym_client.config import load_config
 from netgym_sim.backend import Backend
 from netgym_sim.handlers import handle_frames
-from netgym_sim.limits import Limits
+from netgym_sim.limits import Limits, LogTally
+from netgym_sim.server import plain_in_clear
 from netgym_sim.session import Session
 
 ENVS = ["custom", "nqos_split", "qos_steer", "network_slicing", "rmcat"]
@@ -236,3 +238,29 @@ def test_replies_quote_at_most_a_short_prefix() -> None:
     config["env"] = "e" * 200_000
     ((_, payload),) = handle_frames(Backend(), [b"admin-0", json.dumps(config).encode()])
     assert len(payload) < 400
+
+
+def test_log_tally_warns_once_then_counts(caplog: pytest.LogCaptureFixture) -> None:
+    """Defect 8: malformed messages are DEBUG lines; a WARNING now and then gives the count."""
+    log = logging.getLogger("netgym_sim.test_tally")
+    tally = LogTally(log, "bad things", interval_s=3600.0)
+    with caplog.at_level(logging.DEBUG, logger="netgym_sim.test_tally"):
+        for i in range(50):
+            tally.add(b"admin-0", f"problem {i}")
+    levels = [r.levelno for r in caplog.records]
+    assert levels.count(logging.WARNING) == 1 and levels.count(logging.DEBUG) == 50
+    assert tally.count == 49
+
+
+@pytest.mark.parametrize(
+    ("host", "curve", "warned"),
+    [
+        ("127.0.0.1", False, False),
+        ("localhost", False, False),
+        ("0.0.0.0", False, True),
+        ("10.1.2.3", False, True),
+        ("0.0.0.0", True, False),
+    ],
+)
+def test_plain_off_loopback_is_warned_of(host: str, curve: bool, warned: bool) -> None:
+    assert plain_in_clear(host, curve) is warned
