@@ -184,6 +184,11 @@ def add_worker_arguments(worker: argparse.ArgumentParser) -> argparse.ArgumentPa
     worker.add_argument(
         "--slots", type=int, default=1, help="simulation slots, ids N, N+1, … (default: 1)"
     )
+    defaults = Limits()
+    worker.add_argument("--max-users", type=int, default=defaults.max_users, metavar="N")
+    worker.add_argument(
+        "--max-trace-points", type=int, default=defaults.max_trace_points, metavar="N"
+    )
     worker.add_argument("--hello-interval", type=float, default=HELLO_INTERVAL_S, metavar="S")
     worker.add_argument("--action-timeout", type=float, default=ACTION_TIMEOUT_S, metavar="S")
     worker.add_argument(
@@ -217,8 +222,9 @@ def run_worker(args: argparse.Namespace) -> int:
             slots=args.slots,
             hello_interval_s=args.hello_interval,
             action_timeout_s=args.action_timeout,
+            limits=Limits(max_users=args.max_users, max_trace_points=args.max_trace_points),
         )
-    except NetGymError as exc:
+    except (NetGymError, ValueError) as exc:
         logger.error("%s", exc)
         return 2
     worker.run(stop)
@@ -235,6 +241,9 @@ def serve(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
+    if args.curve_secret_key and args.workers is not None:
+        logger.error("--curve-secret-key is not supported with --workers (PLAIN only)")
+        return 2
     if args.fault and args.workers is not None:
         logger.error("--fault acts on in-process sessions: it cannot be used with --workers")
         return 2
@@ -250,6 +259,7 @@ def serve(args: argparse.Namespace) -> int:
                 or max(1, -(-args.max_sessions // max(1, args.workers))),
                 accounts_file=args.accounts,
                 action_timeout_s=args.idle_timeout,
+                limits=limits_from(args),
             ).start()
         else:
             server = FakeServer(

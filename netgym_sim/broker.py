@@ -49,7 +49,8 @@ from netgym_sim.backend import (
     Account,
     Backend,
 )
-from netgym_sim.handlers import CLIENT_MAX_BYTES, CLIENT_TYPES
+from netgym_sim.handlers import CLIENT_TYPES
+from netgym_sim.limits import Limits
 
 __all__ = [
     "BACKEND",
@@ -109,6 +110,8 @@ class Broker:
         hello_expiry_s: An idle worker is forgotten after this long without a hello.
         hello_grace_s: A hello this soon after a start, before anything else from that
             worker, was sent before the start arrived: it is not a restart.
+        limits: The in-process server's caps; the frontend applies ``max_message_bytes``
+            (the sessions' own caps are the workers').
         clock: Monotonic clock in seconds (injectable for tests).
     """
 
@@ -120,10 +123,12 @@ class Broker:
         custom_env_name: str = "custom",
         hello_expiry_s: float = HELLO_EXPIRY_S,
         hello_grace_s: float = HELLO_GRACE_S,
+        limits: Limits | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         # the in-process backend's identity rules, shared rather than copied
         self._identities = Backend(accounts, max_sessions=0)
+        self.max_message_bytes = (limits or Limits()).max_message_bytes
         self.official_account = official_account
         self.custom_env_name = custom_env_name
         self.hello_expiry_s = hello_expiry_s
@@ -136,18 +141,23 @@ class Broker:
         self.groups: dict[bytes, bytes] = {}
 
     # ------------------------------------------------------------------ frontend
-    def from_client(self, frames: list[bytes]) -> list[Outgoing]:
-        """Answer the frames the frontend ROUTER received (``[client, payload]``)."""
+    def from_client(self, frames: list[bytes], user: str | None = None) -> list[Outgoing]:
+        """Answer the frames the frontend ROUTER received (``[client, payload]``).
+
+        Args:
+            frames: The frames, routing id first.
+            user: The account the connection logged in as (ZAP User-Id), when known.
+        """
         identity = frames[0]
         if len(frames) != 2:
             text = f"ProtocolError: expected 1 payload frame, got {len(frames) - 1}"
             return [_reply(identity, protocol.ErrorReply(text))]
-        refusal = self._identities.check_identity(identity)
+        refusal = self._identities.check_identity(identity, user)
         if refusal is not None:
             return [_reply(identity, protocol.ErrorReply(refusal))]
         payload = frames[1]
         try:
-            obj = protocol.decode_json(payload, max_bytes=CLIENT_MAX_BYTES)
+            obj = protocol.decode_json(payload, max_bytes=self.max_message_bytes)
             kind = obj.get("type")
             if isinstance(kind, str) and kind not in CLIENT_TYPES:
                 return [_reply(identity, protocol.ErrorReply(UNKNOWN_TYPE_MSG))]
@@ -213,11 +223,21 @@ class Broker:
         return sorted(idle, key=lambda e: busy.get(self.groups.get(e.identity, e.identity), 0))
 
     # ------------------------------------------------------------------ backend
-    def from_worker(self, frames: list[bytes]) -> list[Outgoing]:
-        """Handle the frames the backend ROUTER received (``[worker, client, payload]``)."""
+    def from_worker(self, frames: list[bytes], user: str | None = None) -> list[Outgoing]:
+        """Handle the frames the backend ROUTER received (``[worker, client, payload]``).
+
+        Args:
+            frames: The frames, routing id first.
+            user: The account the connection logged in as (ZAP User-Id), when known: a
+                worker's identity must name that account (its privileges follow it).
+        """
         worker = frames[0]
         if len(frames) != 3:
             logger.warning("worker %r sent %d frames; expected 3", worker, len(frames))
+            return []
+        account = worker.decode("utf-8", errors="replace").split("-")[0]
+        if user is not None and account != user:  # no worker ids limit: the original has none
+            logger.warning("worker %r refused: it logged in as %r", worker, user)
             return []
         client, payload = frames[1], frames[2]
         sniffed = _LEADING_TYPE.match(payload)

@@ -38,7 +38,7 @@ from netgym_client import protocol
 from netgym_client.errors import ConfigError, TransportError
 from netgym_sim.backend import DEFAULT_ACCOUNTS, Account, load_accounts
 from netgym_sim.broker import BACKEND, HELLO_EXPIRY_S, Broker, Outgoing
-from netgym_sim.handlers import CLIENT_MAX_BYTES
+from netgym_sim.limits import Limits
 from netgym_sim.worker import ACTION_TIMEOUT_S, HELLO_INTERVAL_S, worker_identity
 
 __all__ = ["BrokerServer"]
@@ -88,6 +88,8 @@ class BrokerServer:
         worker_hostname: Host part of the local workers' identities (default: this machine's
             name + ``.local``, so that they never take over the route of a worker started
             on this machine by hand, e.g. the original's ``admin-1-<hostname>``).
+        limits: Per-request caps: the frontend applies ``max_message_bytes``, the local
+            workers' sessions ``max_users`` and ``max_trace_points``.
     """
 
     def __init__(
@@ -105,6 +107,7 @@ class BrokerServer:
         hello_expiry_s: float = HELLO_EXPIRY_S,
         action_timeout_s: float = ACTION_TIMEOUT_S,
         worker_hostname: str | None = None,
+        limits: Limits | None = None,
     ) -> None:
         if accounts_file is not None:
             accounts = load_accounts(accounts_file)
@@ -120,8 +123,12 @@ class BrokerServer:
                 f"local workers sign in as {official_account!r}, which the accounts lack",
             )
         self.host, self.port, self.env_port = host, port, env_port
+        self.limits = limits or Limits()
         self.broker = Broker(
-            self.accounts, official_account=official_account, hello_expiry_s=hello_expiry_s
+            self.accounts,
+            official_account=official_account,
+            hello_expiry_s=hello_expiry_s,
+            limits=self.limits,
         )
         self.official_account = official_account
         self.hello_interval_s = hello_interval_s
@@ -209,7 +216,7 @@ class BrokerServer:
             domain="*", passwords={a.name: a.password for a in self.accounts.values()}
         )
         self._context, self._auth = context, auth
-        frontend = self._router(context, 2 * CLIENT_MAX_BYTES)
+        frontend = self._router(context, 2 * self.limits.max_message_bytes)
         backend = self._router(context, 2 * protocol.MAX_MESSAGE_BYTES)
         try:
             self.port = self._bind(frontend, self.port)
@@ -273,6 +280,8 @@ class BrokerServer:
             logging.getLevelName(logging.getLogger("netgym_sim").getEffectiveLevel()),
         ]
         command += ["--hostname", self._worker_hostname]
+        command += ["--max-users", str(self.limits.max_users)]
+        command += ["--max-trace-points", str(self.limits.max_trace_points)]
         local.proc = subprocess.Popen(command, stdin=subprocess.DEVNULL)
         local.started_s = time.monotonic()
         logger.info("started worker %r (pid %d)", local.identity, local.proc.pid)
@@ -319,11 +328,11 @@ class BrokerServer:
                 ready = dict(poller.poll(POLL_MS))
                 out: list[Outgoing] = []
                 if frontend in ready:
-                    for frames in _drain(frontend):
-                        out += self.broker.from_client(frames)
+                    for frames, user in _drain(frontend):
+                        out += self.broker.from_client(frames, user)
                 if backend in ready:
-                    for frames in _drain(backend):
-                        out += self.broker.from_worker(frames)
+                    for frames, user in _drain(backend):
+                        out += self.broker.from_worker(frames, user)
                 now_s = time.monotonic()
                 if now_s >= next_chores_s:
                     next_chores_s = now_s + POLL_MS / 1000
@@ -381,12 +390,17 @@ class BrokerServer:
             self._context = None
 
 
-def _drain(sock: zmq.Socket[bytes]) -> list[list[bytes]]:
-    """Up to :data:`BATCH` messages waiting on ``sock``, without blocking."""
-    batch = []
+def _drain(sock: zmq.Socket[bytes]) -> list[tuple[list[bytes], str | None]]:
+    """Up to :data:`BATCH` messages waiting on ``sock``, each with its ZAP User-Id."""
+    batch: list[tuple[list[bytes], str | None]] = []
     for _ in range(BATCH):
         try:
-            batch.append(sock.recv_multipart(zmq.NOBLOCK))
+            parts = sock.recv_multipart(zmq.NOBLOCK, copy=False)
         except zmq.Again:
             break
+        try:
+            user: str | None = str(parts[-1].get("User-Id"))
+        except zmq.ZMQError:  # no metadata: not an authenticated connection
+            user = None
+        batch.append(([part.bytes for part in parts], user))
     return batch

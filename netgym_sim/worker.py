@@ -27,8 +27,10 @@ Rules (PROTOCOL.md §1–§5; captures 01, 03, 04, 07, 08, 11, 12, 13, 20):
 
 from __future__ import annotations
 
+import gc
 import logging
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -41,6 +43,7 @@ from netgym_client import protocol
 from netgym_client.errors import ConfigError, ProtocolError
 from netgym_sim.backend import IDLE_TIMEOUT_MSG
 from netgym_sim.errors import SimError
+from netgym_sim.limits import Limits
 from netgym_sim.scenarios import SCENARIOS
 from netgym_sim.session import Session
 
@@ -86,6 +89,7 @@ class WorkerSlot:
         env_list: The environments offered (names of :data:`~netgym_sim.scenarios.SCENARIOS`).
         hello_interval_s: Seconds between hellos while idle.
         action_timeout_s: Seconds a session waits for an action before it is ended.
+        limits: The sessions' caps (:class:`~netgym_sim.limits.Limits`; default its defaults).
         clock: Monotonic clock in seconds (injectable for tests).
     """
 
@@ -95,9 +99,11 @@ class WorkerSlot:
         *,
         hello_interval_s: float = HELLO_INTERVAL_S,
         action_timeout_s: float = ACTION_TIMEOUT_S,
+        limits: Limits | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.env_list = list(env_list)
+        self.limits = limits or Limits()
         self.hello_interval_s = hello_interval_s
         self.action_timeout_s = action_timeout_s
         self._clock = clock
@@ -181,7 +187,7 @@ class WorkerSlot:
         if env not in self.env_list:
             text = f"{UNKNOWN_ENV_MSG} {env!r} is not in this worker's env_list {self.env_list}"
             return self._fail(client, text)
-        session = Session(start.env_config)
+        session = Session(start.env_config, self.limits)
         records = session.first_measurement()
         self.sessions_run += 1
         logger.info("%r started a %s session", client, session.env_name)
@@ -232,6 +238,7 @@ class Worker:
         slots: Simulation slots (DEALER sockets).
         hello_interval_s: Seconds between hellos while idle.
         action_timeout_s: Seconds a session waits for an action.
+        limits: The sessions' caps.
     """
 
     def __init__(
@@ -246,6 +253,7 @@ class Worker:
         slots: int = 1,
         hello_interval_s: float = HELLO_INTERVAL_S,
         action_timeout_s: float = ACTION_TIMEOUT_S,
+        limits: Limits | None = None,
     ) -> None:
         if slots < 1:
             raise ConfigError("slots", f"must be >= 1, got {slots}")
@@ -261,6 +269,7 @@ class Worker:
                 sorted(SCENARIOS) if env_list is None else env_list,
                 hello_interval_s=hello_interval_s,
                 action_timeout_s=action_timeout_s,
+                limits=limits,
             )
             for _ in range(slots)
         ]
@@ -314,6 +323,7 @@ class Worker:
             len(sockets),
             self.slot.env_list,
         )
+        modules = len(sys.modules)
         try:
             while not stop_event.is_set():
                 soonest_s = min(slot.seconds_to_next_event() for slot in self.slots)
@@ -330,6 +340,11 @@ class Worker:
                             logger.warning("the server sent %d frames; expected 2", len(frames))
                     out += slot.tick()
                     self._send(sock, out)
+                if len(sys.modules) != modules:
+                    # a first session of an env loaded its model (numba's kernel brings ~10**6
+                    # objects): keep the cycle collector from rescanning them ever after
+                    modules = len(sys.modules)
+                    gc.freeze()
         finally:
             for sock, monitor in zip(sockets, monitors, strict=True):
                 sock.disable_monitor()

@@ -279,3 +279,26 @@ def test_netgym_serve_workers_runs_sessions_and_stops_its_workers() -> None:
             proc.wait(10)
         assert proc.stderr is not None
         proc.stderr.close()
+
+
+def test_a_worker_logged_in_as_another_account_is_not_registered(broker: BrokerServer) -> None:
+    context: zmq.Context[Any] = zmq.Context()
+    sock = context.socket(zmq.DEALER)
+    sock.setsockopt(zmq.LINGER, 0)
+    sock.setsockopt(zmq.IDENTITY, b"admin-9-t")  # claims the official account
+    sock.setsockopt(zmq.PLAIN_USERNAME, b"test")
+    sock.setsockopt(zmq.PLAIN_PASSWORD, b"test")
+    sock.connect(broker.env_address)
+    try:
+        honest = Worker(broker.env_address, session_name="test", session_key="test", hostname="t")
+        honest.slot.hello_interval_s = HELLO_S
+        honest.start()
+        for _ in range(10):
+            sock.send_multipart([b"", b'{"type":"env-hello","env_list":["nqos_split"]}'])
+            time.sleep(0.02)
+        wait_until(lambda: b"test-0-t" in broker.broker.workers, "the honest worker's hello")
+        honest.stop()
+        assert b"admin-9-t" not in broker.broker.workers
+    finally:
+        sock.close(linger=0)
+        context.destroy(linger=0)

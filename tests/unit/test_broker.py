@@ -264,13 +264,36 @@ PAYLOADS = [
 ]
 
 
-@given(st.sampled_from(IDENTITIES), st.sampled_from(PAYLOADS))
-def test_client_side_answers_equal_the_in_process_servers(identity: bytes, data: bytes) -> None:
+@given(
+    st.sampled_from(IDENTITIES),
+    st.sampled_from(PAYLOADS),
+    st.sampled_from([None, "admin", "test"]),
+)
+def test_client_side_answers_equal_the_in_process_servers(
+    identity: bytes, data: bytes, user: str | None
+) -> None:
     # with no session/route, every non-start message gets the in-process server's answer
-    in_process = handle_frames(Backend(), [identity, data])
+    in_process = handle_frames(Backend(), [identity, data], user=user)
     assert [(FRONTEND, [to, out]) for to, out in in_process] == Broker().from_client(
-        [identity, data]
+        [identity, data], user=user
     )
+
+
+def test_an_oversized_client_payload_is_refused_as_in_process() -> None:
+    data = b'{"type":"env-start","env":"custom","pad":"' + b"x" * (2 * 1024 * 1024) + b'"}'
+    in_process = handle_frames(Backend(), [b"admin-0", data])
+    assert [(FRONTEND, [to, out]) for to, out in in_process] == Broker().from_client(
+        [b"admin-0", data]
+    )
+
+
+def test_a_worker_whose_identity_names_another_account_is_ignored() -> None:
+    broker = Broker()
+    frames = [b"admin-1-h", b"", payload({"type": "env-hello", "env_list": ["nqos_split"]})]
+    assert broker.from_worker(frames, user="test") == []
+    assert broker.workers == {}
+    assert broker.from_worker(frames, user="admin") == []
+    assert broker.idle_workers() == [b"admin-1-h"]
 
 
 def test_identity_refusals_use_the_in_process_texts() -> None:
