@@ -174,15 +174,23 @@ class Broker:
             return [(BACKEND, [worker, identity, payload])]
         # netgym's own env-end (backend.py rule 5): end the session here and at the worker
         out: list[Outgoing] = []
-        worker = self.routes.pop(identity, None)
+        worker = self._drop_route(identity)
         if worker is not None:
             logger.info("%r ended its session on %r", identity, worker)
             out.append((BACKEND, [worker, identity, _END_BYTES]))
         out.append(_reply(identity, protocol.EnvEnd()))
         return out
 
+    def _drop_route(self, client: bytes) -> bytes | None:
+        """Drop ``client``'s route; its worker stays busy until its next hello."""
+        worker = self.routes.pop(client, None)
+        entry = self.workers.get(worker) if worker is not None else None
+        if entry is not None and entry.client == client:
+            entry.client = None
+        return worker
+
     def _start(self, identity: bytes, msg: protocol.EnvStart, payload: bytes) -> list[Outgoing]:
-        worker = self.routes.pop(identity, None)
+        worker = self._drop_route(identity)
         if worker is not None:
             logger.info("%r restarted while routed to %r; route dropped", identity, worker)
             return [
