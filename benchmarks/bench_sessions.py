@@ -14,22 +14,28 @@ growth of the resident set of the server and its worker processes while the sess
 divided by K (plus the idle total), and the CPU time the server and its workers spent per
 step (user + system, from /proc).
 
+``--raw`` replaces the clients by bare DEALER sockets that send pre-encoded actions (only
+the ``ts`` is read from each measurement), so that the server's own cost shows.
+
 ``--isolation`` runs 4 light sessions beside one ``--heavy-users`` session and prints the
 light sessions' step p50/p99 without and with it, in-process and with one worker process
 per session (``--workers 5 --slots 1``).
 
 Each client is its own process (forked), like ``make_vec(..., vectorization_mode="async")``
 sub-environments; clients, server and workers share the machine's cores with whatever else
-runs: the figures are for comparison within one run, not absolutes.
+runs: the figures are for comparison within one run, not absolutes. The header says how
+many cores the run really got (one busy process per core: CPU time over wall time).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import multiprocessing
 import os
 import queue
+import re
 import socket
 import subprocess
 import sys
@@ -41,8 +47,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import zmq
 
 from netgym_client import NetworkGymEnv
+from netgym_client.config import load_config
 
 READY_S = 120.0
 
@@ -65,6 +73,27 @@ def tree_rss_mb(pid: int) -> float:
         except (OSError, ValueError):
             continue
     return total_kb / 1024
+
+
+def _burn(cpu_s: float, results: Any) -> None:
+    started = time.perf_counter()
+    while time.process_time() < cpu_s:
+        pass
+    results.put(time.perf_counter() - started)
+
+
+def free_cores(cpu_s: float = 0.5) -> float:
+    """Cores this run actually gets now: one busy process per core, CPU time / wall time."""
+    context = multiprocessing.get_context("fork")
+    n = os.cpu_count() or 1
+    results = context.Queue()
+    procs = [context.Process(target=_burn, args=(cpu_s, results)) for _ in range(n)]
+    for proc in procs:
+        proc.start()
+    walls: list[float] = [results.get(timeout=60) for _ in procs]
+    for proc in procs:
+        proc.join(10)
+    return sum(cpu_s / wall for wall in walls)
 
 
 def tree_pids(pid: int) -> list[int]:
@@ -181,14 +210,64 @@ def client_process(
         results.put(latencies)
 
 
-def measure(server: Server, k: int, steps: int, users: int) -> dict[str, float]:
+_TS = re.compile(rb'"ts":\s*(\d+)')
+
+
+def raw_client_process(
+    address: str, client_id: int, *, users: int, steps: int, barrier: Any, results: Any
+) -> None:
+    """A bare DEALER client: the start and actions as bytes, no decoding but the ts."""
+    half = users // 2
+    start = load_config(
+        "nqos_split",
+        {
+            "env_config": {
+                "steps_per_episode": steps + 1,
+                "episodes_per_session": 1,
+                "per_slice_config": {"num_users": [half, users - half]},
+            }
+        },
+    ).env_config
+    weights = [[1.0, 0.0, 0.0]] * users
+    record = {"source": "gma", "name": "dl::split_weight", "ts": 0, "id": list(range(1, users + 1))}
+    template = json.dumps({"type": "env-action", "action_list": {**record, "value": weights}})
+    head, tail = template.encode().split(b'"ts": 0', 1)
+    context: zmq.Context[Any] = zmq.Context()
+    sock = context.socket(zmq.DEALER)
+    sock.setsockopt(zmq.LINGER, 0)
+    sock.setsockopt(zmq.IDENTITY, f"admin-{client_id}".encode())
+    sock.setsockopt(zmq.PLAIN_USERNAME, b"admin")
+    sock.setsockopt(zmq.PLAIN_PASSWORD, b"admin")
+    sock.connect(address)
+    latencies: list[float] = []
+    try:
+        sock.send(json.dumps(start).encode())
+        reply = sock.recv() if sock.poll(60_000) else b""
+        barrier.wait()
+        for _ in range(steps):
+            match = _TS.search(reply)
+            if match is None:
+                raise RuntimeError(f"no measurement: {reply[:200]!r}")
+            started = time.perf_counter()
+            sock.send(head + b'"ts": ' + match.group(1) + tail)
+            reply = sock.recv() if sock.poll(60_000) else b""
+            latencies.append(time.perf_counter() - started)
+    finally:
+        sock.close(linger=0)
+        context.term()
+        results.put(latencies)
+
+
+def measure(
+    server: Server, k: int, steps: int, users: int, *, raw: bool = False
+) -> dict[str, float]:
     context = multiprocessing.get_context("fork")
     idle_mb = tree_rss_mb(server.proc.pid)
     barrier = context.Barrier(k + 1)
     results = context.Queue()
     procs = [
         context.Process(
-            target=client_process,
+            target=raw_client_process if raw else client_process,
             args=(server.address, i),
             kwargs={"users": users, "steps": steps, "barrier": barrier, "results": results},
         )
@@ -221,8 +300,12 @@ def measure(server: Server, k: int, steps: int, users: int) -> dict[str, float]:
     }
 
 
-def bench_table(ks: list[int], modes: list[str], steps: int, users: int) -> None:
-    print(f"nqos_split, {users} users, {steps} timed steps per session; cores: {os.cpu_count()}")
+def bench_table(ks: list[int], modes: list[str], steps: int, users: int, *, raw: bool) -> None:
+    clients = "bare DEALER clients" if raw else "NetworkGymEnv clients"
+    print(
+        f"nqos_split, {users} users, {steps} timed steps per session, {clients}; "
+        f"cores: {os.cpu_count()}, free now: {free_cores():.2f}"
+    )
     print(f"{'mode':>10} {'K':>3} {'steps/s':>9} {'p50 ms':>8} {'p99 ms':>8}", end="")
     print(f" {'RSS MB':>8} {'MB/sess':>8} {'srv CPU ms/step':>16}")
     for mode in modes:
@@ -230,9 +313,9 @@ def bench_table(ks: list[int], modes: list[str], steps: int, users: int) -> None
         slots = 1 if workers is None else max(1, -(-max(ks) // workers))
         label = "in-process" if workers is None else f"workers {workers}"
         with serving(workers, slots) as server:
-            measure(server, max(ks), 3, users)  # warm-up: every slot's first session
+            measure(server, max(ks), 3, users, raw=raw)  # warm-up: every slot's first session
             for k in ks:
-                r = measure(server, k, steps, users)
+                r = measure(server, k, steps, users, raw=raw)
                 rss = f"{r['rss_total_mb']:>8.0f} {r['rss_per_session_mb']:>8.1f}"
                 rss += f" {r['server_cpu_ms_per_step']:>16.2f}"
                 print(
@@ -286,7 +369,10 @@ def light_latencies(server: Server, steps: int, heavy_users: int | None) -> np.n
 
 
 def bench_isolation(steps: int, heavy_users: int) -> None:
-    print(f"4 light sessions (16 users) beside one {heavy_users}-user session; {steps} steps each")
+    print(
+        f"4 light sessions (16 users) beside one {heavy_users}-user session; {steps} steps "
+        f"each; cores: {os.cpu_count()}, free now: {free_cores():.2f}"
+    )
     print(f"{'mode':>22} {'heavy':>6} {'p50 ms':>8} {'p99 ms':>9} {'max ms':>9}")
     for label, workers, slots in (("in-process", None, 1), ("workers 5, slots 1", 5, 1)):
         with serving(workers, slots) as server:
@@ -308,12 +394,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--users", type=int, default=16)
     parser.add_argument("--isolation", action="store_true", help="the heavy-neighbour test")
     parser.add_argument("--heavy-users", type=int, default=10_000)
+    parser.add_argument(
+        "--raw", action="store_true", help="bare DEALER clients (client cost ~0: the server's)"
+    )
     args: Any = parser.parse_args(argv)
     if args.isolation:
         bench_isolation(args.steps, args.heavy_users)
         return
     ks = [int(k) for k in args.ks.split(",")]
-    bench_table(ks, args.modes.split(","), args.steps, args.users)
+    bench_table(ks, args.modes.split(","), args.steps, args.users, raw=args.raw)
 
 
 if __name__ == "__main__":
