@@ -27,6 +27,8 @@ Rules (PROTOCOL.md §4, without the original server's known defects):
   session). ``env-measurement`` bytes are relayed unchanged; ``env-error`` is relayed and
   drops the route; ``env-end`` drops the route and is not relayed; other types are relayed.
   After its session a worker is busy until its next hello.
+- A worker's identity must name the account its connection logged in as (its privileges
+  follow the account); worker ids are not limited by ``Max_Instances``, as in the original.
 - :meth:`Broker.worker_lost` (a supervised worker process died) drops the worker and tells
   its client "Worker Restarted, Try Again.".
 """
