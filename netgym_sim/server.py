@@ -3,14 +3,15 @@
 Rules:
 - Like the real server's frontend (PROTOCOL.md §1): ROUTER, ``plain_server``, a ZAP
   authenticator over the accounts' passwords, ``ROUTER_HANDOVER`` so a client restarted
-  with the same identity takes over its route. A refused password is refused at the
-  handshake; nothing reaches the backend.
+  with the same identity takes over its route (when another account's connection takes a
+  live route, the session's replies are held back: backend.py rule 1). A refused password
+  is refused at the handshake; nothing reaches the backend.
 - One thread owns the socket and serves every session in lock step (a step is one call
   into the SimPy model). Before serving a message, every message already waiting on the
-  socket is taken off it and its arrival noted (at most :data:`MAX_PENDING` held), so idle
-  time counts from arrival; held messages are served one identity at a time in turn, so a
-  flooding peer delays a lock-step client by one message, not by its whole backlog. Idle
-  sessions are expired between messages.
+  socket is taken off it and its arrival noted (at most :data:`MAX_PENDING` messages and
+  :data:`MAX_PENDING_BYTES` held), so idle time counts from arrival; held messages are
+  served one identity at a time in turn, so a flooding peer delays a lock-step client by
+  one message, not by its whole backlog. Idle sessions are expired between messages.
 - Each frame carries the ZAP User-Id (the account, see :mod:`netgym_sim.auth`) of its
   connection; the backend refuses an identity whose account is not that user (backend.py
   rule 1). Serving PLAIN on a non-loopback address logs a warning: PLAIN sends the password
@@ -56,8 +57,10 @@ logger = logging.getLogger(__name__)
 POLL_MS = 100
 #: Most received messages held, stamped, before they are served (then the socket waits).
 MAX_PENDING = 1000
+#: Most bytes of received messages held before they are served.
+MAX_PENDING_BYTES = 64 * 1024 * 1024
 #: Messages ZeroMQ queues per peer before it stops reading that peer (clients are lock-step).
-RCVHWM = 64
+RCVHWM = 8
 #: Server-side heartbeats: a client that answers no ping for this long is disconnected, ms.
 HEARTBEAT_IVL_MS, HEARTBEAT_TIMEOUT_MS = 1000, 10_000
 _LOOPBACK = ("127.", "localhost", "::1", "[::1]")
@@ -78,6 +81,7 @@ class _Pending:
     def __init__(self) -> None:
         self._queues: dict[bytes, deque[tuple[list[bytes], str | None]]] = {}
         self.count = 0
+        self.bytes = 0
 
     def __bool__(self) -> bool:
         return self.count > 0
@@ -85,6 +89,7 @@ class _Pending:
     def push(self, frames: list[bytes], user: str | None) -> None:
         self._queues.setdefault(frames[0], deque()).append((frames, user))
         self.count += 1
+        self.bytes += sum(len(frame) for frame in frames)
 
     def pop(self) -> tuple[list[bytes], str | None]:
         identity = next(iter(self._queues))
@@ -93,6 +98,7 @@ class _Pending:
         if queue:
             self._queues[identity] = queue  # to the back of the turn
         self.count -= 1
+        self.bytes -= sum(len(frame) for frame in item[0])
         return item
 
 
@@ -298,7 +304,7 @@ class FakeServer:
 
     def _drain(self, sock: zmq.Socket[bytes], pending: _Pending) -> None:
         """Take every waiting message off ``sock``, noting its arrival with the backend."""
-        while pending.count < MAX_PENDING:
+        while pending.count < MAX_PENDING and pending.bytes < MAX_PENDING_BYTES:
             try:
                 parts = sock.recv_multipart(zmq.NOBLOCK, copy=False)
             except zmq.Again:
