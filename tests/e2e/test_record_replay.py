@@ -315,3 +315,17 @@ def test_the_replay_accepts_any_login_unless_given_accounts(zmq_context: zmq.Con
         right.send(start)
         assert (right.recv() or {}).get("type") == "env-measurement"
         right.close()
+
+
+@pytest.mark.upstream
+def test_record_a_real_server_then_replay_it_offline(tmp_path: Path) -> None:
+    """NETGYM_UPSTREAM=tcp://host:port: record a custom session there, replay it here."""
+    import os
+
+    out = tmp_path / "real.jsonl"
+    with RecordingProxy("tcp://127.0.0.1:0", os.environ["NETGYM_UPSTREAM"], out) as proxy:
+        seen = run_random_session("custom", proxy.address)
+    with ReplayServer(read_recording(out).script()) as replay:
+        again = run_random_session("custom", replay.address)
+    assert replay.reports[0].ok, replay.reports[0].summary()
+    assert all(np.array_equal(a, b) for a, b in zip(seen, again, strict=True))
