@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from netgym_sim.__main__ import build_parser
-from tests.e2e.test_serve_process import free_port, wait_for_line
+from tests.e2e.test_serve_process import free_port
+from tests.e2e.test_worker import StderrLines
 
 pytestmark = pytest.mark.e2e
 
@@ -42,9 +43,9 @@ def test_the_async_vector_snippet_runs_against_serve_workers() -> None:
     command = [sys.executable, "-m", "netgym_sim", "serve", "--port", str(port)]
     command += ["--workers", "1", "--slots", "4", "--env-port", str(free_port())]
     server = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    lines = StderrLines(server)
     try:
-        for _ in range(4):  # one hello per slot
-            wait_for_line(server, "registered offering", 60.0)
+        lines.wait_for("registered offering", count=4)  # one hello per slot
         run = subprocess.run(
             [sys.executable, "-c", code], capture_output=True, text=True, timeout=90, check=False
         )
@@ -53,5 +54,4 @@ def test_the_async_vector_snippet_runs_against_serve_workers() -> None:
     finally:
         server.terminate()
         server.wait(20)
-        assert server.stderr is not None
-        server.stderr.close()
+        lines.close(server)

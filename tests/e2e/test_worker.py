@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -18,7 +19,7 @@ from netgym_sim.broker import WORKER_RESTARTED_MSG
 from netgym_sim.broker_server import BrokerServer
 from netgym_sim.worker import Worker
 from tests.e2e.rawpeer import RawPeer
-from tests.e2e.test_serve_process import free_port, wait_for_line
+from tests.e2e.test_serve_process import free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -34,6 +35,33 @@ CUSTOM = {
     "measurement_guard_interval_ms": 0,
     "env_end_time_ms": 1400,  # 3 measurements
 }
+
+
+class StderrLines:
+    """Every line a process writes to stderr, read by a thread (no pipe left to fill up)."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        self.lines: list[str] = []
+        self._thread = threading.Thread(target=self._read, args=(proc,), daemon=True)
+        self._thread.start()
+
+    def _read(self, proc: subprocess.Popen[str]) -> None:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            self.lines.append(line)
+
+    def close(self, proc: subprocess.Popen[str]) -> None:
+        """After ``proc`` exited: the reader has seen EOF; close the pipe."""
+        self._thread.join(10)
+        assert proc.stderr is not None
+        proc.stderr.close()
+
+    def wait_for(self, needle: str, count: int = 1, timeout_s: float = 30.0) -> None:
+        wait_until(
+            lambda: sum(needle in line for line in self.lines) >= count,
+            f"{count} x {needle!r} on stderr (so far: {self.lines[-5:]})",
+            timeout_s,
+        )
 
 
 def wait_until(condition: Callable[[], bool], what: str, timeout_s: float = WAIT_S) -> None:
@@ -265,8 +293,9 @@ def test_netgym_serve_workers_runs_sessions_and_stops_its_workers() -> None:
     proc = subprocess.Popen(
         [*command, "--workers", "1", "--env-port", str(env_port)], stderr=subprocess.PIPE, text=True
     )
+    lines = StderrLines(proc)
     try:
-        wait_for_line(proc, "registered offering", 30.0)
+        lines.wait_for("registered offering")
         peer = RawPeer(zmq.Context.instance(), f"tcp://127.0.0.1:{port}", "admin-0")
         try:
             assert [r["type"] for r in run_session(peer)] == ["env-measurement"] * 3
@@ -278,8 +307,7 @@ def test_netgym_serve_workers_runs_sessions_and_stops_its_workers() -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait(10)
-        assert proc.stderr is not None
-        proc.stderr.close()
+        lines.close(proc)
 
 
 def test_a_worker_logged_in_as_another_account_is_not_registered(broker: BrokerServer) -> None:
