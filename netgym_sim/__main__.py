@@ -200,17 +200,13 @@ def add_worker_arguments(worker: argparse.ArgumentParser) -> argparse.ArgumentPa
 def run_worker(args: argparse.Namespace) -> int:
     """Run one worker in the foreground until SIGINT/SIGTERM."""
     envs = [e.strip() for e in args.envs.split(",") if e.strip()]
+    if args.id < 0:
+        logger.error("--id: must be >= 0, got %d", args.id)
+        return 2
     unknown = [e for e in envs if e not in SCENARIOS]
     if unknown or not envs:
         logger.error("--envs: unknown %s; choose from %s", unknown, ",".join(sorted(SCENARIOS)))
         return 2
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
     try:
         worker = Worker(
             args.server,
@@ -227,6 +223,13 @@ def run_worker(args: argparse.Namespace) -> int:
     except (NetGymError, ValueError) as exc:
         logger.error("%s", exc)
         return 2
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
     worker.run(stop)
     return 0
 
