@@ -16,8 +16,10 @@ RSS before and after.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import multiprocessing
+import queue
 import random
 import socket
 import subprocess
@@ -237,7 +239,8 @@ class Fuzzer:
             sock.setsockopt(zmq.PLAIN_USERNAME, b"admin")
             sock.setsockopt(zmq.PLAIN_PASSWORD, f"guess-{i}".encode())
             sock.connect(self.address)
-            sock.send(b'{"type":"env-start"}', zmq.NOBLOCK)
+            with contextlib.suppress(zmq.Again):  # not connected (yet): nothing queued
+                sock.send(b'{"type":"env-start"}', zmq.NOBLOCK)
             time.sleep(0.002)
             sock.close(linger=0)
 
@@ -309,7 +312,13 @@ def main() -> None:
         started = time.monotonic()
         fuzz.start()
         done_fuzzed, fuzzed, errors_fuzzed = run_good(address, args.steps)
-        report = results.get(timeout=1200)
+        report = None
+        while report is None:
+            try:
+                report = results.get(timeout=1.0)
+            except queue.Empty:
+                if not fuzz.is_alive():
+                    raise RuntimeError("the fuzz process died; see its traceback") from None
         fuzz.join(60)
         elapsed_s = time.monotonic() - started
         rss_after = rss_mib(server.pid)
@@ -318,7 +327,8 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(10)
-    tracebacks = sum("Traceback" in line for line in stderr_lines)
+        reader.join(10)  # every line of the server's stderr is read before it is counted
+    tracebacks = sum("Traceback" in line or "Assertion" in line for line in stderr_lines)
     warnings = [line.strip() for line in stderr_lines if "WARNING" in line]
     replies = report["replies"]
     typed = sum(replies.get(k, 0) for k in ("env-error", "no-available-worker", "env-end"))
@@ -344,6 +354,10 @@ def main() -> None:
         f"server RSS MiB             idle {rss_before:.1f}, after the no-fuzz run "
         f"{rss_warm:.1f}, after the fuzz {rss_after:.1f}"
     )
+    if not alive:
+        print(f"server exit code           {server.returncode}")
+        for line in stderr_lines[-10:]:
+            print(f"  {line.rstrip()[:200]}")
     print(f"server WARNING lines       {len(warnings)}")
     for line in warnings[:5]:
         print(f"  {line[:160]}")

@@ -301,6 +301,8 @@ class FakeServer:
                 if self._stop.is_set():
                     break
                 logger.error("socket error (continuing): %s", exc)
+            except Exception:  # a bug must never stop the server for everyone
+                logger.exception("internal error in the serving loop (continuing)")
 
     def _drain(self, sock: zmq.Socket[bytes], pending: _Pending) -> None:
         """Take every waiting message off ``sock``, noting its arrival with the backend."""
