@@ -229,7 +229,12 @@ class Fuzzer:
                     except zmq.Again:
                         break
             self.drain(timeout_ms=5)
-        self.drain(timeout_ms=2000)
+        # the server may still be working through the backlog: read until it is quiet
+        deadline = time.monotonic() + 120.0
+        answered = -1
+        while answered != sum(self.replies.values()) and time.monotonic() < deadline:
+            answered = sum(self.replies.values())
+            self.drain(timeout_ms=2000)
 
     def wrong_passwords(self, attempts: int) -> None:
         """Logins with wrong passwords (each a new connection)."""
