@@ -182,6 +182,9 @@ def add_worker_arguments(worker: argparse.ArgumentParser) -> argparse.ArgumentPa
     )
     worker.add_argument("--hostname", help="identity host part (default: this machine's)")
     worker.add_argument(
+        "--parent-pid", type=int, metavar="PID", help="exit when PID is no longer the parent"
+    )
+    worker.add_argument(
         "--slots", type=int, default=1, help="simulation slots, ids N, N+1, … (default: 1)"
     )
     defaults = Limits()
@@ -219,6 +222,7 @@ def run_worker(args: argparse.Namespace) -> int:
             hello_interval_s=args.hello_interval,
             action_timeout_s=args.action_timeout,
             limits=Limits(max_users=args.max_users, max_trace_points=args.max_trace_points),
+            parent_pid=args.parent_pid,
         )
     except (NetGymError, ValueError) as exc:
         logger.error("%s", exc)

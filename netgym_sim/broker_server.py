@@ -280,6 +280,7 @@ class BrokerServer:
             logging.getLevelName(logging.getLogger("netgym_sim").getEffectiveLevel()),
         ]
         command += ["--hostname", self._worker_hostname]
+        command += ["--parent-pid", str(os.getpid())]  # no orphans if this process dies
         command += ["--max-users", str(self.limits.max_users)]
         command += ["--max-trace-points", str(self.limits.max_trace_points)]
         local.proc = subprocess.Popen(command, stdin=subprocess.DEVNULL)

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import socket
 import sys
 import threading
@@ -239,6 +240,8 @@ class Worker:
         hello_interval_s: Seconds between hellos while idle.
         action_timeout_s: Seconds a session waits for an action.
         limits: The sessions' caps.
+        parent_pid: Exit when this process is no longer the parent (a supervising server
+            that died without stopping its workers).
     """
 
     def __init__(
@@ -254,6 +257,7 @@ class Worker:
         hello_interval_s: float = HELLO_INTERVAL_S,
         action_timeout_s: float = ACTION_TIMEOUT_S,
         limits: Limits | None = None,
+        parent_pid: int | None = None,
     ) -> None:
         if slots < 1:
             raise ConfigError("slots", f"must be >= 1, got {slots}")
@@ -274,6 +278,7 @@ class Worker:
             for _ in range(slots)
         ]
         self.slot = self.slots[0]
+        self.parent_pid = parent_pid
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -326,6 +331,9 @@ class Worker:
         modules = len(sys.modules)
         try:
             while not stop_event.is_set():
+                if self.parent_pid is not None and os.getppid() != self.parent_pid:
+                    logger.warning("worker %s: its server process is gone; exiting", self.identity)
+                    break
                 soonest_s = min(slot.seconds_to_next_event() for slot in self.slots)
                 ready = dict(poller.poll(min(POLL_MS, int(soonest_s * 1000) + 1)))
                 for sock, monitor, slot in zip(sockets, monitors, self.slots, strict=True):

@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -331,3 +332,38 @@ def test_a_worker_logged_in_as_another_account_is_not_registered(broker: BrokerS
     finally:
         sock.close(linger=0)
         context.destroy(linger=0)
+
+
+def children_of(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
+def test_local_workers_exit_when_their_server_is_killed() -> None:
+    port, env_port = free_port(), free_port()
+    command = [sys.executable, "-m", "netgym_sim", "serve", "--port", str(port)]
+    proc = subprocess.Popen(
+        [*command, "--workers", "1", "--env-port", str(env_port)], stderr=subprocess.PIPE, text=True
+    )
+    lines = StderrLines(proc)
+    try:
+        lines.wait_for("registered offering")
+        (worker_pid,) = children_of(proc.pid)
+        proc.kill()  # no chance to stop its workers
+        proc.wait(10)
+        wait_until(lambda: not Path(f"/proc/{worker_pid}").exists() or zombie(worker_pid), "exit")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        lines.close(proc)
+
+
+def zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
