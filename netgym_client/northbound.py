@@ -264,17 +264,24 @@ class NorthboundClient:
         if self._socket is None:
             raise TransportError("receive() before connect()/start()")
         wait_s = self.reply_timeout_s if timeout_s is None else timeout_s
+        deadline = time.monotonic() + wait_s
         while True:
-            msg = self._receive_one(wait_s)
-            if self._unanswered_ends:
-                # the answer to our env-end: env-end (netgym) or "unknown msg type" (a real
-                # server); anything before it is stale (e.g. an idle-timeout env-error)
-                if isinstance(msg, protocol.EnvEnd) or (
-                    isinstance(msg, protocol.ErrorReply) and msg.error_msg == UNKNOWN_TYPE_MSG
-                ):
+            msg = self._receive_one(max(0.0, deadline - time.monotonic()))
+            if isinstance(msg, protocol.EnvEnd) or (
+                isinstance(msg, protocol.ErrorReply) and msg.error_msg == UNKNOWN_TYPE_MSG
+            ):
+                # the answer to an env-end: env-end (netgym) or "unknown msg type" (a real
+                # server). Never the answer to a start or an action, whose types every server
+                # knows; it may be the answer to an env-end that an earlier socket of this
+                # identity sent just before it closed, routed here by the server's handover.
+                if self._unanswered_ends:
                     self._unanswered_ends -= 1
                 else:
-                    logger.info("dropped a stale %s before the end of a session", msg)
+                    logger.debug("dropped the answer to an earlier socket's env-end")
+                continue
+            if self._unanswered_ends:
+                # anything before the answer to our env-end is stale (e.g. an idle timeout)
+                logger.info("dropped a stale %s before the end of a session", msg)
                 continue
             return protocol.expect_measurement(msg)
 
