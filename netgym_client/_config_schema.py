@@ -362,6 +362,15 @@ def _check_address(value: Any, path: str) -> None:
         )
 
 
+def _check_client_id(value: Any, path: str) -> None:
+    if value == "auto":  # leased per machine: netgym_client.client_ids
+        return
+    try:
+        integer(0)(value, path)
+    except ConfigError as exc:
+        raise ConfigError(path, f"must be an integer >= 0 or 'auto', got {show(value)}") from exc
+
+
 _seconds = number(0, lo_open=True)
 _port = integer(1, MAX_PORT)
 
@@ -370,7 +379,7 @@ SERVER_SCHEMA: dict[str, Field] = {
     "address": Field(_check_address),
     "session_name": Field(check_session_name),
     "session_key": Field(_check_session_key),
-    "client_id": Field(integer(0)),
+    "client_id": Field(_check_client_id),
     "connect_timeout_s": Field(_seconds),
     "step_timeout_s": Field(_seconds),
     "embedded_step_timeout_s": Field(_seconds),

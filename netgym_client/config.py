@@ -115,6 +115,10 @@ class ServerConfig:
         session_name: ZMQ PLAIN user name (the server account).
         session_key: ZMQ PLAIN password.
         client_id: Instance number; the DEALER identity is ``f"{session_name}-{client_id}"``.
+            ``"auto"``: the lowest id that no other netgym environment on this machine
+            holds for the same server and account (:mod:`netgym_client.client_ids`), so
+            that ``gymnasium.make_vec(..., vectorization_mode="async")`` sub-environments,
+            built from one config, get distinct identities.
         connect_timeout_s: Longest wait for the connection and PLAIN handshake, seconds.
         step_timeout_s: Longest wait for one reply from a real server, seconds (the
             original client waits 60 s).
@@ -134,7 +138,7 @@ class ServerConfig:
     address: str = "embedded"
     session_name: str = "admin"
     session_key: str = "admin"
-    client_id: int = 0
+    client_id: int | str = 0
     connect_timeout_s: float = 5.0
     step_timeout_s: float = 60.0
     embedded_step_timeout_s: float = 10.0

@@ -41,6 +41,7 @@ from netgym_client import protocol
 from netgym_client._config_schema import GMA_ENVS, NS3_MAX_USERS
 from netgym_client.adapters import Adapter, adapter_class
 from netgym_client.adapters.base import PolicyRecords
+from netgym_client.client_ids import ClientIdLease, lease_client_id
 from netgym_client.config import NetGymConfig, load_config
 from netgym_client.errors import (
     ConfigError,
@@ -307,6 +308,27 @@ class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
         self._record_path = record
         self._recorder: RecordingWriter | None = None
         self._faults = self._fault_plan(faults)
+        self._lease: ClientIdLease | None = None
+        self._client_id = self._resolve_client_id()
+
+    def _resolve_client_id(self) -> int:
+        """The client id of this env's identity; ``"auto"`` leases one (kept until close)."""
+        server = self.config.server
+        if isinstance(server.client_id, int):
+            return server.client_id
+        if server.address == EMBEDDED:  # sessions in this process: no identity is shared
+            return 0
+        address = server.address
+        if address == EMBEDDED_TCP:
+            address = f"{EMBEDDED_TCP}:{os.getpid()}"  # this process's own server
+        self._lease = lease_client_id(address, server.session_name)
+        logger.info("client_id 'auto': leased %d", self._lease.client_id)
+        return self._lease.client_id
+
+    @property
+    def identity(self) -> str:
+        """The identity of this env's sessions, ``"<session_name>-<client_id>"``."""
+        return f"{self.config.server.session_name}-{self._client_id}"
 
     def _fault_plan(self, faults: Any) -> FaultPlan | None:
         if faults is None:
@@ -329,7 +351,7 @@ class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
     def _new_link(self) -> _Link:
         server = self.config.server
         if server.address == EMBEDDED:
-            return _InProcessLink(server.identity, self._faults)
+            return _InProcessLink(self.identity, self._faults)
         if server.address == EMBEDDED_TCP:
             if self._server is None:
                 from netgym_sim.server import FakeServer  # noqa: PLC0415 (loaded when embedded)
@@ -353,7 +375,7 @@ class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
                 address,
                 session_name=server.session_name,
                 session_key=server.session_key,
-                client_id=server.client_id,
+                client_id=self._client_id,
                 connect_timeout_s=server.connect_timeout_s,
                 reply_timeout_s=timeout_s,
                 heartbeat_timeout_s=server.heartbeat_timeout_s,
@@ -372,7 +394,7 @@ class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
             self._recorder = RecordingWriter(
                 self._record_path, source="env", upstream=self.config.server.address
             )
-        return RecordingLink(link, self._recorder, self.config.server.identity)
+        return RecordingLink(link, self._recorder, self.identity)
 
     def _end_session(self) -> None:
         if self._link is not None:
@@ -507,4 +529,7 @@ class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
         if self._recorder is not None:
             self._recorder.close()
             self._recorder = None
+        if self._lease is not None:
+            self._lease.release()
+            self._lease = None
         super().close()

@@ -8,8 +8,8 @@ Registered as the ``vector_entry_point`` of every ``netgym/<env>-v0`` id::
 Rules:
 - Sub-environment ``i`` is a :class:`~netgym_client.env.NetworkGymEnv` built from the same
   arguments; with the default ``server="embedded"`` each runs its session in this process.
-  For any other server, sub-environment ``i`` uses ``client_id = server.client_id + i`` so
-  that the N sessions have N identities.
+  For any other server, sub-environment ``i`` uses ``client_id = server.client_id + i`` (or
+  leases its own with ``client_id: "auto"``) so that the N sessions have N identities.
 - ``reset(seed=s)`` seeds sub-environment ``i`` with ``s + i`` (a list gives one seed each;
   None leaves each to its config's ``random_seed``), as gymnasium's ``SyncVectorEnv`` does,
   so the vector env equals N independent envs reset with those seeds.
@@ -102,8 +102,10 @@ class NetworkGymVectorEnv(gym.vector.VectorEnv[Any, Any, Any]):
         base = first.config
         for i in range(1, num_envs):
             sub = base
-            if base.server.address != EMBEDDED:  # N sessions on one server: N identities
-                client_id = base.server.client_id + i
+            client_id = base.server.client_id
+            if base.server.address != EMBEDDED and isinstance(client_id, int):
+                # N sessions on one server: N identities ("auto" leases one per env)
+                client_id += i
                 sub = dataclasses.replace(
                     base, server=dataclasses.replace(base.server, client_id=client_id)
                 )

@@ -39,6 +39,10 @@ def test_the_async_vector_snippet_runs_against_serve_workers() -> None:
     port = free_port()
     code = block.replace('"tcp://127.0.0.1:8088"', f'"tcp://127.0.0.1:{port}"')
     assert code != block
+    assert "envs.close()" in code
+    code = code.replace(
+        "envs.close()", "print('ids', sorted(envs.get_attr('identity')))\nenvs.close()"
+    )
     code += "\nprint('shape', obs.shape)\n"
     command = [sys.executable, "-m", "netgym_sim", "serve", "--port", str(port)]
     command += ["--workers", "1", "--slots", "4", "--env-port", str(free_port())]
@@ -51,6 +55,8 @@ def test_the_async_vector_snippet_runs_against_serve_workers() -> None:
         )
         assert run.returncode == 0, run.stderr[-2000:]
         assert "shape (4, 3, 5)" in run.stdout
+        # "auto": four processes built from one config lease four identities
+        assert "ids ['admin-0', 'admin-1', 'admin-2', 'admin-3']" in run.stdout
     finally:
         server.terminate()
         server.wait(20)
