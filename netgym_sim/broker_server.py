@@ -19,26 +19,24 @@ Rules:
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from types import TracebackType
 
 import zmq
-from zmq.auth.thread import ThreadAuthenticator
 
 from netgym_client import protocol
 from netgym_client.errors import ConfigError, TransportError
+from netgym_sim.auth import Authenticator
 from netgym_sim.backend import DEFAULT_ACCOUNTS, Account, load_accounts
 from netgym_sim.broker import BACKEND, HELLO_EXPIRY_S, Broker, Outgoing
 from netgym_sim.limits import Limits
+from netgym_sim.server import ServingThread, bind_router
 from netgym_sim.worker import ACTION_TIMEOUT_S, HELLO_INTERVAL_S, worker_identity
 
 __all__ = ["BrokerServer"]
@@ -69,7 +67,7 @@ class _Local:
     restarts: int = 0
 
 
-class BrokerServer:
+class BrokerServer(ServingThread):
     """A NetworkGym-compatible server relaying each client to an env worker.
 
     Args:
@@ -122,7 +120,8 @@ class BrokerServer:
                 "official_account",
                 f"local workers sign in as {official_account!r}, which the accounts lack",
             )
-        self.host, self.port, self.env_port = host, port, env_port
+        super().__init__(host, port)
+        self.env_port = env_port
         self.limits = limits or Limits()
         self.broker = Broker(
             self.accounts,
@@ -146,26 +145,13 @@ class BrokerServer:
             for slot in local.slot_identities:
                 self.broker.groups[slot] = local.identity
         self._context: zmq.Context[zmq.Socket[bytes]] | None = None
-        self._auth: ThreadAuthenticator | None = None
+        self._auth: Authenticator | None = None
         self._sockets: list[zmq.Socket[bytes]] = []
-        self._thread: threading.Thread | None = None
-        self._stop = threading.Event()
-        self._wake: zmq.Socket[bytes] | None = None
-
-    @property
-    def address(self) -> str:
-        """``tcp://host:port`` clients connect to (valid once started)."""
-        return f"tcp://{self.host}:{self.port}"
 
     @property
     def env_address(self) -> str:
         """``tcp://host:env_port`` workers connect to (valid once started)."""
         return f"tcp://{self.host}:{self.env_port}"
-
-    @property
-    def running(self) -> bool:
-        """Whether the serving thread is alive."""
-        return self._thread is not None and self._thread.is_alive()
 
     def worker_pids(self) -> dict[bytes, int]:
         """The process id of each running local worker, by identity."""
@@ -174,32 +160,6 @@ class BrokerServer:
     def restarts(self) -> int:
         """How many times local workers were restarted."""
         return sum(w.restarts for w in self._locals)
-
-    def __enter__(self) -> BrokerServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    def _router(self, context: zmq.Context[zmq.Socket[bytes]], max_bytes: int) -> zmq.Socket[bytes]:
-        sock = context.socket(zmq.ROUTER)
-        sock.setsockopt(zmq.LINGER, 0)
-        sock.setsockopt(zmq.PLAIN_SERVER, 1)
-        sock.setsockopt(zmq.ROUTER_HANDOVER, 1)
-        sock.setsockopt(zmq.MAXMSGSIZE, max_bytes)
-        self._sockets.append(sock)
-        return sock
-
-    def _bind(self, sock: zmq.Socket[bytes], port: int) -> int:
-        if port == 0:
-            return sock.bind_to_random_port(f"tcp://{self.host}")
-        sock.bind(f"tcp://{self.host}:{port}")
-        return port
 
     def start(self) -> BrokerServer:
         """Bind both ports, start authentication, the serving thread and the workers.
@@ -210,39 +170,28 @@ class BrokerServer:
         if self._thread is not None:
             return self
         context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
-        auth = ThreadAuthenticator(context, log=logging.getLogger(f"{__name__}.auth"))
+        auth = Authenticator(context, {a.name: a.password for a in self.accounts.values()})
         auth.start()
-        auth.configure_plain(
-            domain="*", passwords={a.name: a.password for a in self.accounts.values()}
-        )
         self._context, self._auth = context, auth
-        frontend = self._router(context, 2 * self.limits.max_message_bytes)
-        backend = self._router(context, 2 * protocol.MAX_MESSAGE_BYTES)
         try:
-            self.port = self._bind(frontend, self.port)
-            self.env_port = self._bind(backend, self.env_port)
-        except zmq.ZMQError as exc:
+            # clients' payloads up to twice the limit are read and refused with env-error;
+            # workers' measurements may be as large as the wire codec allows
+            frontend, self.port = bind_router(
+                context, self.host, self.port, max_message_bytes=2 * self.limits.max_message_bytes
+            )
+            self._sockets.append(frontend)
+            backend, self.env_port = bind_router(
+                context, self.host, self.env_port, max_message_bytes=2 * protocol.MAX_MESSAGE_BYTES
+            )
+            self._sockets.append(backend)
+        except TransportError:
             self._release()
-            raise TransportError(
-                f"cannot bind {self.address} / port {self.env_port}: {exc}"
-            ) from exc
-        wake_address = f"inproc://netgym-broker-wake-{id(self)}"
-        waker = context.socket(zmq.PAIR)
-        waker.setsockopt(zmq.LINGER, 0)
-        waker.bind(wake_address)
-        self._wake = context.socket(zmq.PAIR)
-        self._wake.setsockopt(zmq.LINGER, 0)
-        self._wake.connect(wake_address)
-        self._stop.clear()
+            raise
         for local in self._locals:
             self._spawn(local)
-        self._thread = threading.Thread(
-            target=self._serve,
-            args=(frontend, backend, waker),
-            name=f"netgym-broker-{self.port}",
-            daemon=True,
+        self._start_thread(
+            context, self._serve, frontend, backend, name=f"netgym-broker-{self.port}"
         )
-        self._thread.start()
         logger.info(
             "netgym_sim broker serving on %s, env workers on %s (%d local)",
             self.address,
@@ -345,18 +294,12 @@ class BrokerServer:
                 if self._stop.is_set():
                     break
                 logger.error("socket error (continuing): %s", exc)
+            except Exception:  # a bug must never stop the broker for everyone
+                logger.exception("internal error in the broker loop (continuing)")
 
     def stop(self, timeout_s: float = 5.0) -> None:
         """Stop serving, stop the local workers, release everything (idempotent)."""
-        self._stop.set()
-        if self._wake is not None:
-            with contextlib.suppress(zmq.ZMQError):
-                self._wake.send(b"", zmq.NOBLOCK)
-        if self._thread is not None:
-            self._thread.join(timeout_s)
-            if self._thread.is_alive():
-                logger.error("serving thread did not stop within %.1f s", timeout_s)
-            self._thread = None
+        self._stop_thread(timeout_s)
         self._stop_workers()
         self._release()
 
@@ -377,9 +320,6 @@ class BrokerServer:
             local.proc = None
 
     def _release(self) -> None:
-        if self._wake is not None:
-            self._wake.close(linger=0)
-            self._wake = None
         for sock in self._sockets:
             sock.close(linger=0)
         self._sockets = []

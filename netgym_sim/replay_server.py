@@ -18,12 +18,10 @@ This module imports zmq (it is a server); the replay logic itself is sans-IO.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import threading
 from collections.abc import Mapping
-from types import TracebackType
 
 import zmq
 
@@ -32,6 +30,7 @@ from netgym_client.errors import ProtocolError, TransportError
 from netgym_sim.backend import Account
 from netgym_sim.handlers import CLIENT_MAX_BYTES
 from netgym_sim.replay import Mode, ReplayReport, ReplaySession, Script
+from netgym_sim.server import ServingThread, bind_router
 
 __all__ = ["ReplayServer"]
 
@@ -43,7 +42,7 @@ ZAP_ENDPOINT = "inproc://zeromq.zap.01"
 POLL_MS = 200
 
 
-class ReplayServer:
+class ReplayServer(ServingThread):
     """Serves one recorded script to every client that connects.
 
     Args:
@@ -69,7 +68,8 @@ class ReplayServer:
     ) -> None:
         ReplaySession(script, mode=mode)  # refuse a bad script or mode now
         self.script = list(script)
-        self.host, self.port, self.mode = host, port, mode
+        super().__init__(host, port)
+        self.mode = mode
         self.passwords = (
             None if accounts is None else {a.name: a.password for a in accounts.values()}
         )
@@ -77,25 +77,6 @@ class ReplayServer:
         self.finished = threading.Event()
         self._sessions: dict[bytes, ReplaySession] = {}
         self._context: zmq.Context[zmq.Socket[bytes]] | None = None
-        self._thread: threading.Thread | None = None
-        self._stop = threading.Event()
-        self._wake: zmq.Socket[bytes] | None = None
-
-    @property
-    def address(self) -> str:
-        """``tcp://host:port`` clients connect to (valid once started)."""
-        return f"tcp://{self.host}:{self.port}"
-
-    def __enter__(self) -> ReplayServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def start(self) -> ReplayServer:
         """Bind and start serving; returns ``self``.
@@ -109,36 +90,16 @@ class ReplayServer:
         zap = context.socket(zmq.REP)
         zap.setsockopt(zmq.LINGER, 0)
         zap.bind(ZAP_ENDPOINT)
-        sock = context.socket(zmq.ROUTER)
-        sock.setsockopt(zmq.LINGER, 0)
-        sock.setsockopt(zmq.PLAIN_SERVER, 1)
-        sock.setsockopt(zmq.ROUTER_HANDOVER, 1)
-        sock.setsockopt(zmq.MAXMSGSIZE, 2 * CLIENT_MAX_BYTES)
         try:
-            if self.port == 0:
-                self.port = sock.bind_to_random_port(f"tcp://{self.host}")
-            else:
-                sock.bind(self.address)
-        except zmq.ZMQError as exc:
-            sock.close(linger=0)
+            sock, self.port = bind_router(
+                context, self.host, self.port, max_message_bytes=2 * CLIENT_MAX_BYTES
+            )
+        except TransportError:
             zap.close(linger=0)
             context.term()
-            raise TransportError(f"cannot bind {self.address}: {exc}") from exc
-        wake_address = f"inproc://netgym-replay-wake-{id(self)}"
-        waker = context.socket(zmq.PAIR)
-        waker.bind(wake_address)
-        self._wake = context.socket(zmq.PAIR)
-        self._wake.setsockopt(zmq.LINGER, 0)
-        self._wake.connect(wake_address)
+            raise
         self._context = context
-        self._stop.clear()
-        self._thread = threading.Thread(
-            target=self._serve,
-            args=(sock, zap, waker),
-            name=f"netgym-replay-{self.port}",
-            daemon=True,
-        )
-        self._thread.start()
+        self._start_thread(context, self._serve, sock, zap, name=f"netgym-replay-{self.port}")
         logger.info("replaying %d messages on %s (%s)", len(self.script), self.address, self.mode)
         return self
 
@@ -208,16 +169,7 @@ class ReplayServer:
 
     def stop(self, timeout_s: float = 5.0) -> None:
         """Stop serving and release the socket, authenticator and context (idempotent)."""
-        self._stop.set()
-        if self._wake is not None:
-            with contextlib.suppress(zmq.ZMQError):
-                self._wake.send(b"", zmq.NOBLOCK)
-        if self._thread is not None:
-            self._thread.join(timeout_s)
-            self._thread = None
-        if self._wake is not None:
-            self._wake.close(linger=0)
-            self._wake = None
+        self._stop_thread(timeout_s)
         if self._context is not None:
             self._context.term()
             self._context = None

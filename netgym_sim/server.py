@@ -35,9 +35,9 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import zmq
 import zmq.auth
@@ -125,7 +125,139 @@ def _poll_ms(faults: FaultInjector | None) -> int:
     return max(0, min(POLL_MS, math.ceil((due_s - time.monotonic()) * 1000)))
 
 
-class FakeServer:
+def bind_router(
+    context: zmq.Context[zmq.Socket[bytes]],
+    host: str,
+    port: int,
+    *,
+    max_message_bytes: int,
+    curve_keys: tuple[bytes, bytes] | None = None,
+    options: Mapping[int, int] | None = None,
+) -> tuple[zmq.Socket[bytes], int]:
+    """A ROUTER as NetworkGym's servers bind them (PROTOCOL.md §1), and the port it got.
+
+    PLAIN (or CURVE with ``curve_keys``, public and secret) under the context's ZAP
+    handler, ``ROUTER_HANDOVER`` so a restarted peer with the same identity takes over its
+    route, and ``MAXMSGSIZE``: a peer sending a larger frame is disconnected by ZeroMQ
+    before it is buffered. ``options`` are further socket options, set before the bind.
+    ``port`` 0 picks a free one.
+
+    Raises:
+        TransportError: The address cannot be bound (the socket is closed).
+    """
+    sock = context.socket(zmq.ROUTER)
+    sock.setsockopt(zmq.LINGER, 0)
+    if curve_keys is None:
+        sock.setsockopt(zmq.PLAIN_SERVER, 1)
+    else:
+        sock.setsockopt(zmq.CURVE_SERVER, 1)
+        sock.setsockopt(zmq.CURVE_SECRETKEY, curve_keys[1])
+    sock.setsockopt(zmq.ROUTER_HANDOVER, 1)
+    sock.setsockopt(zmq.MAXMSGSIZE, max_message_bytes)
+    for option, value in (options or {}).items():
+        sock.setsockopt(option, value)
+    try:
+        if port == 0:
+            port = sock.bind_to_random_port(f"tcp://{host}")
+        else:
+            sock.bind(f"tcp://{host}:{port}")
+    except zmq.ZMQError as exc:
+        sock.close(linger=0)
+        raise TransportError(f"cannot bind tcp://{host}:{port}: {exc}") from exc
+    return sock, port
+
+
+_S = TypeVar("_S", bound="ServingThread")
+
+
+class ServingThread:
+    """A server whose sockets one thread serves; :meth:`stop` wakes that thread at once.
+
+    The thread's poll also watches an inproc PAIR (the *waker*); ``stop()`` writes to its
+    other end instead of waiting for the poll's timeout, so stopping takes milliseconds.
+    Subclasses bind their sockets in ``start()``, hand them to :meth:`_start_thread`, and
+    release them in ``stop()`` after :meth:`_stop_thread`.
+
+    Args:
+        host: Interface to bind.
+        port: TCP port; 0 picks a free one (see :attr:`address`).
+    """
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host = host
+        self.port = port
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._wake: zmq.Socket[bytes] | None = None
+
+    @property
+    def address(self) -> str:
+        """``tcp://host:port`` clients connect to (valid once started)."""
+        return f"tcp://{self.host}:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        """Whether the serving thread is alive."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def __enter__(self: _S) -> _S:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def start(self: _S) -> _S:
+        """Bind and start serving; returns ``self``."""
+        raise NotImplementedError
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Stop serving and release everything (idempotent)."""
+        raise NotImplementedError
+
+    def _start_thread(
+        self,
+        context: zmq.Context[zmq.Socket[bytes]],
+        target: Callable[..., None],
+        *sockets: zmq.Socket[bytes],
+        name: str,
+    ) -> None:
+        """Start ``target(*sockets, waker)`` on the serving thread."""
+        wake_address = f"inproc://netgym-wake-{id(self)}"
+        waker = context.socket(zmq.PAIR)
+        waker.setsockopt(zmq.LINGER, 0)
+        waker.bind(wake_address)
+        self._wake = context.socket(zmq.PAIR)
+        self._wake.setsockopt(zmq.LINGER, 0)
+        self._wake.connect(wake_address)
+        self._stop.clear()
+        self._thread = threading.Thread(
+            target=target, args=(*sockets, waker), name=name, daemon=True
+        )
+        self._thread.start()
+
+    def _stop_thread(self, timeout_s: float) -> None:
+        """Wake the serving thread, wait for it (at most ``timeout_s``), close the waker."""
+        self._stop.set()
+        if self._wake is not None:
+            # a full or dead pipe means the thread is awake or gone: nothing to wake
+            with contextlib.suppress(zmq.ZMQError):
+                self._wake.send(b"", zmq.NOBLOCK)
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+            if self._thread.is_alive():
+                logger.error("serving thread did not stop within %.1f s", timeout_s)
+            self._thread = None
+        if self._wake is not None:
+            self._wake.close(linger=0)
+            self._wake = None
+
+
+class FakeServer(ServingThread):
     """A NetworkGym-compatible server backed by the simulator.
 
     Args:
@@ -162,8 +294,7 @@ class FakeServer:
     ) -> None:
         if accounts_file is not None:
             accounts = load_accounts(accounts_file)
-        self.host = host
-        self.port = port
+        super().__init__(host, port)
         self.backend = Backend(
             accounts if accounts is not None else DEFAULT_ACCOUNTS,
             max_sessions=max_sessions,
@@ -177,30 +308,6 @@ class FakeServer:
         self._context: zmq.Context[zmq.Socket[bytes]] | None = None
         self._auth: Authenticator | None = None
         self._socket: zmq.Socket[bytes] | None = None
-        self._thread: threading.Thread | None = None
-        self._stop = threading.Event()
-        self._wake: zmq.Socket[bytes] | None = None
-
-    @property
-    def address(self) -> str:
-        """``tcp://host:port`` clients connect to (valid once started)."""
-        return f"tcp://{self.host}:{self.port}"
-
-    @property
-    def running(self) -> bool:
-        """Whether the serving thread is alive."""
-        return self._thread is not None and self._thread.is_alive()
-
-    def __enter__(self) -> FakeServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def start(self) -> FakeServer:
         """Bind, start authentication and the serving thread; returns ``self``.
@@ -215,45 +322,29 @@ class FakeServer:
         curve = self._curve_keys
         auth = Authenticator(context, passwords, None if curve is None else curve[0].decode())
         auth.start()
-        sock = context.socket(zmq.ROUTER)
-        sock.setsockopt(zmq.LINGER, 0)
-        if curve is None:
-            sock.setsockopt(zmq.PLAIN_SERVER, 1)
-        else:
-            sock.setsockopt(zmq.CURVE_SERVER, 1)
-            sock.setsockopt(zmq.CURVE_SECRETKEY, curve[1])
-        sock.setsockopt(zmq.ROUTER_HANDOVER, 1)
-        # up to twice the payload limit is read and answered with env-error; a peer sending
-        # more is disconnected by ZeroMQ before we buffer it (no reply is possible then)
-        sock.setsockopt(zmq.MAXMSGSIZE, 2 * self.backend.limits.max_message_bytes)
-        sock.setsockopt(zmq.RCVHWM, RCVHWM)
-        sock.setsockopt(zmq.HEARTBEAT_IVL, HEARTBEAT_IVL_MS)
-        sock.setsockopt(zmq.HEARTBEAT_TIMEOUT, HEARTBEAT_TIMEOUT_MS)
         if plain_in_clear(self.host, curve is not None):
             logger.warning("serving PLAIN on %s: passwords cross the network in clear", self.host)
         try:
-            if self.port == 0:
-                self.port = sock.bind_to_random_port(f"tcp://{self.host}")
-            else:
-                sock.bind(self.address)
-        except zmq.ZMQError as exc:
-            sock.close(linger=0)
+            # up to twice the payload limit is read and answered with env-error; a peer
+            # sending more is disconnected by ZeroMQ (no reply is possible then)
+            sock, self.port = bind_router(
+                context,
+                self.host,
+                self.port,
+                max_message_bytes=2 * self.backend.limits.max_message_bytes,
+                curve_keys=curve,
+                options={
+                    zmq.RCVHWM: RCVHWM,
+                    zmq.HEARTBEAT_IVL: HEARTBEAT_IVL_MS,
+                    zmq.HEARTBEAT_TIMEOUT: HEARTBEAT_TIMEOUT_MS,
+                },
+            )
+        except TransportError:
             auth.stop()
             context.term()
-            raise TransportError(f"cannot bind {self.address}: {exc}") from exc
-        wake_address = f"inproc://netgym-sim-wake-{id(self)}"
-        waker = context.socket(zmq.PAIR)
-        waker.setsockopt(zmq.LINGER, 0)
-        waker.bind(wake_address)
-        self._wake = context.socket(zmq.PAIR)
-        self._wake.setsockopt(zmq.LINGER, 0)
-        self._wake.connect(wake_address)
+            raise
         self._context, self._auth, self._socket = context, auth, sock
-        self._stop.clear()
-        self._thread = threading.Thread(
-            target=self._serve, args=(sock, waker), name=f"netgym-sim-{self.port}", daemon=True
-        )
-        self._thread.start()
+        self._start_thread(context, self._serve, sock, name=f"netgym-sim-{self.port}")
         logger.info("netgym_sim serving on %s", self.address)
         return self
 
@@ -322,19 +413,7 @@ class FakeServer:
 
     def stop(self, timeout_s: float = 5.0) -> None:
         """Stop serving and release the socket, authenticator and context (idempotent)."""
-        self._stop.set()
-        if self._wake is not None:
-            # a full or dead pipe means the thread is awake or gone: nothing to wake
-            with contextlib.suppress(zmq.ZMQError):
-                self._wake.send(b"", zmq.NOBLOCK)
-        if self._thread is not None:
-            self._thread.join(timeout_s)
-            if self._thread.is_alive():
-                logger.error("serving thread did not stop within %.1f s", timeout_s)
-            self._thread = None
-        if self._wake is not None:
-            self._wake.close(linger=0)
-            self._wake = None
+        self._stop_thread(timeout_s)
         if self._socket is not None:
             self._socket.close(linger=0)
             self._socket = None
