@@ -83,7 +83,8 @@ def add_serve_arguments(serve: argparse.ArgumentParser) -> argparse.ArgumentPars
         "--curve-secret-key",
         metavar="FILE.key_secret",
         help="serve CURVE (encrypted) instead of PLAIN with this key pair from `netgym keys`; "
-        "clients set server.server_public_key to the public key",
+        "clients set server.server_public_key to the public key (with --workers: the "
+        "clients' port; workers log in with PLAIN)",
     )
     limits = Limits()
     serve.add_argument(
@@ -248,9 +249,6 @@ def serve(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    if args.curve_secret_key and args.workers is not None:
-        logger.error("--curve-secret-key is not supported with --workers (PLAIN only)")
-        return 2
     if args.fault and args.workers is not None:
         logger.error("--fault acts on in-process sessions: it cannot be used with --workers")
         return 2
@@ -267,6 +265,7 @@ def serve(args: argparse.Namespace) -> int:
                 accounts_file=args.accounts,
                 action_timeout_s=args.idle_timeout,
                 limits=limits_from(args),
+                curve_secret_key_file=args.curve_secret_key,
             ).start()
         else:
             server = FakeServer(

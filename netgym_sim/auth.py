@@ -78,10 +78,11 @@ class Authenticator(ThreadAuthenticator):
     def start(self) -> None:
         """Start the ZAP thread and accept the configured mechanism for every domain."""
         super().start()
+        # both when CURVE is served: a broker's client port may be CURVE and its worker port
+        # PLAIN; a socket only ever takes the mechanism it was bound with
+        self.configure_plain(domain="*", passwords=self._passwords)
         if self._curve_accounts:
             self.configure_curve(domain="*", location=zmq.auth.CURVE_ALLOW_ANY)
-        else:
-            self.configure_plain(domain="*", passwords=self._passwords)
 
     async def handle_zap_message(self, msg: list[bytes]) -> None:
         """Remember the peer address of the request, then answer it."""

@@ -36,7 +36,7 @@ from netgym_sim.auth import Authenticator
 from netgym_sim.backend import DEFAULT_ACCOUNTS, Account, load_accounts
 from netgym_sim.broker import BACKEND, HELLO_EXPIRY_S, Broker, Outgoing
 from netgym_sim.limits import Limits
-from netgym_sim.server import ServingThread, bind_router
+from netgym_sim.server import ServingThread, bind_router, load_secret_key, plain_in_clear
 from netgym_sim.worker import ACTION_TIMEOUT_S, HELLO_INTERVAL_S, worker_identity
 
 __all__ = ["BrokerServer"]
@@ -106,6 +106,7 @@ class BrokerServer(ServingThread):
         action_timeout_s: float = ACTION_TIMEOUT_S,
         worker_hostname: str | None = None,
         limits: Limits | None = None,
+        curve_secret_key_file: str | os.PathLike[str] | None = None,
     ) -> None:
         if accounts_file is not None:
             accounts = load_accounts(accounts_file)
@@ -122,6 +123,9 @@ class BrokerServer(ServingThread):
             )
         super().__init__(host, port)
         self.env_port = env_port
+        self._curve_keys = (
+            None if curve_secret_key_file is None else load_secret_key(curve_secret_key_file)
+        )
         self.limits = limits or Limits()
         self.broker = Broker(
             self.accounts,
@@ -170,14 +174,29 @@ class BrokerServer(ServingThread):
         if self._thread is not None:
             return self
         context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
-        auth = Authenticator(context, {a.name: a.password for a in self.accounts.values()})
+        curve = self._curve_keys
+        auth = Authenticator(
+            context,
+            {a.name: a.password for a in self.accounts.values()},
+            None if curve is None else curve[0].decode(),
+        )
         auth.start()
         self._context, self._auth = context, auth
+        for side, encrypted in (("clients", curve is not None), ("workers", False)):
+            if plain_in_clear(self.host, encrypted):
+                logger.warning(
+                    "serving %s PLAIN on %s: passwords cross the network in clear", side, self.host
+                )
         try:
             # clients' payloads up to twice the limit are read and refused with env-error;
-            # workers' measurements may be as large as the wire codec allows
+            # workers' measurements may be as large as the wire codec allows. Clients may
+            # use CURVE; workers (this machine's or remote ones) log in with PLAIN.
             frontend, self.port = bind_router(
-                context, self.host, self.port, max_message_bytes=2 * self.limits.max_message_bytes
+                context,
+                self.host,
+                self.port,
+                max_message_bytes=2 * self.limits.max_message_bytes,
+                curve_keys=curve,
             )
             self._sockets.append(frontend)
             backend, self.env_port = bind_router(

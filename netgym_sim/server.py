@@ -49,7 +49,7 @@ from netgym_sim.faults import FaultInjector
 from netgym_sim.handlers import handle_frames, handle_idle
 from netgym_sim.limits import Limits
 
-__all__ = ["FakeServer"]
+__all__ = ["FakeServer", "ServingThread", "bind_router", "load_secret_key", "plain_in_clear"]
 
 logger = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ class _Pending:
         return item
 
 
-def _load_secret_key(file: str | os.PathLike[str]) -> tuple[bytes, bytes]:
+def load_secret_key(file: str | os.PathLike[str]) -> tuple[bytes, bytes]:
     """``(public, secret)`` Z85 keys of a ``.key_secret`` file written by ``netgym keys``.
 
     Raises:
@@ -304,7 +304,7 @@ class FakeServer(ServingThread):
         )
         self._curve_keys: tuple[bytes, bytes] | None = None
         if curve_secret_key_file is not None:
-            self._curve_keys = _load_secret_key(curve_secret_key_file)
+            self._curve_keys = load_secret_key(curve_secret_key_file)
         self._context: zmq.Context[zmq.Socket[bytes]] | None = None
         self._auth: Authenticator | None = None
         self._socket: zmq.Socket[bytes] | None = None

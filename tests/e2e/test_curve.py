@@ -15,7 +15,9 @@ from netgym_client.errors import AuthenticationFailed, TransportError
 from netgym_client.keys import client_keypair, load_public_key, write_keypair
 from netgym_client.northbound import NorthboundClient
 from netgym_sim.auth import account_public_key
+from netgym_sim.broker_server import BrokerServer
 from netgym_sim.server import FakeServer
+from netgym_sim.worker import Worker
 from tests.e2e.test_server_raw import custom_start
 
 pytestmark = pytest.mark.e2e
@@ -69,3 +71,24 @@ def test_a_curve_session_and_refused_keys(tmp_path: Path) -> None:
             pytest.raises(TransportError),
         ):
             client.connect()
+
+
+def test_a_curve_client_through_the_broker_to_a_plain_worker(tmp_path: Path) -> None:
+    public_file, secret_file = write_keypair(tmp_path)
+    with BrokerServer(curve_secret_key_file=secret_file) as broker:
+        worker = Worker(broker.env_address, worker_id=0, hostname="t", hello_interval_s=0.2)
+        worker.start()
+        try:
+            start = {k: v for k, v in custom_start().items() if k != "type"}
+            with NorthboundClient(broker.address, server_public_key=str(public_file)) as client:
+                client.start(start)
+                reply = client.receive(timeout_s=10.0)
+                assert reply.network_stats[0]["ts"] == 2000
+            # the clients' port takes no PLAIN login
+            with (
+                NorthboundClient(broker.address, connect_timeout_s=1.0) as client,
+                pytest.raises(TransportError),
+            ):
+                client.connect()
+        finally:
+            worker.stop()
