@@ -72,7 +72,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Every fault kind, in the order of the issue's table.
+#: Every fault kind.
 KINDS = (
     "env-error",
     "worker-restart",

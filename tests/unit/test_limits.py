@@ -21,7 +21,7 @@ from netgym_sim.server import plain_in_clear
 from netgym_sim.session import Session
 
 ENVS = ["custom", "nqos_split", "qos_steer", "network_slicing", "rmcat"]
-#: Numbers that once crashed a session (issue: 10**400 ints, -0.0 bounds, 1e308 rates).
+#: Numbers that once crashed a session (10**400 ints, -0.0 bounds, 1e308 rates).
 HOSTILE = ["1" + "0" * 400, "-0.0", "1e308", "-1e308", "1e-308", str(2**63), "-1", "0"]
 
 
