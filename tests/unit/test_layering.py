@@ -97,6 +97,7 @@ def test_pandas_is_never_imported_at_module_level() -> None:
 def test_library_code_neither_prints_nor_exits() -> None:
     presenters = {
         ROOT / "netgym_client" / "cli.py",
+        ROOT / "netgym_client" / "cli_recording.py",
         ROOT / "netgym_client" / "__main__.py",
         ROOT / "netgym_sim" / "__main__.py",
     }
