@@ -225,7 +225,26 @@ class NorthboundClient:
         if self._socket is None:
             self.connect()
         assert self._socket is not None  # connect() either set it or raised
-        self._socket.send(protocol.encode(msg))
+        self._send_bytes(protocol.encode(msg))
+
+    def _send_bytes(self, payload: bytes) -> None:
+        """Queue ``payload`` without blocking.
+
+        A DEALER blocks a send while it has no pipe, and libzmq drops the pipe of a
+        connection whose handshake the server refused: a blocking send would then hang.
+
+        Raises:
+            TransportError: The socket takes no message (the server refused us, or the
+                send queue is full).
+        """
+        assert self._socket is not None
+        try:
+            self._socket.send(payload, zmq.NOBLOCK)
+        except zmq.Again as exc:
+            raise TransportError(
+                f"cannot send to {self.address}: no connection takes messages (refused "
+                "credentials, or a full send queue)"
+            ) from exc
 
     def start(self, env_config: Mapping[str, Any]) -> None:
         """Send ``env-start`` with the whole ``env_config`` (as the original client does)."""
@@ -246,7 +265,11 @@ class NorthboundClient:
         """
         if self._socket is None:
             return
-        self._socket.send(protocol.encode(protocol.EnvEnd(), validate=False))
+        try:
+            self._send_bytes(protocol.encode(protocol.EnvEnd(), validate=False))
+        except TransportError:
+            logger.debug("env-end not sent: %s", self.address)
+            return
         self._unanswered_ends += 1
 
     def receive(self, timeout_s: float | None = None) -> protocol.EnvMeasurement:

@@ -250,7 +250,15 @@ class RecordingProxy:
         upstream = self._upstream_for(identity, token)
         if upstream is None:
             return
-        upstream.send_multipart(payload)
+        try:
+            # never blocking: libzmq drops the pipe of a connection whose handshake the
+            # upstream refused, and a DEALER without a pipe would block the proxy for everyone
+            upstream.send_multipart(payload, zmq.NOBLOCK)
+        except zmq.Again:
+            logger.warning(
+                "%r: the upstream takes no message (credentials refused?): not forwarded",
+                identity,
+            )
         self._record("c2s", identity, payload)
 
     def _from_server(
