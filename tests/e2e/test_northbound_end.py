@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,8 +12,10 @@ import zmq
 from zmq.auth.thread import ThreadAuthenticator
 
 from netgym_client import protocol
-from netgym_client.errors import EnvError
+from netgym_client.errors import EnvError, TransportError
 from netgym_client.northbound import UNKNOWN_TYPE_MSG, NorthboundClient
+from netgym_sim.backend import Account
+from netgym_sim.server import FakeServer
 
 pytestmark = pytest.mark.e2e
 
@@ -87,3 +90,30 @@ def test_end_session_before_connecting_sends_nothing(
     client.end_session()
     client.close()
     assert not server.poll(100)
+
+
+def test_a_send_after_the_server_refuses_the_reconnect_raises_instead_of_hanging() -> None:
+    first = FakeServer().start()
+    port = first.port
+    client = NorthboundClient(first.address, connect_timeout_s=5.0)
+    try:
+        client.connect()
+        first.stop()
+        # the same port, now without the admin account: the reconnect's handshake is refused
+        # and libzmq drops the DEALER's pipe
+        with FakeServer(port=port, accounts={"other": Account("other", "x", 1)}):
+            deadline = time.monotonic() + 10.0
+            raised = False
+            while time.monotonic() < deadline and not raised:
+                try:
+                    client.end_session()  # never raises: a best-effort end
+                    client.send_action(
+                        {"source": "test", "name": "x", "ts": 1, "id": 0, "value": 0}
+                    )
+                except TransportError as exc:
+                    assert "cannot send" in str(exc)
+                    raised = True
+                time.sleep(0.05)
+            assert raised, "the send kept queueing for a server that refuses us"
+    finally:
+        client.close()
