@@ -52,7 +52,8 @@ MAX_EXACT_INT = 2**53
 #: Latest simulated time a session may name (start, end, trace times), ms: about 31 years.
 MAX_TIME_MS = 10**12
 
-_BASE_KEYS = frozenset(
+#: The keys every env-start may carry (PROTOCOL.md §3), whatever its environment.
+BASE_KEYS = frozenset(
     {
         "type",
         "env",
@@ -69,8 +70,8 @@ _BASE_KEYS = frozenset(
 )
 #: Keys of the environments whose scenario does not list its own (GMA scenarios do).
 KNOWN_KEYS: dict[str, frozenset[str]] = {
-    "custom": _BASE_KEYS,
-    "rmcat": _BASE_KEYS
+    "custom": BASE_KEYS,
+    "rmcat": BASE_KEYS
     | {
         "nada_flows",
         "nada_flow_start_time_diff_ms",

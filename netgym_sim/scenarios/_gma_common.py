@@ -28,6 +28,7 @@ import simpy
 from netgym_client.errors import ProtocolError
 from netgym_client.protocol import validate_action_list
 from netgym_sim.errors import InvalidAction, InvalidEnvConfig
+from netgym_sim.limits import BASE_KEYS
 from netgym_sim.model.mobility import WalkParams
 from netgym_sim.model.network import MultiAccessNetwork, NetworkParams, UserParams
 from netgym_sim.model.radio import lte_profile, nr_profile, wifi_profile
@@ -88,19 +89,8 @@ LEGACY_KEYS = {
     "downlink_mode": "per_slice_config.downlink_mode",
     "uplink_mode": "per_slice_config.uplink_mode",
 }
-TOP_KEYS = frozenset(
+TOP_KEYS = BASE_KEYS | frozenset(
     {
-        "type",
-        "env",
-        "steps_per_episode",
-        "episodes_per_session",
-        "num_users",
-        "measurement_start_time_ms",
-        "measurement_interval_ms",
-        "measurement_guard_interval_ms",
-        "env_end_time_ms",
-        "random_seed",
-        "subscribed_network_stats",
         "downlink_traffic",
         "max_wait_time_for_action_ms",
         "lte_enb_locations",
