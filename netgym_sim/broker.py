@@ -48,6 +48,7 @@ from netgym_sim.backend import (
     MAPPING_EXISTS_MSG,
     NO_MAPPING_MSG,
     UNKNOWN_TYPE_MSG,
+    WORKER_RESTARTED_MSG,
     Account,
     Backend,
 )
@@ -72,8 +73,6 @@ BACKEND = "backend"
 #: ``(socket, frames)``: frames as the ROUTER sends them (routing id first).
 Outgoing = tuple[str, list[bytes]]
 
-#: The original server's text to a client whose worker restarted mid-session.
-WORKER_RESTARTED_MSG = "Worker Restarted, Try Again."
 #: An idle worker silent for longer than this is forgotten (the original's 60 s).
 HELLO_EXPIRY_S = 60.0
 #: A hello this soon after the broker sent a worker its start (and before the worker's first
