@@ -1,8 +1,11 @@
-"""Fixtures for end-to-end tests: a FakeServer on a random loopback port, a zmq context."""
+"""Fixtures for end-to-end tests: a FakeServer on a random loopback port, a zmq context, and
+``python -m netgym_sim serve`` as a process."""
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,6 +14,7 @@ import zmq
 
 from netgym_sim.server import FakeServer
 from tests.e2e.rawpeer import RawPeer
+from tests.e2e.test_serve_process import START_TIMEOUT_S, free_port, wait_for_line
 
 
 @pytest.fixture
@@ -40,6 +44,26 @@ def peer_factory(zmq_context: zmq.Context[Any], server: FakeServer) -> Iterator[
     yield make
     for peer in peers:
         peer.close()
+
+
+@pytest.fixture
+def served() -> Iterator[tuple[subprocess.Popen[str], int]]:
+    """``python -m netgym_sim serve`` (warnings as errors) on a free port, killed after."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-W", "error", "-m", "netgym_sim", "serve", "--port", str(port)],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for_line(proc, f"serving on tcp://127.0.0.1:{port}", START_TIMEOUT_S)
+        yield proc, port
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(10)
+        if proc.stderr is not None:
+            proc.stderr.close()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

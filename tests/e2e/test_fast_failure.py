@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 import time
-from collections.abc import Iterator
 
 import pytest
 
 from netgym_client.errors import ConfigError, ServerUnavailable
 from netgym_client.northbound import NorthboundClient
 from netgym_sim.server import FakeServer
-from tests.e2e.test_serve_process import START_TIMEOUT_S, free_port, wait_for_line
 from tests.e2e.test_server_raw import custom_start
 
 pytestmark = pytest.mark.e2e
@@ -21,34 +18,15 @@ HEARTBEAT_TIMEOUT_S = 1.0
 REPLY_TIMEOUT_S = 60.0
 
 
-@pytest.fixture
-def server_process() -> Iterator[tuple[subprocess.Popen[str], int]]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-W", "error", "-m", "netgym_sim", "serve", "--port", str(port)],
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        wait_for_line(proc, f"serving on tcp://127.0.0.1:{port}", START_TIMEOUT_S)
-        yield proc, port
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(10)
-        if proc.stderr is not None:
-            proc.stderr.close()
-
-
 def action_for(measurement: object, ts: int) -> dict[str, object]:
     return {"source": "test", "name": "srate", "ts": ts, "id": [0, 1, 2], "value": [0, 0, 0]}
 
 
 def test_a_killed_server_is_told_within_the_heartbeat_timeout(
-    server_process: tuple[subprocess.Popen[str], int],
+    served: tuple[subprocess.Popen[str], int],
 ) -> None:
     """Defect 7: kill -9 the server mid-episode: ServerUnavailable long before 60 s."""
-    proc, port = server_process
+    proc, port = served
     with NorthboundClient(
         f"tcp://127.0.0.1:{port}",
         reply_timeout_s=REPLY_TIMEOUT_S,

@@ -8,7 +8,6 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 
 import pytest
 
@@ -45,25 +44,6 @@ def wait_for_line(proc: subprocess.Popen[str], needle: str, timeout_s: float) ->
     finally:
         selector.close()
     raise AssertionError(f"no {needle!r} within {timeout_s} s; stderr so far: {seen}")
-
-
-@pytest.fixture
-def served() -> Iterator[tuple[subprocess.Popen[str], int]]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-W", "error", "-m", "netgym_sim", "serve", "--port", str(port)],
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        wait_for_line(proc, f"serving on tcp://127.0.0.1:{port}", START_TIMEOUT_S)
-        yield proc, port
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(10)
-        if proc.stderr is not None:
-            proc.stderr.close()
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])

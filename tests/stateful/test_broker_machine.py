@@ -18,29 +18,14 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from netgym_sim.backend import MAPPING_EXISTS_MSG, NO_MAPPING_MSG
 from netgym_sim.broker import BACKEND, WORKER_RESTARTED_MSG, Broker
 from netgym_sim.worker import WorkerSlot
+from tests.stateful.test_backend_machine import STEP_MS, action_payload, start_payload
 from tests.unit.test_broker import Clock
 
 CLIENTS = [b"admin-0", b"admin-1", b"test-0"]
 WORKERS = [b"admin-1-h", b"admin-2-h", b"test-1-h"]
-STEP_MS = 10
 MEASUREMENTS = 3
-START = json.dumps(
-    {
-        "type": "env-start",
-        "env": "custom",
-        "num_users": 2,
-        "measurement_start_time_ms": 0,
-        "measurement_interval_ms": STEP_MS,
-        "measurement_guard_interval_ms": 0,
-        "env_end_time_ms": STEP_MS * (MEASUREMENTS + 1),
-    },
-    indent=2,
-).encode()
-
-
-def action(ts: int) -> bytes:
-    record = {"name": "srate", "ts": ts, "source": "test", "id": [0, 1], "value": [1, 1]}
-    return json.dumps({"type": "env-action", "action_list": record}).encode()
+START = start_payload(MEASUREMENTS)
+action = action_payload
 
 
 class BrokerMachine(RuleBasedStateMachine):
