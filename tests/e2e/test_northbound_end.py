@@ -82,6 +82,29 @@ def test_a_real_servers_unknown_type_answer_and_stale_errors_are_dropped(
         client.close()
 
 
+@pytest.mark.parametrize(
+    "answer",
+    [protocol.EnvEnd(), protocol.ErrorReply(UNKNOWN_TYPE_MSG)],
+    ids=["netgym", "real-server"],
+)
+def test_the_answer_to_an_earlier_sockets_env_end_is_dropped(
+    real_like_server: tuple[str, zmq.Socket[bytes]], answer: protocol.Message
+) -> None:
+    """An earlier socket of this identity sent env-end and closed; its answer reaches this
+    one (the server's ROUTER_HANDOVER), which never sent an env-end itself."""
+    address, server = real_like_server
+    client = NorthboundClient(address, reply_timeout_s=WAIT_MS / 1000)
+    try:
+        client.start({"env": "custom", "num_users": 1})
+        identity, start = recv(server)
+        assert start["type"] == "env-start"
+        server.send_multipart([identity, protocol.encode(answer, validate=False)])
+        server.send_multipart([identity, measurement(2000)])
+        assert client.receive().network_stats[0]["ts"] == 2000
+    finally:
+        client.close()
+
+
 def test_end_session_before_connecting_sends_nothing(
     real_like_server: tuple[str, zmq.Socket[bytes]],
 ) -> None:
