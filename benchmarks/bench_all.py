@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from netgym_client.bench import main
+from netgym_client.cli.bench import main
 
 if __name__ == "__main__":
     sys.exit(main())

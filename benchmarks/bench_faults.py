@@ -15,7 +15,7 @@ from typing import Any
 
 from netgym_client.env import NetworkGymEnv
 from netgym_client.errors import NetGymError
-from netgym_sim.server import FakeServer
+from netgym_sim.serving.server import FakeServer
 
 TIMEOUT_S = 2.0
 STEPS = 4

@@ -15,9 +15,9 @@ from collections.abc import Callable
 from importlib import resources
 from typing import Any
 
+from netgym_sim.core.session import Session
 from netgym_sim.model.rmcat import RmcatModel
 from netgym_sim.model.traces import Trace
-from netgym_sim.session import Session
 
 SUBSTEP_MS = 5.0
 BUFFER_BYTES = 37_500.0

@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import gymnasium as gym
 
+from netgym_client._version import __version__ as __version__
 from netgym_client.adapters import Adapter, adapter_class, register_adapter
 from netgym_client.config import ENVIRONMENTS, NetGymConfig, load_config
-from netgym_client.env import ActionError, NetworkGymEnv
+from netgym_client.env import NetworkGymEnv
 from netgym_client.errors import (
+    ActionError,
     AuthenticationFailed,
     ConfigError,
     EnvError,
@@ -55,8 +57,6 @@ __all__ = [
     "load_config",
     "register_adapter",
 ]
-
-__version__ = "0.1.0"
 
 
 def env_id(env: str) -> str:

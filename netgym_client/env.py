@@ -17,7 +17,7 @@ Rules (PROTOCOL.md §5, §7.3, §14):
   value is the same on each.
   ``"embedded"`` (the default) runs the simulated server's session in this process and hands
   its records to :class:`NetworkStats` directly: no socket, no authentication, no JSON.
-  ``"embedded+tcp"`` starts an in-process :class:`~netgym_sim.server.FakeServer` on a free
+  ``"embedded+tcp"`` starts an in-process :class:`~netgym_sim.serving.server.FakeServer` on a free
   loopback port and talks to it over ZeroMQ, PLAIN and JSON (for protocol tests).
   ``tcp://host:port`` (or ``ipc://``/``inproc://``) talks to that server, ours or a real one.
 - Faults raise typed :class:`~netgym_client.errors.NetGymError` subclasses and end the
@@ -44,6 +44,7 @@ from netgym_client.adapters.base import PolicyRecords
 from netgym_client.client_ids import ClientIdLease, lease_client_id
 from netgym_client.config import NetGymConfig, load_config
 from netgym_client.errors import (
+    ActionError,
     ConfigError,
     EnvError,
     NetGymError,
@@ -54,9 +55,8 @@ from netgym_client.northbound import NorthboundClient
 from netgym_client.stats import NetworkStats
 
 if TYPE_CHECKING:
-    from netgym_client.record import RecordingWriter
-    from netgym_sim.faults import FaultPlan
-    from netgym_sim.server import FakeServer
+    from netgym_client.recording.record import RecordingWriter
+    from netgym_sim.embedded import FakeServer, FaultPlan
 
 __all__ = ["EMBEDDED", "EMBEDDED_TCP", "ActionError", "NetworkGymEnv"]
 
@@ -73,10 +73,6 @@ START_RETRY_DELAY_S = 1.0
 _RETRYABLE = ("Mapping Exits", "Try Again")
 #: Embedded sessions may stay idle this long between steps (agents train between steps).
 EMBEDDED_IDLE_TIMEOUT_S = 3600.0
-
-
-class ActionError(NetGymError, ValueError):
-    """An action does not fit the action space."""
 
 
 def _stats(msg: protocol.Message) -> NetworkStats:
@@ -98,30 +94,24 @@ class _Link(Protocol):
 
 
 class _InProcessLink:
-    """The embedded path: the simulated backend called in process with message objects.
+    """The embedded path: the simulated server called in process with message objects.
 
-    The same :func:`netgym_sim.handlers.handle_message` answers as behind the server's
-    socket, so limits, error texts and error types are those of the wire. The client's
+    The simulator's :class:`~netgym_sim.embedded.InProcessServer` answers as behind the
+    server's socket, so limits, error texts and error types are those of the wire. The client's
     messages are checked by the wire's rules (:func:`protocol.check_message`), as encoding
     them would be; the server's records are trusted, as the decoded ones are.
     """
 
     def __init__(self, identity: str, faults: FaultPlan | None = None) -> None:
-        from netgym_sim.backend import Backend  # noqa: PLC0415 (the simulator loads lazily)
-        from netgym_sim.faults import FaultInjector  # noqa: PLC0415
-        from netgym_sim.handlers import handle_message  # noqa: PLC0415
+        from netgym_sim.embedded import InProcessServer  # noqa: PLC0415 (loads lazily)
 
-        injector = FaultInjector(faults) if faults else None
-        self._backend = Backend(max_sessions=1, idle_timeout_s=float("inf"), faults=injector)
-        self._handle = handle_message
-        self._identity = identity.encode("utf-8")
+        self._server = InProcessServer(identity, faults)
 
     def _ask(self, msg: protocol.Message) -> NetworkStats:
-        replies = self._handle(self._backend, self._identity, msg)
-        return _stats(replies[0][1])
+        return _stats(self._server.ask(msg))
 
     def start(self, env_config: Mapping[str, Any], running: bool) -> NetworkStats:
-        self._backend.drop(self._identity)
+        self._server.drop()
         # a deep copy, as the wire gives the server: the session never shares our config
         config = {k: copy.deepcopy(v) for k, v in env_config.items() if k != "type"}
         if not isinstance(config.get("env"), str):
@@ -142,7 +132,7 @@ class _InProcessLink:
         return self._ask(msg)
 
     def end(self, running: bool) -> None:
-        self._backend.drop(self._identity)
+        self._server.drop()
 
 
 class _WireLink:
@@ -231,9 +221,9 @@ class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
             ``"module:Class"`` to use instead of the built-in one.
         render_mode: ``None``: netgym renders nothing (gymnasium's render API).
         record: A file to record every message of the env's sessions into (the
-            ``netgym-recording`` JSONL format of :mod:`netgym_client.record`), for
+            ``netgym-recording`` JSONL format of :mod:`netgym_client.recording.record`), for
             ``netgym replay``; credentials are never written.
-        faults: A fault plan for the embedded server (:mod:`netgym_sim.faults`: a list
+        faults: A fault plan for the embedded server (:mod:`netgym_sim.core.faults`: a list
             of ``"KIND@AT[:PARAM]"`` strings or dicts). ``"embedded+tcp"`` takes every
             kind; ``"embedded"`` has no socket and takes the kinds that need none
             (env-error, worker-restart, no-available-worker, mapping-removed,
@@ -333,9 +323,9 @@ class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
     def _fault_plan(self, faults: Any) -> FaultPlan | None:
         if faults is None:
             return None
-        from netgym_sim.faults import FaultPlan  # noqa: PLC0415 (the simulator loads lazily)
+        from netgym_sim.embedded import fault_plan  # noqa: PLC0415 (the simulator loads lazily)
 
-        plan = FaultPlan.build(faults)
+        plan = fault_plan(faults)
         address = self.config.server.address
         if address == EMBEDDED:
             plan.check_in_process()
@@ -354,7 +344,7 @@ class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
             return _InProcessLink(self.identity, self._faults)
         if server.address == EMBEDDED_TCP:
             if self._server is None:
-                from netgym_sim.server import FakeServer  # noqa: PLC0415 (loaded when embedded)
+                from netgym_sim.embedded import FakeServer  # noqa: PLC0415 (loaded when embedded)
 
                 self._server = FakeServer(
                     idle_timeout_s=EMBEDDED_IDLE_TIMEOUT_S, faults=self._faults
@@ -388,7 +378,7 @@ class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
         """``link``, recording what crosses it when ``record=`` was given."""
         if self._record_path is None:
             return link
-        from netgym_client.record import RecordingLink, RecordingWriter  # noqa: PLC0415
+        from netgym_client.recording.record import RecordingLink, RecordingWriter  # noqa: PLC0415
 
         if self._recorder is None:
             self._recorder = RecordingWriter(

@@ -8,6 +8,7 @@ needed to act on it (the offending field, the address, the server's text).
 
     NetGymError(Exception)
     ├── ConfigError(NetGymError, ValueError)     bad configuration (names the dotted path)
+    ├── ActionError(NetGymError, ValueError)     an action that does not fit the action space
     ├── ProtocolError(NetGymError)               malformed or out-of-order messages
     ├── TransportError(NetGymError)
     │   ├── ServerUnavailable(TransportError, TimeoutError)
@@ -20,6 +21,7 @@ needed to act on it (the offending field, the address, the server's text).
 from __future__ import annotations
 
 __all__ = [
+    "ActionError",
     "AuthenticationFailed",
     "ConfigError",
     "EnvError",
@@ -34,6 +36,10 @@ __all__ = [
 
 class NetGymError(Exception):
     """Base class of every error netgym raises."""
+
+
+class ActionError(NetGymError, ValueError):
+    """An action does not fit the action space."""
 
 
 class ConfigError(NetGymError, ValueError):

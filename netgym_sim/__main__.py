@@ -11,12 +11,12 @@ from collections.abc import Sequence
 from types import FrameType
 
 from netgym_client.errors import ConfigError, NetGymError
-from netgym_sim.broker_server import BrokerServer
-from netgym_sim.faults import KINDS, Fault, parse_fault
+from netgym_sim.core.faults import KINDS, Fault, parse_fault
 from netgym_sim.limits import Limits
 from netgym_sim.scenarios import SCENARIOS
-from netgym_sim.server import FakeServer
-from netgym_sim.worker import ACTION_TIMEOUT_S, HELLO_INTERVAL_S, Worker
+from netgym_sim.serving.broker_server import BrokerServer
+from netgym_sim.serving.server import FakeServer
+from netgym_sim.serving.worker import ACTION_TIMEOUT_S, HELLO_INTERVAL_S, Worker
 
 logger = logging.getLogger("netgym_sim")
 

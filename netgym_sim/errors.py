@@ -2,7 +2,7 @@
 
 Each :class:`SimError` subclass has a class-level ``code`` and becomes one
 ``env-error`` message (``error_msg = "<code>: <text>"``) in
-:mod:`netgym_sim.handlers`, the one place where that translation happens. A
+:mod:`netgym_sim.core.handlers`, the one place where that translation happens. A
 SimError never stops the server: it ends at most the session that caused it.
 """
 

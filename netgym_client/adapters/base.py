@@ -15,7 +15,7 @@ Rules:
   template record of the last measurement, so ``source`` and ``ts`` echo it (PROTOCOL.md §7.3).
 - Actions are checked against the action space (:meth:`Adapter.prepare_action`): a wrong shape,
   a non-finite number or an out-of-range ``MultiDiscrete`` entry raises
-  :class:`~netgym_client.env.ActionError`; a ``Box`` action is clipped into the Box (counted in
+  :class:`~netgym_client.errors.ActionError`; a ``Box`` action is clipped into the Box (counted in
   ``info["clipped_action_values"]``), as gymnasium's ``ClipAction`` wrapper would.
 - Only the observation updates the counters, so ``reward``/``policy``/``info`` may be called in
   any order and any number of times with the same result.
@@ -25,27 +25,18 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
 
 from netgym_client.config import NetGymConfig
+from netgym_client.errors import ActionError
 from netgym_client.stats import NetworkStats
-
-if TYPE_CHECKING:
-    from netgym_client.env import ActionError
 
 __all__ = ["Adapter", "PolicyRecords", "template_record"]
 
 PolicyRecords = dict[str, Any] | list[dict[str, Any]]
-
-
-def _action_error(problem: str) -> ActionError:
-    # ActionError lives in netgym_client.env, which imports this package: import it late.
-    from netgym_client.env import ActionError  # noqa: PLC0415 (import cycle)
-
-    return ActionError(problem)
 
 
 def template_record(
@@ -238,20 +229,20 @@ class Adapter(ABC):
         try:
             arr = np.asarray(action)
         except (ValueError, TypeError) as exc:
-            raise _action_error(f"action is not an array of numbers: {exc}") from exc
+            raise ActionError(f"action is not an array of numbers: {exc}") from exc
         if arr.size == 0:
             return None
         if arr.dtype == np.bool_:
             arr = arr.astype(np.int64)
         if not np.issubdtype(arr.dtype, np.number):
-            raise _action_error(f"action must hold numbers, got dtype {arr.dtype}")
+            raise ActionError(f"action must hold numbers, got dtype {arr.dtype}")
         space = self.action_space
         shape = space.shape
         if shape is not None and arr.shape != shape:
-            raise _action_error(f"action shape {arr.shape} does not match the action space {space}")
+            raise ActionError(f"action shape {arr.shape} does not match the action space {space}")
         values = arr.astype(np.float64)
         if not np.all(np.isfinite(values)):
-            raise _action_error(f"action holds a non-finite value: {arr.tolist()!r:.200}")
+            raise ActionError(f"action holds a non-finite value: {arr.tolist()!r:.200}")
         if isinstance(space, gym.spaces.Box):
             low, high = space.low.astype(np.float64), space.high.astype(np.float64)
             self.clipped_action_values = int(np.count_nonzero((values < low) | (values > high)))
@@ -271,11 +262,11 @@ class Adapter(ABC):
         values: np.ndarray, low: np.ndarray, high: np.ndarray, space: gym.spaces.Space[Any]
     ) -> np.ndarray:
         if not np.all(values == np.round(values)):
-            raise _action_error(f"action for {space} must hold integers, got {values.tolist()}")
+            raise ActionError(f"action for {space} must hold integers, got {values.tolist()}")
         bad = (values < low) | (values > high)
         if np.any(bad):
             index = tuple(int(i) for i in np.argwhere(bad)[0])
-            raise _action_error(
+            raise ActionError(
                 f"action entry {index} = {values[index]:g} is outside "
                 f"[{low[index]:g}, {high[index]:g}] of {space}"
             )

@@ -17,7 +17,7 @@ A missing user's value is 0 (``info["filled_values"]``); values outside [0, 1000
 (``info["clipped_values"]``; the original does not clip).
 
 Action Space: ``MultiDiscrete([2] * N)``: per user 0 = cellular, 1 = Wi-Fi. Entries that are
-not integers in {0, 1} raise :class:`~netgym_client.env.ActionError`.
+not integers in {0, 1} raise :class:`~netgym_client.errors.ActionError`.
 
 Policy sent: one record copied from the ``gma::dl::rate`` row (source ``gma``, its ``ts``),
 ``name`` ``"wifi::dl::split_ratio"``, ``id`` the users ``1 … N``, ``value`` the N choices as

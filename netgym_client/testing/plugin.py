@@ -8,9 +8,9 @@ refuses one module registered under two names), or import the fixtures into a te
     from netgym_client.testing.plugin import netgym_env, netgym_server  # noqa: F401
 
 Fixtures:
-    ``netgym_server``: a :class:`~netgym_sim.server.FakeServer` on a free loopback port,
+    ``netgym_server``: a :class:`~netgym_sim.embedded.FakeServer` on a free loopback port,
     stopped after the test. Parametrise it indirectly with a fault plan (see
-    :mod:`netgym_sim.faults`) to make it fail on cue::
+    :mod:`netgym_sim.core.faults`) to make it fail on cue::
 
         @pytest.mark.parametrize("netgym_server", [["drop@3"], ["env-error@2:boom"]],
                                  indirect=True)
@@ -39,7 +39,7 @@ import pytest
 
 if TYPE_CHECKING:
     from netgym_client.env import NetworkGymEnv
-    from netgym_sim.server import FakeServer
+    from netgym_sim.embedded import FakeServer
 
 __all__ = ["EnvFactory", "ServerFactory", "netgym_env", "netgym_faulty_server", "netgym_server"]
 
@@ -72,7 +72,7 @@ def netgym_server(request: pytest.FixtureRequest) -> Iterator[FakeServer]:
 
     An indirect parameter is its fault plan (None or a list: no faults).
     """
-    from netgym_sim.server import FakeServer  # noqa: PLC0415 (loaded only when used)
+    from netgym_sim.embedded import FakeServer  # noqa: PLC0415 (loaded only when used)
 
     faults = getattr(request, "param", None)
     with FakeServer(idle_timeout_s=TEST_IDLE_TIMEOUT_S, faults=faults) as server:
@@ -82,7 +82,7 @@ def netgym_server(request: pytest.FixtureRequest) -> Iterator[FakeServer]:
 @pytest.fixture
 def netgym_faulty_server() -> Iterator[ServerFactory]:
     """A factory of servers with fault plans, each stopped after the test."""
-    from netgym_sim.server import FakeServer  # noqa: PLC0415 (loaded only when used)
+    from netgym_sim.embedded import FakeServer  # noqa: PLC0415 (loaded only when used)
 
     started: list[FakeServer] = []
 

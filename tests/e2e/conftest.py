@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import zmq
 
-from netgym_sim.server import FakeServer
+from netgym_sim.serving.server import FakeServer
 from tests.e2e.rawpeer import RawPeer
 from tests.e2e.test_serve_process import START_TIMEOUT_S, free_port, wait_for_line
 

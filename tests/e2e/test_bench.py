@@ -1,4 +1,4 @@
-"""``netgym_client.bench``: its table has every path with a rate and a ratio to raw."""
+"""``netgym_client.cli.bench``: its table has every path with a rate and a ratio to raw."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from netgym_client import bench
+from netgym_client.cli import bench
 from netgym_client.config import load_config
 
 pytestmark = pytest.mark.e2e

@@ -14,10 +14,10 @@ from zmq.utils import z85
 from netgym_client.errors import AuthenticationFailed, TransportError
 from netgym_client.keys import client_keypair, load_public_key, write_keypair
 from netgym_client.northbound import NorthboundClient
-from netgym_sim.auth import account_public_key
-from netgym_sim.broker_server import BrokerServer
-from netgym_sim.server import FakeServer
-from netgym_sim.worker import Worker
+from netgym_sim.serving.auth import account_public_key
+from netgym_sim.serving.broker_server import BrokerServer
+from netgym_sim.serving.server import FakeServer
+from netgym_sim.serving.worker import Worker
 from tests.e2e.test_server_raw import custom_start
 
 pytestmark = pytest.mark.e2e

@@ -26,7 +26,7 @@ from netgym_client.errors import (
 )
 from netgym_client.northbound import NorthboundClient
 from netgym_client.stats import NetworkStats
-from netgym_sim.server import FakeServer
+from netgym_sim.serving.server import FakeServer
 
 pytestmark = pytest.mark.e2e
 

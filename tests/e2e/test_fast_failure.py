@@ -9,7 +9,7 @@ import pytest
 
 from netgym_client.errors import ConfigError, ServerUnavailable
 from netgym_client.northbound import NorthboundClient
-from netgym_sim.server import FakeServer
+from netgym_sim.serving.server import FakeServer
 from tests.e2e.test_server_raw import custom_start
 
 pytestmark = pytest.mark.e2e

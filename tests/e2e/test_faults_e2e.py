@@ -31,8 +31,8 @@ from netgym_client.testing.plugin import (  # noqa: F401 (fixtures)
     netgym_faulty_server,
     netgym_server,
 )
-from netgym_sim.backend import NO_MAPPING_MSG, WORKER_RESTARTED_MSG
-from netgym_sim.server import FakeServer
+from netgym_sim.core.backend import NO_MAPPING_MSG, WORKER_RESTARTED_MSG
+from netgym_sim.serving.server import FakeServer
 
 pytestmark = pytest.mark.e2e
 

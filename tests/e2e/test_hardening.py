@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from netgym_sim.backend import INSTANCE_LIMIT_MSG
-from netgym_sim.server import FakeServer
+from netgym_sim.core.backend import INSTANCE_LIMIT_MSG
+from netgym_sim.serving.server import FakeServer
 from tests.e2e.rawpeer import RawPeer, action_from_template
 from tests.e2e.test_server_raw import custom_start
 
@@ -116,7 +116,7 @@ def test_failed_logins_warn_with_the_address_not_the_password(
     zmq_context: Any, server: FakeServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Defect 8: wrong passwords are logged at WARNING (rate-limited), never the password."""
-    caplog.set_level(logging.WARNING, logger="netgym_sim.auth")
+    caplog.set_level(logging.WARNING, logger="netgym_sim.serving.auth")
     peers = [
         RawPeer(zmq_context, server.address, "admin-0", "admin", f"secret-{i}") for i in range(5)
     ]

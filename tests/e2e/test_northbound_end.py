@@ -14,8 +14,8 @@ from zmq.auth.thread import ThreadAuthenticator
 from netgym_client import protocol
 from netgym_client.errors import EnvError, TransportError
 from netgym_client.northbound import UNKNOWN_TYPE_MSG, NorthboundClient
-from netgym_sim.backend import Account
-from netgym_sim.server import FakeServer
+from netgym_sim.core.backend import Account
+from netgym_sim.serving.server import FakeServer
 
 pytestmark = pytest.mark.e2e
 

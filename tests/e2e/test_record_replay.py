@@ -15,14 +15,14 @@ import pytest
 import zmq
 from zmq.auth.thread import ThreadAuthenticator
 
-from netgym_client.agents import make_agent
+from netgym_client.cli.agents import make_agent
 from netgym_client.env import NetworkGymEnv
 from netgym_client.errors import EnvError
-from netgym_client.proxy import RecordingProxy
-from netgym_client.record import read_recording
+from netgym_client.recording.proxy import RecordingProxy
+from netgym_client.recording.record import read_recording
 from netgym_client.stats import NetworkStats
-from netgym_sim.replay_server import ReplayServer
-from netgym_sim.server import FakeServer
+from netgym_sim.replay.server import ReplayServer
+from netgym_sim.serving.server import FakeServer
 from tests.e2e.rawpeer import RawPeer
 
 pytestmark = pytest.mark.e2e
@@ -296,7 +296,7 @@ def test_netgym_record_command_records_until_sigterm(tmp_path: Path) -> None:
 
 
 def test_the_replay_accepts_any_login_unless_given_accounts(zmq_context: zmq.Context[Any]) -> None:
-    from netgym_sim.backend import Account
+    from netgym_sim.core.backend import Account
 
     script = read_recording(CORPUS / "custom.jsonl").script()
     start = script[0][1]

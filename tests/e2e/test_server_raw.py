@@ -9,14 +9,14 @@ from typing import Any
 
 import pytest
 
-from netgym_sim.backend import (
+from netgym_sim.core.backend import (
     IDLE_TIMEOUT_MSG,
     INSTANCE_LIMIT_MSG,
     NO_MAPPING_MSG,
     UNKNOWN_ACCOUNT_MSG,
     UNKNOWN_TYPE_MSG,
 )
-from netgym_sim.server import FakeServer
+from netgym_sim.serving.server import FakeServer
 from tests.e2e.rawpeer import RawPeer, action_from_template, flatten
 from tests.property.test_model_laws import default_config
 
@@ -302,7 +302,7 @@ def test_flatten_keeps_record_order() -> None:
 def test_stop_wakes_the_serving_thread_without_waiting_for_a_poll(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import netgym_sim.server as server_module
+    import netgym_sim.serving.server as server_module
 
     monkeypatch.setattr(server_module, "POLL_MS", 600_000)  # the poll alone would take 10 min
     srv = FakeServer().start()

@@ -13,7 +13,7 @@ import netgym_client
 from netgym_client import NetworkGymEnv
 from netgym_client.errors import ConfigError
 from netgym_client.vector import NetworkGymVectorEnv
-from netgym_sim.server import FakeServer
+from netgym_sim.serving.server import FakeServer
 
 pytestmark = pytest.mark.e2e
 

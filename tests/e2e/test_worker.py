@@ -16,9 +16,9 @@ import pytest
 import zmq
 
 from netgym_client.config import load_config
-from netgym_sim.broker import WORKER_RESTARTED_MSG
-from netgym_sim.broker_server import BrokerServer
-from netgym_sim.worker import Worker
+from netgym_sim.serving.broker import WORKER_RESTARTED_MSG
+from netgym_sim.serving.broker_server import BrokerServer
+from netgym_sim.serving.worker import Worker
 from tests.e2e.rawpeer import RawPeer
 from tests.e2e.test_serve_process import free_port
 

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from netgym_client import NetworkGymEnv
-from netgym_client.agents import BASELINES, make_agent
+from netgym_client.cli.agents import BASELINES, make_agent
 from netgym_client.testing.strategies import network_stats
 
 PAIRS = [(env, agent) for env, agents in BASELINES.items() for agent in agents]

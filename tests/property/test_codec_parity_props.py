@@ -19,7 +19,7 @@ orjson = pytest.importorskip("orjson", reason="the [fast] extra is part of [dev]
 def outcome(data: bytes, monkeypatch: pytest.MonkeyPatch, fast: bool) -> Any:
     with monkeypatch.context() as patch:
         if not fast:
-            patch.setattr(protocol, "_orjson", None)
+            patch.setattr(protocol.jsontext, "_orjson", None)
         assert protocol.json_codec() == ("orjson" if fast else "json")
         try:
             obj = protocol.decode_json(data)

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from netgym_client import protocol
 from netgym_client.adapters import adapter_class
 from netgym_client.config import load_config
-from netgym_client.dataset import episodes_from_recording
+from netgym_client.recording.dataset import episodes_from_recording
 from netgym_client.stats import NetworkStats
 from netgym_client.testing.strategies import actions, measurements
 

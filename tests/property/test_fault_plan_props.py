@@ -20,10 +20,10 @@ from netgym_client.errors import (
     NoAvailableWorker,
     ServerUnavailable,
 )
-from netgym_sim.backend import NO_MAPPING_MSG, WORKER_RESTARTED_MSG, Backend
-from netgym_sim.faults import KINDS, FaultInjector, FaultPlan
-from netgym_sim.handlers import handle_message
-from netgym_sim.server import FakeServer
+from netgym_sim.core.backend import NO_MAPPING_MSG, WORKER_RESTARTED_MSG, Backend
+from netgym_sim.core.faults import KINDS, FaultInjector, FaultPlan
+from netgym_sim.core.handlers import handle_message
+from netgym_sim.serving.server import FakeServer
 
 #: A path naming the list, an entry, or an entry's field.
 PATH = re.compile(r"faults(\[\d+\](\.[A-Za-z_]\w*)?)?")

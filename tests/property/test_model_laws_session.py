@@ -9,7 +9,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from netgym_sim.session import Session
+from netgym_sim.core.session import Session
 from tests.property.test_model_laws import (
     by_name,
     default_config,

@@ -10,9 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from netgym_client import protocol
-from netgym_client.record import RecordingWriter, read_recording
+from netgym_client.recording.record import RecordingWriter, read_recording
 from netgym_client.testing.strategies import action_lists, messages
-from netgym_sim.replay import ATOL, RTOL, ReplaySession, first_difference
+from netgym_sim.replay.script import ATOL, RTOL, ReplaySession, first_difference
 
 payloads = messages().map(lambda m: json.loads(protocol.encode(m)))
 entries = st.lists(

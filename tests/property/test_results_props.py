@@ -11,8 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from netgym_client.config import load_config
-from netgym_client.results import (
+from netgym_client.cli.results import (
     ResultsError,
     RunRecorder,
     Table,
@@ -21,6 +20,7 @@ from netgym_client.results import (
     steps_columns,
     write_csv,
 )
+from netgym_client.config import load_config
 from netgym_client.testing.strategies import network_stats
 
 KINDS: dict[type, st.SearchStrategy[Any]] = {

@@ -9,10 +9,10 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from netgym_sim.core.session import Session
 from netgym_sim.errors import SessionStateError
 from netgym_sim.model.rmcat import BITS_MS_PER_BYTE_S, RmcatModel, StepResult
 from netgym_sim.model.traces import Trace
-from netgym_sim.session import Session
 
 INTERVAL_MS = 100
 SUBSTEP_MS = 5.0

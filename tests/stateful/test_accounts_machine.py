@@ -1,6 +1,6 @@
 """Several accounts and identities against a model of sessions and routes (no sockets).
 
-Every frame goes through :func:`netgym_sim.handlers.handle_frames` with the ZAP user of its
+Every frame goes through :func:`netgym_sim.core.handlers.handle_frames` with the ZAP user of its
 connection, as the server hands it over, plus :meth:`Backend.note_arrival` as the server's
 receive does. The model says which identity an account may use (its own, instance below its
 limit, canonical spelling), which sessions run and who holds each route.
@@ -16,7 +16,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from netgym_sim.backend import (
+from netgym_sim.core.backend import (
     INSTANCE_LIMIT_MSG,
     MAPPING_EXISTS_MSG,
     NO_MAPPING_MSG,
@@ -24,7 +24,7 @@ from netgym_sim.backend import (
     Account,
     Backend,
 )
-from netgym_sim.handlers import handle_frames
+from netgym_sim.core.handlers import handle_frames
 from tests.stateful.test_backend_machine import STEP_MS, action_payload, start_payload
 
 ACCOUNTS = {

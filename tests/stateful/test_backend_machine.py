@@ -1,6 +1,6 @@
 """The server's session protocol as a state machine, checked against a simple model.
 
-Frames go through :func:`netgym_sim.handlers.handle_frames` exactly as the ROUTER would hand
+Frames go through :func:`netgym_sim.core.handlers.handle_frames` exactly as the ROUTER would hand
 them over, so decoding, routing and error replies are all exercised, with no sockets.
 """
 
@@ -13,8 +13,8 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from netgym_sim.backend import MAPPING_EXISTS_MSG, NO_MAPPING_MSG, Backend
-from netgym_sim.handlers import handle_frames
+from netgym_sim.core.backend import MAPPING_EXISTS_MSG, NO_MAPPING_MSG, Backend
+from netgym_sim.core.handlers import handle_frames
 
 IDENTITIES = [b"admin-0", b"admin-1", b"test-0"]
 STEP_MS = 10

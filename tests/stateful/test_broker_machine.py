@@ -15,9 +15,9 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from netgym_sim.backend import MAPPING_EXISTS_MSG, NO_MAPPING_MSG
-from netgym_sim.broker import BACKEND, WORKER_RESTARTED_MSG, Broker
-from netgym_sim.worker import WorkerSlot
+from netgym_sim.core.backend import MAPPING_EXISTS_MSG, NO_MAPPING_MSG
+from netgym_sim.serving.broker import BACKEND, WORKER_RESTARTED_MSG, Broker
+from netgym_sim.serving.worker import WorkerSlot
 from tests.stateful.test_backend_machine import STEP_MS, action_payload, start_payload
 from tests.unit.test_broker import Clock
 

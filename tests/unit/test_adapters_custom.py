@@ -11,7 +11,7 @@ import pytest
 
 from netgym_client.adapters.custom import CustomAdapter
 from netgym_client.config import load_config
-from netgym_client.env import ActionError
+from netgym_client.errors import ActionError
 from netgym_client.protocol import EnvAction, EnvMeasurement, decode, encode
 from netgym_client.stats import NetworkStats
 

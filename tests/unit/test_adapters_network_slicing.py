@@ -9,7 +9,7 @@ import pytest
 
 from netgym_client.adapters.network_slicing import NetworkSlicingAdapter, rbg_size
 from netgym_client.config import load_config
-from netgym_client.env import ActionError
+from netgym_client.errors import ActionError
 from netgym_client.protocol import EnvAction, decode, encode
 from netgym_client.stats import NetworkStats
 

@@ -14,7 +14,7 @@ from netgym_client.adapters.nqos_split import (
     utility_reward,
 )
 from netgym_client.config import load_config
-from netgym_client.env import ActionError
+from netgym_client.errors import ActionError
 from netgym_client.stats import NetworkStats
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from netgym_client.adapters.qos_steer import QosSteerAdapter
 from netgym_client.config import load_config
-from netgym_client.env import ActionError
+from netgym_client.errors import ActionError
 from netgym_client.stats import NetworkStats
 
 IDS = [1, 2, 3, 4, 5, 6, 7, 8]

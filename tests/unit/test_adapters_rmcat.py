@@ -10,7 +10,7 @@ import pytest
 
 from netgym_client.adapters.rmcat import DELAY_AWARE_BOUNDS, RmcatAdapter, RmcatMbpsAdapter
 from netgym_client.config import load_config
-from netgym_client.env import ActionError
+from netgym_client.errors import ActionError
 from netgym_client.stats import NetworkStats
 
 

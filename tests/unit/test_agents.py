@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from netgym_client import NetworkGymEnv
-from netgym_client.agents import (
+from netgym_client.cli.agents import (
     AGENTS,
     BASELINES,
     LOGISTIC_GAIN,

@@ -9,7 +9,7 @@ import pytest
 
 from netgym_client import protocol
 from netgym_client.errors import ConfigError
-from netgym_sim.backend import (
+from netgym_sim.core.backend import (
     DEFAULT_ACCOUNTS,
     IDLE_TIMEOUT_MSG,
     INSTANCE_LIMIT_MSG,
@@ -20,7 +20,7 @@ from netgym_sim.backend import (
     Backend,
     load_accounts,
 )
-from netgym_sim.handlers import handle_frames
+from netgym_sim.core.handlers import handle_frames
 
 
 def start_msg(**overrides: Any) -> protocol.EnvStart:
@@ -189,7 +189,7 @@ def test_an_internal_failure_costs_one_session(monkeypatch: pytest.MonkeyPatch) 
 def test_handle_message_turns_an_internal_failure_into_env_error(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from netgym_sim.handlers import handle_message
+    from netgym_sim.core.handlers import handle_message
     from netgym_sim.scenarios.custom import CustomScenario
 
     backend = Backend()

@@ -9,7 +9,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from netgym_sim.backend import (
+from netgym_sim.core.backend import (
     INSTANCE_LIMIT_MSG,
     MAPPING_EXISTS_MSG,
     NO_MAPPING_MSG,
@@ -17,8 +17,8 @@ from netgym_sim.backend import (
     UNKNOWN_TYPE_MSG,
     Backend,
 )
-from netgym_sim.broker import BACKEND, FRONTEND, WORKER_RESTARTED_MSG, Broker
-from netgym_sim.handlers import handle_frames
+from netgym_sim.core.handlers import handle_frames
+from netgym_sim.serving.broker import BACKEND, FRONTEND, WORKER_RESTARTED_MSG, Broker
 
 CAPTURES = Path(__file__).resolve().parents[2] / "fixtures" / "captures"
 

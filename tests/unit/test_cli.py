@@ -15,9 +15,9 @@ import pytest
 
 import netgym_client
 from netgym_client import cli
-from netgym_client.agents import AGENTS, AgentSpec
+from netgym_client.cli.agents import AGENTS, AgentSpec
+from netgym_client.cli.results import read_csv, steps_columns
 from netgym_client.config import ENVIRONMENTS
-from netgym_client.results import read_csv, steps_columns
 
 
 def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, Any, str]:
@@ -79,9 +79,9 @@ def test_serve_rejects_an_unknown_flag(capsys: pytest.CaptureFixture[str]) -> No
 
 def test_bench_is_forwarded_to_the_bench_module(monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[list[str]] = []
-    fake = types.ModuleType("netgym_client.bench")
+    fake = types.ModuleType("netgym_client.cli.bench")
     fake.main = lambda argv: seen.append(list(argv)) or 7  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "netgym_client.bench", fake)
+    monkeypatch.setitem(sys.modules, "netgym_client.cli.bench", fake)
     assert cli.main(["bench", "--quick", "--env", "custom"]) == 7
     assert seen == [["--quick", "--env", "custom"]]
 

@@ -9,16 +9,16 @@ import numpy as np
 import pytest
 
 from netgym_client import cli
-from netgym_client.dataset import (
+from netgym_client.cli.collect import collect_episodes
+from netgym_client.env import NetworkGymEnv
+from netgym_client.recording.dataset import (
     DatasetError,
     applied_action,
-    collect_episodes,
     episodes_from_recording,
     parse_seeds,
     write_dataset,
 )
-from netgym_client.env import NetworkGymEnv
-from netgym_client.record import read_recording
+from netgym_client.recording.record import read_recording
 from netgym_client.stats import NetworkStats
 
 minari = pytest.importorskip("minari")  # the [datasets] extra, part of [test]

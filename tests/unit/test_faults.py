@@ -1,4 +1,4 @@
-"""The fault plan (netgym_sim.faults): parsing, validation, decisions and timed delivery."""
+"""The fault plan (netgym_sim.core.faults): parsing, validation, decisions and timed delivery."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from netgym_client import cli, protocol
 from netgym_client.config import load_config
 from netgym_client.env import NetworkGymEnv
 from netgym_client.errors import ConfigError
-from netgym_sim.backend import NO_MAPPING_MSG, WORKER_RESTARTED_MSG, Backend
-from netgym_sim.faults import Fault, FaultInjector, FaultPlan, check_fault, parse_fault
-from netgym_sim.handlers import handle_message
+from netgym_sim.core.backend import NO_MAPPING_MSG, WORKER_RESTARTED_MSG, Backend
+from netgym_sim.core.faults import Fault, FaultInjector, FaultPlan, check_fault, parse_fault
+from netgym_sim.core.handlers import handle_message
 
 ID = b"admin-0"
 

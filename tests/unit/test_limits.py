@@ -14,11 +14,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from netgym_client.config import load_config
-from netgym_sim.backend import Backend
-from netgym_sim.handlers import handle_frames
+from netgym_sim.core.backend import Backend
+from netgym_sim.core.handlers import handle_frames
+from netgym_sim.core.session import Session
 from netgym_sim.limits import Limits, LogTally
-from netgym_sim.server import plain_in_clear
-from netgym_sim.session import Session
+from netgym_sim.serving.server import plain_in_clear
 
 ENVS = ["custom", "nqos_split", "qos_steer", "network_slicing", "rmcat"]
 #: Numbers that once crashed a session (10**400 ints, -0.0 bounds, 1e308 rates).

@@ -13,7 +13,7 @@ import pytest
 
 from netgym_client.errors import NetGymError
 from netgym_client.testing.plugin import EnvFactory, netgym_env, netgym_server  # noqa: F401
-from netgym_sim.server import FakeServer
+from netgym_sim.serving.server import FakeServer
 
 pytest_plugins = ["pytester"]
 

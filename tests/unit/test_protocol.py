@@ -527,7 +527,7 @@ def test_encode_refuses_integers_past_the_digit_limit() -> None:
 
 
 def test_encode_refuses_oversized_output(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(protocol, "MAX_MESSAGE_BYTES", 40)
+    monkeypatch.setattr(protocol.codec, "MAX_MESSAGE_BYTES", 40)
     assert encode(ErrorReply("short")) == b'{"type":"env-error","error_msg":"short"}'
     assert "exceeds" in refused_encode(ErrorReply("a longer message")).problem
 

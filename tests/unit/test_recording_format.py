@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from netgym_client.env import NetworkGymEnv
-from netgym_client.record import (
+from netgym_client.recording.record import (
     FORMAT_NAME,
     FORMAT_VERSION,
     RecordingError,

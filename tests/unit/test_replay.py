@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from netgym_sim.replay import ATOL, RTOL, ReplaySession
+from netgym_sim.replay.script import ATOL, RTOL, ReplaySession
 
 
 def action(value: list[Any], ts: int = 1100) -> dict[str, Any]:

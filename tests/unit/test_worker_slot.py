@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from netgym_client import protocol
-from netgym_sim.backend import IDLE_TIMEOUT_MSG
-from netgym_sim.worker import NOT_A_START_MSG, UNKNOWN_ENV_MSG, WorkerSlot, worker_identity
+from netgym_sim.core.backend import IDLE_TIMEOUT_MSG
+from netgym_sim.serving.worker import NOT_A_START_MSG, UNKNOWN_ENV_MSG, WorkerSlot, worker_identity
 from tests.unit.test_broker import Clock, capture, frames_of
 
 CLIENT = b"admin-0"

@@ -1,11 +1,11 @@
 """``netgym replay``'s server: a ZeroMQ ROUTER that plays a recorded session to each client.
 
 Rules:
-- Sockets as :class:`~netgym_sim.server.FakeServer`'s frontend: a ROUTER that is a PLAIN
+- Sockets as :class:`~netgym_sim.serving.server.FakeServer`'s frontend: a ROUTER that is a PLAIN
   server, with ``ROUTER_HANDOVER``. A replay is of one's own recording, made with whatever
   account the real server gave, so by default any PLAIN username and password is accepted;
   with ``accounts`` only theirs are. The ZAP requests are answered in the serving loop.
-- Every client identity gets its own :class:`~netgym_sim.replay.ReplaySession` of the same
+- Every client identity gets its own :class:`~netgym_sim.replay.script.ReplaySession` of the same
   script, so several clients can replay at once; a client that sends ``env-start`` after
   its replay finished or stopped starts it again from the top.
 - Payloads are parsed with the codec's JSON reader (limits included) but not validated as
@@ -27,10 +27,10 @@ import zmq
 
 from netgym_client import protocol
 from netgym_client.errors import ProtocolError, TransportError
-from netgym_sim.backend import Account
-from netgym_sim.handlers import CLIENT_MAX_BYTES
-from netgym_sim.replay import Mode, ReplayReport, ReplaySession, Script
-from netgym_sim.server import ServingThread, bind_router
+from netgym_sim.core.backend import Account
+from netgym_sim.core.handlers import CLIENT_MAX_BYTES
+from netgym_sim.replay.script import Mode, ReplayReport, ReplaySession, Script
+from netgym_sim.serving.server import ServingThread, bind_router
 
 __all__ = ["ReplayServer"]
 

@@ -239,7 +239,7 @@ def _raw_rate(action: Any, measurement: Any, plan: Plan) -> tuple[float | None, 
         reply_file = os.path.join(tmp, "reply.json")
         with open(reply_file, "w", encoding="utf-8") as handle:
             json.dump(measurement, handle)
-        with _subprocess(["-m", "netgym_client.bench", "--raw-server", reply_file]) as proc:
+        with _subprocess(["-m", "netgym_client.cli.bench", "--raw-server", reply_file]) as proc:
             assert proc.stdout is not None
             port = int(proc.stdout.readline())
             context: zmq.Context[Any] = zmq.Context()
@@ -497,5 +497,5 @@ def _free_port() -> int:
         return port
 
 
-if __name__ == "__main__":  # the raw-limit server runs as `python -m netgym_client.bench`
+if __name__ == "__main__":  # the raw-limit server runs as `python -m netgym_client.cli.bench`
     raise SystemExit(main())

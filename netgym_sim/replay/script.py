@@ -2,7 +2,7 @@
 
 A :class:`ReplaySession` holds one identity's *script*: the ``(dir, payload)`` pairs of a
 ``netgym-recording`` file in order (``c2s`` = what the client sent, ``s2c`` = what the server
-answered; :meth:`netgym_client.record.Recording.script` reads them). Each message a client
+answered; :meth:`netgym_client.recording.record.Recording.script` reads them). Each message a client
 sends is checked against the next recorded ``c2s`` message; the recorded ``s2c`` messages
 that followed it are the answer.
 

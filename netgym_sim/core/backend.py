@@ -45,17 +45,14 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from netgym_client import protocol
 from netgym_client.errors import ConfigError
+from netgym_sim.core.session import Session
 from netgym_sim.errors import SimError, UnknownEnvironment
 from netgym_sim.limits import Limits, LogTally, echo
 from netgym_sim.scenarios import SCENARIOS
-from netgym_sim.session import Session
-
-if TYPE_CHECKING:
-    from netgym_sim.faults import FaultInjector
 
 __all__ = [
     "DEFAULT_ACCOUNTS",
@@ -68,6 +65,19 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 Reply = tuple[bytes, protocol.Message]
+
+
+class FaultHook(Protocol):
+    """A fault plan in front of the backend (:class:`~netgym_sim.core.faults.FaultInjector`).
+
+    The backend only holds it: :func:`~netgym_sim.core.handlers.handle_message` hands each
+    message to it, and it decides, then asks the backend (the plan knows the backend, not the
+    other way round).
+    """
+
+    def handle(self, backend: Backend, identity: bytes, msg: protocol.Message) -> list[Reply]:
+        """The replies to ``msg``, with the plan's faults applied."""
+
 
 UNKNOWN_ACCOUNT_MSG = "Unkown user account"
 INSTANCE_LIMIT_MSG = (
@@ -173,7 +183,7 @@ class Backend:
         max_sessions: Capacity: sessions that may run at once (the real server's idle workers).
         idle_timeout_s: A session with no message for this long is dropped.
         clock: Monotonic clock in seconds (injectable for tests).
-        faults: A fault plan applied by :func:`netgym_sim.handlers.handle_message`.
+        faults: A fault plan applied by :func:`netgym_sim.core.handlers.handle_message`.
         limits: Per-request caps (:class:`~netgym_sim.limits.Limits`; default its defaults).
     """
 
@@ -184,7 +194,7 @@ class Backend:
         max_sessions: int = 64,
         idle_timeout_s: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
-        faults: FaultInjector | None = None,
+        faults: FaultHook | None = None,
         limits: Limits | None = None,
     ) -> None:
         self.accounts = dict(accounts)

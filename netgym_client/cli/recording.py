@@ -15,13 +15,13 @@ from typing import Any
 
 from rich.console import Console
 
-from netgym_client.agents import AGENTS
-from netgym_client.cli import (
+from netgym_client.cli.agents import AGENTS
+from netgym_client.cli.console import (
     DEFAULT_AGENT,
-    _positive,
-    _progress_bar,
-    _setup_logging,
-    _show_progress,
+    positive,
+    progress_bar,
+    setup_logging,
+    show_progress,
 )
 from netgym_client.config import ENVIRONMENTS
 
@@ -32,9 +32,9 @@ def _cmd_record(args: argparse.Namespace) -> int:
     import signal  # noqa: PLC0415
     import threading  # noqa: PLC0415
 
-    from netgym_client.proxy import RecordingProxy  # noqa: PLC0415
+    from netgym_client.recording.proxy import RecordingProxy  # noqa: PLC0415
 
-    _setup_logging(args.verbose, Console(file=sys.stderr), False)
+    setup_logging(args.verbose, Console(file=sys.stderr), False)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with RecordingProxy(args.listen, args.upstream, args.out) as proxy:
@@ -54,17 +54,15 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     import signal  # noqa: PLC0415
     import threading  # noqa: PLC0415
 
-    from netgym_client.record import read_recording  # noqa: PLC0415
-    from netgym_sim.replay_server import ReplayServer  # noqa: PLC0415
+    from netgym_client.recording.record import read_recording  # noqa: PLC0415
+    from netgym_sim.embedded import ReplayServer, load_accounts  # noqa: PLC0415
 
-    _setup_logging(args.verbose, Console(file=sys.stderr), False)
+    setup_logging(args.verbose, Console(file=sys.stderr), False)
     script = read_recording(args.recording).script(args.identity)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     accounts = None
     if args.accounts:
-        from netgym_sim.backend import load_accounts  # noqa: PLC0415
-
         accounts = load_accounts(args.accounts)
     server = ReplayServer(script, args.host, args.port, mode=args.mode, accounts=accounts).start()
     print(f"netgym: replaying {args.recording} on {server.address} ({args.mode})", file=sys.stderr)
@@ -88,13 +86,13 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 
 
 def _cmd_dataset(args: argparse.Namespace) -> int:
-    from netgym_client import dataset  # noqa: PLC0415
+    from netgym_client.recording import dataset  # noqa: PLC0415
 
     err = Console(file=sys.stderr)
-    show = _show_progress(args)
-    _setup_logging(args.verbose, err, show)
+    show = show_progress(args)
+    setup_logging(args.verbose, err, show)
     if args.from_recording:
-        from netgym_client.record import read_recording  # noqa: PLC0415
+        from netgym_client.recording.record import read_recording  # noqa: PLC0415
 
         script = read_recording(args.from_recording).script(None)
         episodes: Any = dataset.episodes_from_recording(script)
@@ -104,7 +102,7 @@ def _cmd_dataset(args: argparse.Namespace) -> int:
     else:
         seeds = dataset.parse_seeds(args.seeds)
         env_name, algorithm, total = args.env, args.agent, len(seeds) * args.steps
-    with _progress_bar(show, err) as progress:
+    with progress_bar(show, err) as progress:
         task = (
             None
             if progress is None
@@ -117,7 +115,9 @@ def _cmd_dataset(args: argparse.Namespace) -> int:
                 progress.update(task, advance=1, episode=shown, sim_s=sim_s)
 
         if not args.from_recording:
-            episodes = dataset.collect_episodes(
+            from netgym_client.cli.collect import collect_episodes  # noqa: PLC0415
+
+            episodes = collect_episodes(
                 args.env,
                 args.agent,
                 seeds,
@@ -212,7 +212,7 @@ def add_recording_parsers(sub: Any) -> None:
         help="agent collecting the data (default: %(default)s)",
     )
     ds_p.add_argument("--seeds", default="0", help="e.g. 0-63 or 1,4,9 (default: %(default)s)")
-    ds_p.add_argument("--steps", type=_positive, default=1000, help="transitions per seed")
+    ds_p.add_argument("--steps", type=positive, default=1000, help="transitions per seed")
     ds_p.add_argument(
         "--out",
         required=True,

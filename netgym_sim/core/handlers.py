@@ -21,7 +21,7 @@ import logging
 
 from netgym_client import protocol
 from netgym_client.errors import ProtocolError
-from netgym_sim.backend import CLIENT_END_TYPE, UNKNOWN_TYPE_MSG, Backend, Reply
+from netgym_sim.core.backend import CLIENT_END_TYPE, UNKNOWN_TYPE_MSG, Backend, Reply
 from netgym_sim.limits import LogTally
 
 __all__ = ["handle_frames", "handle_idle", "handle_message"]

@@ -26,45 +26,40 @@ import logging
 import math
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from rich.console import Console
-from rich.logging import RichHandler
 from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
     Progress,
-    ProgressColumn,
-    Task,
-    TextColumn,
-    TimeRemainingColumn,
 )
 from rich.table import Table as RichTable
-from rich.text import Text
 
 import netgym_client
 from netgym_client.adapters import adapter_class
-from netgym_client.agents import AGENTS, BASELINES, AgentError, agents_for, make_agent
+from netgym_client.cli.agents import AGENTS, BASELINES, AgentError, agents_for, make_agent
+from netgym_client.cli.console import (
+    DEFAULT_AGENT,
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    error,
+    positive,
+    progress_bar,
+    setup_logging,
+    show_progress,
+)
+from netgym_client.cli.results import RunRecorder, write_results
 from netgym_client.config import ENVIRONMENTS, load_config
 from netgym_client.env import NetworkGymEnv
 from netgym_client.errors import NetGymError
-from netgym_client.results import RunRecorder, write_results
 
 __all__ = ["RunSummary", "build_parser", "main", "run"]
 
 logger = logging.getLogger("netgym_client.cli")
 
-#: Exit code after Ctrl-C (128 + SIGINT), as shells report it.
-EXIT_INTERRUPTED = 130
-#: Exit code of a usage error (argparse's).
-EXIT_USAGE = 2
-#: The agent ``netgym run`` uses when none is named.
-DEFAULT_AGENT = "system_default"
 #: Episodes per (env, agent) of ``netgym baselines`` and its first seed.
 BASELINE_EPISODES = 10
 BASELINE_SEED = 0
@@ -146,7 +141,7 @@ def run(
     is returned with ``interrupted`` set. With ``keep_partial`` a server or transport fault
     during the episodes ends the run the same way, with ``error`` naming it (the env has
     already closed its socket). With ``record`` the second value is a
-    :class:`~netgym_client.results.RunRecorder` holding every measurement's rows.
+    :class:`~netgym_client.cli.results.RunRecorder` holding every measurement's rows.
 
     Raises:
         AgentError: The agent is unknown or does not fit the environment.
@@ -209,42 +204,6 @@ def run(
 
 
 # -- presentation -----------------------------------------------------------------------
-class _StepsPerSecond(ProgressColumn):
-    """Steps per second of the task (rich's own speed estimate)."""
-
-    def render(self, task: Task) -> Text:
-        speed = task.finished_speed or task.speed
-        return Text("    – steps/s" if speed is None else f"{speed:6.0f} steps/s")
-
-
-def _progress(console: Console) -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("steps  ep {task.fields[episode]}  sim {task.fields[sim_s]:.1f} s"),
-        _StepsPerSecond(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
-        console=console,
-        transient=True,
-    )
-
-
-def _show_progress(args: argparse.Namespace) -> bool:
-    if getattr(args, "json", False) or getattr(args, "no_progress", False):
-        return False
-    return sys.stdout.isatty() and sys.stderr.isatty()
-
-
-@contextmanager
-def _progress_bar(enabled: bool, err: Console) -> Iterator[Progress | None]:
-    if not enabled:
-        yield None
-        return
-    progress = _progress(err)
-    with progress:
-        yield progress
 
 
 def _step_callback(progress: Progress | None, description: str) -> StepCallback | None:
@@ -283,40 +242,20 @@ def _print_summary(summary: RunSummary, console: Console) -> None:
     console.print(table)
 
 
-def _setup_logging(verbose: bool, err: Console, rich_logs: bool) -> None:
-    level = logging.DEBUG if verbose else logging.WARNING
-    root = logging.getLogger()
-    for old in list(root.handlers):
-        root.removeHandler(old)
-    handler: logging.Handler
-    if rich_logs:
-        handler = RichHandler(console=err, show_path=False)
-    else:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-    root.addHandler(handler)
-    root.setLevel(level)
-
-
-def _error(message: str, code: int = 1) -> int:
-    print(f"netgym: error: {message}", file=sys.stderr)
-    return code
-
-
 # -- commands ---------------------------------------------------------------------------
 def _cmd_run(args: argparse.Namespace) -> int:
     out, err = Console(file=sys.stdout), Console(file=sys.stderr)
-    show = _show_progress(args)
-    _setup_logging(args.verbose, err, show)
+    show = show_progress(args)
+    setup_logging(args.verbose, err, show)
     wants_files = args.out is not None or args.plot is not None
     if args.plot is not None:
-        from netgym_client import plot  # noqa: PLC0415 (optional extra)
+        from netgym_client.cli import plot  # noqa: PLC0415 (optional extra)
 
         try:
             plot.require_matplotlib()
         except plot.MissingExtra as exc:
-            return _error(str(exc))
-    with _progress_bar(show, err) as progress:
+            return error(str(exc))
+    with progress_bar(show, err) as progress:
         summary, rec = run(
             args.env,
             args.agent,
@@ -335,7 +274,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         for path in write_results(args.out, rec, figures):
             logger.info("wrote %s", path)
     if rec is not None and args.plot is not None:
-        from netgym_client.plot import plot_run  # noqa: PLC0415 (optional extra)
+        from netgym_client.cli.plot import plot_run  # noqa: PLC0415 (optional extra)
 
         target = Path(args.plot) if args.plot else _default_plot_path(args)
         plot_run(target, rec, title=f"{args.env} · {args.agent} · seed {args.seed}")
@@ -348,7 +287,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print("netgym: interrupted; the summary covers what ran", file=sys.stderr)
         return EXIT_INTERRUPTED
     if summary.error is not None:
-        return _error(f"{summary.error} (the summary covers what ran)")
+        return error(f"{summary.error} (the summary covers what ran)")
     return 0
 
 
@@ -381,9 +320,9 @@ def _baseline_rows(args: argparse.Namespace, progress: Progress | None) -> list[
 
 def _cmd_baselines(args: argparse.Namespace) -> int:
     out, err = Console(file=sys.stdout), Console(file=sys.stderr)
-    show = _show_progress(args)
-    _setup_logging(args.verbose, err, show)
-    with _progress_bar(show, err) as progress:
+    show = show_progress(args)
+    setup_logging(args.verbose, err, show)
+    with progress_bar(show, err) as progress:
         rows = _baseline_rows(args, progress)
     interrupted = any(r["interrupted"] for r in rows)
     columns = ("env", "agent", "episodes", "steps", "mean_episode_return", "std_episode_return")
@@ -453,26 +392,18 @@ def _cmd_envs(args: argparse.Namespace) -> int:
 
 
 def _cmd_serve(raw: Sequence[str]) -> int:
-    from netgym_sim.__main__ import main as serve_main  # noqa: PLC0415 (the sim is optional)
+    from netgym_sim.embedded import serve  # noqa: PLC0415 (the sim loads when asked for)
 
-    return serve_main(["serve", *raw])
+    return serve(raw)
 
 
 def _cmd_bench(raw: Sequence[str]) -> int:
-    from netgym_client.bench import main as bench_main  # noqa: PLC0415 (heavy, rarely used)
+    from netgym_client.cli.bench import main as bench_main  # noqa: PLC0415 (heavy, rarely used)
 
     return bench_main(list(raw))
 
 
 # -- parser -----------------------------------------------------------------------------
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def _add_session_flags(p: argparse.ArgumentParser) -> None:
@@ -498,7 +429,7 @@ def _add_session_flags(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface."""
-    from netgym_sim.__main__ import SERVE_DESCRIPTION, add_serve_arguments  # noqa: PLC0415
+    from netgym_sim.embedded import SERVE_DESCRIPTION, add_serve_arguments  # noqa: PLC0415
 
     parser = argparse.ArgumentParser(
         prog="netgym",
@@ -531,7 +462,7 @@ def build_parser() -> argparse.ArgumentParser:
         "those that fit each environment (default: %(default)s)",
     )
     run_p.add_argument(
-        "--episodes", type=_positive, default=5, help="episodes to run (default: %(default)s)"
+        "--episodes", type=positive, default=5, help="episodes to run (default: %(default)s)"
     )
     run_p.add_argument("--config", metavar="FILE.json", help="JSON config merged over defaults")
     run_p.add_argument(
@@ -568,7 +499,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     base_p.add_argument(
         "--episodes",
-        type=_positive,
+        type=positive,
         default=BASELINE_EPISODES,
         help="episodes per agent (default: %(default)s)",
     )
@@ -594,7 +525,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="steps per second of every path (netgym bench --help for its flags)",
         add_help=False,
     )
-    from netgym_client.cli_recording import add_recording_parsers  # noqa: PLC0415
+    from netgym_client.cli.recording import add_recording_parsers  # noqa: PLC0415
 
     add_recording_parsers(sub)
     keys_p = sub.add_parser(
@@ -628,7 +559,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "serve":
             return _cmd_serve(args_list[1:])
         if args.command in ("record", "replay", "dataset"):
-            from netgym_client.cli_recording import COMMANDS  # noqa: PLC0415
+            from netgym_client.cli.recording import COMMANDS  # noqa: PLC0415
 
             return COMMANDS[args.command](args)
         if args.command == "keys":
@@ -639,9 +570,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_baselines(args)
         return _cmd_run(args)
     except AgentError as exc:
-        return _error(str(exc), EXIT_USAGE)
+        return error(str(exc), EXIT_USAGE)
     except NetGymError as exc:
-        return _error(str(exc))
+        return error(str(exc))
     except KeyboardInterrupt:
         print("netgym: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -4,7 +4,7 @@ Rules:
 - Two ROUTER sockets like the real server's (PROTOCOL.md §1): the frontend for clients and
   the backend (env port) for workers, both PLAIN servers checked by one ZAP authenticator
   over the accounts' passwords, both with ``ROUTER_HANDOVER`` (a restarted peer with the
-  same identity takes over its route). Routing is :class:`~netgym_sim.broker.Broker`'s.
+  same identity takes over its route). Routing is :class:`~netgym_sim.serving.broker.Broker`'s.
 - One thread owns both sockets and only moves bytes: every simulation step runs in a
   worker process, so a heavy or broken session costs its own worker only.
 - ``workers`` local worker processes (``python -m netgym_sim worker``) of
@@ -32,12 +32,12 @@ import zmq
 
 from netgym_client import protocol
 from netgym_client.errors import ConfigError, TransportError
-from netgym_sim.auth import Authenticator
-from netgym_sim.backend import DEFAULT_ACCOUNTS, Account, load_accounts
-from netgym_sim.broker import BACKEND, HELLO_EXPIRY_S, Broker, Outgoing
+from netgym_sim.core.backend import DEFAULT_ACCOUNTS, Account, load_accounts
 from netgym_sim.limits import Limits
-from netgym_sim.server import ServingThread, bind_router, load_secret_key, plain_in_clear
-from netgym_sim.worker import ACTION_TIMEOUT_S, HELLO_INTERVAL_S, worker_identity
+from netgym_sim.serving.auth import Authenticator
+from netgym_sim.serving.broker import BACKEND, HELLO_EXPIRY_S, Broker, Outgoing
+from netgym_sim.serving.server import ServingThread, bind_router, load_secret_key, plain_in_clear
+from netgym_sim.serving.worker import ACTION_TIMEOUT_S, HELLO_INTERVAL_S, worker_identity
 
 __all__ = ["BrokerServer"]
 
@@ -77,7 +77,7 @@ class BrokerServer(ServingThread):
         workers: Local worker processes to start and supervise.
         slots_per_worker: Sessions each local worker process runs at once (one DEALER
             each); the local workers' capacity is ``workers * slots_per_worker``.
-        accounts: Accounts by name (default :data:`~netgym_sim.backend.DEFAULT_ACCOUNTS`).
+        accounts: Accounts by name (default :data:`~netgym_sim.core.backend.DEFAULT_ACCOUNTS`).
         accounts_file: A CSV in the real server's format; overrides ``accounts``.
         official_account: The account whose workers may offer any env; local workers use it.
         hello_interval_s: Local workers' hello interval.

@@ -12,7 +12,7 @@ Rules:
   (``random_seed``, else 0): the same plan and seed fail at the same measurements, whatever
   else the server does. Only ``times`` depends on what ran before.
 - What each kind does to measurement ``n`` (the wire texts are the real server's,
-  imported from :mod:`netgym_sim.backend`):
+  imported from :mod:`netgym_sim.core.backend`):
   ``no-available-worker`` (n = 1 only): the ``env-start`` gets ``no-available-worker``
   (no msg, as a full server) and no session starts. ``env-error`` (``text``): measurement n
   becomes ``env-error`` with that text and the session is dropped. ``worker-restart``
@@ -53,12 +53,12 @@ from typing import TYPE_CHECKING, Any
 
 from netgym_client import protocol
 from netgym_client.errors import ConfigError
-from netgym_sim.backend import WORKER_RESTARTED_MSG
+from netgym_sim.core.backend import WORKER_RESTARTED_MSG
+from netgym_sim.core.session import session_seed
 from netgym_sim.errors import SimError
-from netgym_sim.session import session_seed
 
 if TYPE_CHECKING:
-    from netgym_sim.backend import Backend, Reply
+    from netgym_sim.core.backend import Backend, Reply
 
 __all__ = [
     "KINDS",

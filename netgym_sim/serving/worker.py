@@ -7,14 +7,14 @@ Rules (PROTOCOL.md §1–§5; captures 01, 03, 04, 07, 08, 11, 12, 13, 20):
   and sends ``[client_identity, payload]``; its hello is ``[b"", payload]``.
 - Idle, it sends ``env-hello`` with its ``env_list`` at once and then every
   ``hello_interval_s`` (5 s). An ``env-start`` whose ``env`` it offers starts a
-  :class:`~netgym_sim.session.Session` (the same one the in-process server runs) and is
+  :class:`~netgym_sim.core.session.Session` (the same one the in-process server runs) and is
   answered with the first ``env-measurement``; any other message gets the original
   worker's ``env-error`` "Unkown MSG type, Expecting env-start!" (an ``env-end`` is ignored:
   there is nothing to end). An env it does not offer gets "Unkown Environment!".
 - Busy, each ``env-action`` of its client runs one step and is answered with the next
   measurement; after the session's last measurement it sends ``env-end``, then a hello
   (captures 12, 13). A :class:`~netgym_sim.errors.SimError` becomes one ``env-error``
-  (its ``error_msg``, as in :mod:`netgym_sim.handlers`) and ends the session. No action for
+  (its ``error_msg``, as in :mod:`netgym_sim.core.handlers`) and ends the session. No action for
   ``action_timeout_s`` (30 s) → ``env-error`` "Timeout: No env-action received!".
   netgym's ``env-end`` from its client, or a new ``env-start`` of that client (the original
   server forwards a restarted client's start to its old worker), abandons the session
@@ -42,11 +42,11 @@ from zmq.utils.monitor import recv_monitor_message
 
 from netgym_client import protocol
 from netgym_client.errors import ConfigError, ProtocolError
-from netgym_sim.backend import IDLE_TIMEOUT_MSG
+from netgym_sim.core.backend import IDLE_TIMEOUT_MSG
+from netgym_sim.core.session import Session
 from netgym_sim.errors import SimError
 from netgym_sim.limits import Limits
 from netgym_sim.scenarios import SCENARIOS
-from netgym_sim.session import Session
 
 __all__ = [
     "ACTION_TIMEOUT_S",

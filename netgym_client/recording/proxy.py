@@ -10,7 +10,7 @@ Rules:
   A password the upstream refuses is refused there: the client then hears nothing, as it
   would from the real server (PROTOCOL.md §1); the refusal is logged.
 - Bytes pass through unchanged: every payload frame goes on as received, both ways. Each
-  message is then written to the recording (:mod:`netgym_client.record`), credentials
+  message is then written to the recording (:mod:`netgym_client.recording.record`), credentials
   never. The proxy decodes nothing it forwards.
 - ``ROUTER_HANDOVER`` on the listen side: a client restarted with the same identity takes
   over its route, as with the real server. A client that presents other credentials under
@@ -34,7 +34,7 @@ import zmq
 from zmq.utils.monitor import recv_monitor_message
 
 from netgym_client.errors import TransportError
-from netgym_client.record import RecordingWriter
+from netgym_client.recording.record import RecordingWriter
 
 __all__ = ["RecordingProxy"]
 

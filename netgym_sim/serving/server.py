@@ -12,7 +12,7 @@ Rules:
   :data:`MAX_PENDING_BYTES` held), so idle time counts from arrival; held messages are
   served one identity at a time in turn, so a flooding peer delays a lock-step client by
   one message, not by its whole backlog. Idle sessions are expired between messages.
-- Each frame carries the ZAP User-Id (the account, see :mod:`netgym_sim.auth`) of its
+- Each frame carries the ZAP User-Id (the account, see :mod:`netgym_sim.serving.auth`) of its
   connection; the backend refuses an identity whose account is not that user (backend.py
   rule 1). Serving PLAIN on a non-loopback address logs a warning: PLAIN sends the password
   in clear; ``curve_secret_key_file`` serves CURVE instead (encrypted; a netgym client gives
@@ -43,11 +43,11 @@ import zmq
 import zmq.auth
 
 from netgym_client.errors import ConfigError, TransportError
-from netgym_sim.auth import Authenticator
-from netgym_sim.backend import DEFAULT_ACCOUNTS, Account, Backend, load_accounts
-from netgym_sim.faults import FaultInjector
-from netgym_sim.handlers import handle_frames, handle_idle
+from netgym_sim.core.backend import DEFAULT_ACCOUNTS, Account, Backend, load_accounts
+from netgym_sim.core.faults import FaultInjector
+from netgym_sim.core.handlers import handle_frames, handle_idle
 from netgym_sim.limits import Limits
+from netgym_sim.serving.auth import Authenticator
 
 __all__ = ["FakeServer", "ServingThread", "bind_router", "load_secret_key", "plain_in_clear"]
 
@@ -263,15 +263,15 @@ class FakeServer(ServingThread):
     Args:
         host: Interface to bind (default loopback only).
         port: TCP port; 0 picks a free one (see :attr:`address`).
-        accounts: Accounts by name (default :data:`~netgym_sim.backend.DEFAULT_ACCOUNTS`).
+        accounts: Accounts by name (default :data:`~netgym_sim.core.backend.DEFAULT_ACCOUNTS`).
         accounts_file: A CSV in the real server's format; overrides ``accounts``.
         max_sessions: Sessions that may run at once; more get ``no-available-worker``.
         idle_timeout_s: Sessions silent for longer are dropped.
         limits: Per-request caps (:class:`~netgym_sim.limits.Limits`).
         curve_secret_key_file: A ``.key_secret`` file (``netgym keys``): serve CURVE, not PLAIN.
-        faults: A fault plan (:class:`~netgym_sim.faults.FaultPlan`, or a list of
+        faults: A fault plan (:class:`~netgym_sim.core.faults.FaultPlan`, or a list of
             ``"KIND@AT[:PARAM]"`` strings and dicts): replies late, lost, doubled or
-            replaced on cue (see :mod:`netgym_sim.faults`).
+            replaced on cue (see :mod:`netgym_sim.core.faults`).
 
     Example:
         >>> with FakeServer() as server:
@@ -295,11 +295,12 @@ class FakeServer(ServingThread):
         if accounts_file is not None:
             accounts = load_accounts(accounts_file)
         super().__init__(host, port)
+        self._faults = FaultInjector(faults) if faults else None
         self.backend = Backend(
             accounts if accounts is not None else DEFAULT_ACCOUNTS,
             max_sessions=max_sessions,
             idle_timeout_s=idle_timeout_s,
-            faults=FaultInjector(faults) if faults else None,
+            faults=self._faults,
             limits=limits,
         )
         self._curve_keys: tuple[bytes, bytes] | None = None
@@ -358,7 +359,7 @@ class FakeServer(ServingThread):
         poller = zmq.Poller()
         poller.register(sock, zmq.POLLIN)
         poller.register(waker, zmq.POLLIN)
-        faults = self.backend.faults
+        faults = self._faults
         pending = _Pending()
         modules = len(sys.modules)
         while not self._stop.is_set():

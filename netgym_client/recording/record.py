@@ -50,6 +50,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Literal
 
 from netgym_client import protocol
+from netgym_client._version import __version__
 from netgym_client.errors import EnvError, NetGymError, NoAvailableWorker
 
 if TYPE_CHECKING:
@@ -193,8 +194,6 @@ class RecordingWriter:
         upstream: str,
         extra: Mapping[str, Any] | None = None,
     ) -> None:
-        from netgym_client import __version__  # noqa: PLC0415 (the package imports us)
-
         self.path = Path(path)
         self._lock = threading.Lock()
         self._started = time.monotonic()

@@ -2,7 +2,8 @@
 
 Rules (PROTOCOL.md §4, without the original server's known defects):
 - Frontend, for every client message, exactly as the in-process server (the same
-  :meth:`~netgym_sim.backend.Backend.check_identity` and texts of :mod:`netgym_sim.backend`):
+  :meth:`~netgym_sim.core.backend.Backend.check_identity` and texts of
+  :mod:`netgym_sim.core.backend`):
   refused identity → ``env-error``; malformed payload → ``env-error`` "ProtocolError: …";
   a type a client may not send → ``env-error`` "unknown msg type".
 - ``env-start`` of a routed client: the start still goes to its worker (as the original
@@ -43,7 +44,7 @@ from dataclasses import dataclass
 
 from netgym_client import protocol
 from netgym_client.errors import ProtocolError
-from netgym_sim.backend import (
+from netgym_sim.core.backend import (
     DEFAULT_ACCOUNTS,
     MAPPING_EXISTS_MSG,
     NO_MAPPING_MSG,
@@ -52,7 +53,7 @@ from netgym_sim.backend import (
     Account,
     Backend,
 )
-from netgym_sim.handlers import CLIENT_TYPES
+from netgym_sim.core.handlers import CLIENT_TYPES
 from netgym_sim.limits import Limits
 
 __all__ = [

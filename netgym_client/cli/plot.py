@@ -26,9 +26,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from netgym_client.cli.results import RunRecorder, Table
 from netgym_client.config import NetGymConfig
 from netgym_client.errors import NetGymError
-from netgym_client.results import RunRecorder, Table
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

@@ -7,10 +7,10 @@ with :func:`minari.create_dataset_from_buffers` and read back with
 ``~/.minari/datasets``).
 
 Rules:
-- Live collection (:func:`collect_episodes`): one session per seed, run as one episode of
-  ``steps`` transitions (``steps_per_episode = steps + 1``, one episode per session), the
-  last one ``truncated`` (the session's time limit). Observations and rewards are the
-  env adapter's, exactly what ``NetworkGymEnv`` returns.
+- Live collection (:func:`netgym_client.cli.collect.collect_episodes`): one session per seed,
+  run as one episode of ``steps`` transitions (``steps_per_episode = steps + 1``, one episode
+  per session), the last one ``truncated`` (the session's time limit). Observations and
+  rewards are the env adapter's, exactly what ``NetworkGymEnv`` returns.
 - Actions are stored in the action space. An empty action (``system_default``: the server's
   own algorithm decides) is stored as the action the server applied, read from the next
   measurement where the environment reports it (:func:`applied_action`): ``nqos_split``
@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,9 +47,10 @@ __all__ = [
     "DatasetError",
     "DatasetSummary",
     "Episode",
+    "adapter_ids",
     "applied_action",
-    "collect_episodes",
     "episodes_from_recording",
+    "flat_info",
     "parse_seeds",
     "write_dataset",
 ]
@@ -115,7 +116,8 @@ def parse_seeds(text: str) -> list[int]:
     return seeds
 
 
-def _flat_info(stats: NetworkStats, info: Mapping[str, Any]) -> dict[str, float]:
+def flat_info(stats: NetworkStats, info: Mapping[str, Any]) -> dict[str, float]:
+    """The step's ``info`` as Minari stores it: ``ts`` and the numeric entries, as floats."""
     flat = {"ts": float(stats.ts)}
     for key, value in info.items():
         if isinstance(value, (bool, int, float, np.integer, np.floating)):
@@ -140,64 +142,10 @@ def applied_action(env_name: str, stats: NetworkStats, ids: Sequence[int]) -> np
     )
 
 
-def _ids(adapter: Any) -> list[int]:
+def adapter_ids(adapter: Any) -> list[int]:
+    """The user ids an adapter acts for (empty when it has none)."""
     ids = getattr(adapter, "ids", None)
     return [] if ids is None else [int(i) for i in ids]
-
-
-def collect_episodes(
-    env_name: str,
-    agent_name: str,
-    seeds: Iterable[int],
-    steps: int,
-    *,
-    server: str = "embedded",
-    config_path: str | None = None,
-    on_step: Callable[[int, float], None] | None = None,
-) -> Iterator[Episode]:
-    """Run ``agent_name`` for one episode of ``steps`` transitions per seed.
-
-    ``on_step(episode_index, sim_s)`` is called after every step (for a progress bar).
-
-    Raises:
-        AgentError: The agent does not fit the environment.
-        DatasetError: ``steps < 1``, or ``system_default`` where the applied action is unknown.
-        NetGymError: A configuration, transport or server fault.
-    """
-    from netgym_client.agents import make_agent  # noqa: PLC0415 (agents import gymnasium envs)
-    from netgym_client.env import NetworkGymEnv  # noqa: PLC0415
-
-    if steps < 1:
-        raise DatasetError(f"steps: at least 1 transition per episode, got {steps}")
-    overrides = {"env_config": {"steps_per_episode": steps + 1, "episodes_per_session": 1}}
-    env = NetworkGymEnv(env_name, config=overrides, server=server, config_path=config_path)
-    try:
-        ids = _ids(env.adapter)
-        for index, seed in enumerate(seeds):
-            agent = make_agent(agent_name, env, seed)
-            obs, info = env.reset(seed=seed)
-            first_info = [_flat_info(info["network_stats"], info)]
-            spaces = (env.observation_space, env.action_space)
-            episode = Episode(seed, [obs], [], [], [], [], first_info, spaces)
-            done = False
-            while not done:
-                action = np.asarray(agent.act(obs, info))
-                obs, reward, terminated, truncated, info = env.step(action)
-                stats = info["network_stats"]
-                if action.size == 0:
-                    action = applied_action(env_name, stats, ids)
-                episode.observations.append(obs)
-                episode.actions.append(action.astype(env.action_space.dtype))
-                episode.rewards.append(float(reward))
-                episode.terminations.append(bool(terminated))
-                episode.truncations.append(bool(truncated))
-                episode.infos.append(_flat_info(stats, info))
-                done = terminated or truncated
-                if on_step is not None:
-                    on_step(index, stats.ts / 1000.0)
-            yield episode
-    finally:
-        env.close()
 
 
 def _session_config(env_name: str, start: Mapping[str, Any]) -> Any:
@@ -220,7 +168,7 @@ def _recorded_action(
     value = record.get("value") if isinstance(record, dict) else None
     shape: tuple[int, ...] = tuple(adapter.action_space.shape)
     if isinstance(value, list) and not value:
-        return applied_action(env_name, after, _ids(adapter))
+        return applied_action(env_name, after, adapter_ids(adapter))
     try:
         array: np.ndarray = np.asarray(value, dtype=adapter.action_space.dtype)
         return array.reshape(shape)
@@ -273,7 +221,7 @@ def episodes_from_recording(script: Sequence[tuple[str, Mapping[str, Any]]]) -> 
                 [],
                 [],
                 [],
-                [_flat_info(stats0, adapter.info(stats0))],
+                [flat_info(stats0, adapter.info(stats0))],
                 (adapter.observation_space, adapter.action_space),
             )
             for i, (action, stats) in enumerate(chunk[1:], start=2):
@@ -284,7 +232,7 @@ def episodes_from_recording(script: Sequence[tuple[str, Mapping[str, Any]]]) -> 
                 episode.rewards.append(float(adapter.reward(stats)))
                 episode.terminations.append(False)
                 episode.truncations.append(i == len(chunk))
-                episode.infos.append(_flat_info(stats, adapter.info(stats)))
+                episode.infos.append(flat_info(stats, adapter.info(stats)))
             yield episode
 
 
@@ -323,7 +271,7 @@ def write_dataset(
     minari = _require_minari()
     episode_buffer = importlib.import_module("minari.data_collector").EpisodeBuffer
 
-    from netgym_client import __version__  # noqa: PLC0415
+    from netgym_client._version import __version__  # noqa: PLC0415
 
     buffers = []
     spaces = None

@@ -1,0 +1,1 @@
+"""Recorded sessions: the JSONL format (``record``), the recording proxy and Minari datasets."""

@@ -1,0 +1,1 @@
+"""The session core: sessions, the session table, wire handlers, the fault plan (no sockets)."""

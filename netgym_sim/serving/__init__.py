@@ -1,0 +1,1 @@
+"""Serving over ZeroMQ: the server, its authenticator, the broker and env workers."""
