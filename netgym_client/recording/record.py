@@ -33,6 +33,7 @@ Rules:
 - The env tap (:class:`RecordingLink`) writes what the env exchanged with the server as the
   wire messages it stands for: the embedded path has no bytes, so measurements are written
   in the flat record shape (:meth:`~netgym_client.stats.NetworkStats.to_records`).
+- A file whose name ends in ``.gz`` is read through gzip (the measured fixtures are kept so).
 - Lines are flushed as they are written, so a recording cut short by a crash is readable up
   to its last complete line.
 """
@@ -40,6 +41,7 @@ Rules:
 from __future__ import annotations
 
 import base64
+import gzip
 import json
 import os
 import threading
@@ -276,7 +278,8 @@ def _entry(obj: Any, where: str) -> Entry:
 
 
 def _lines(path: Path) -> Iterator[tuple[int, str]]:
-    with path.open(encoding="utf-8") as fh:
+    opened = gzip.open(path, "rt", encoding="utf-8") if path.suffix == ".gz" else None
+    with opened or path.open(encoding="utf-8") as fh:
         for number, line in enumerate(fh, start=1):
             if line.strip():
                 yield number, line
