@@ -146,7 +146,7 @@ def user_table(measurements: Sequence[Records], name: str, user_ids: Sequence[in
         for record in records:
             if record.get("source") != source or record.get("name") != short:
                 continue
-            for uid, value in zip(record.get("id", []), record.get("value", [])):
+            for uid, value in zip(record.get("id", []), record.get("value", []), strict=False):
                 if uid in column and isinstance(value, (int, float)):
                     table[t, column[uid]] = float(value)
     if name in DELAY_METRICS:
@@ -216,7 +216,13 @@ def compare(
         for stat, value in figures.items():
             mine = ours[name][stat]
             rows.append(
-                {"metric": name, "stat": stat, "ns3": value, "netgym": mine, "ratio": ratio(mine, value)}
+                {
+                    "metric": name,
+                    "stat": stat,
+                    "ns3": value,
+                    "netgym": mine,
+                    "ratio": ratio(mine, value),
+                }
             )
     return rows
 

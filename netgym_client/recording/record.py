@@ -278,8 +278,8 @@ def _entry(obj: Any, where: str) -> Entry:
 
 
 def _lines(path: Path) -> Iterator[tuple[int, str]]:
-    opened = gzip.open(path, "rt", encoding="utf-8") if path.suffix == ".gz" else None
-    with opened or path.open(encoding="utf-8") as fh:
+    gz = path.suffix == ".gz"
+    with gzip.open(path, "rt", encoding="utf-8") if gz else path.open(encoding="utf-8") as fh:
         for number, line in enumerate(fh, start=1):
             if line.strip():
                 yield number, line
