@@ -32,13 +32,14 @@ Equations:
 - **Built-in split** (``value: []``, the system default of nqos_split): GMA's own
   delay-based traffic splitting control (draft-zhu-gma-tsc, "GMA Traffic Splitting
   Control": the receiver compares the links' one-way delays and moves the split in steps of
-  one burst unit). Rule, see :func:`delay_based_step`: a user starts with an equal split
-  over its usable links; every :data:`TSC_PERIOD_MS` of simulated time, if the highest and
+  one burst unit). Rule, see :func:`delay_based_step`: a user starts with all traffic on
+  Wi-Fi (as ns-3 does); every :data:`TSC_PERIOD_MS` of simulated time, at a seeded phase of
+  its own (users do not decide in lock-step), if the highest and
   the lowest one-way delay of its usable links differ by more than
   :data:`TSC_DELAY_THRESHOLD_MS`, one unit (1/32) moves from the slowest link to the fastest;
   a link with no packets in the period counts with its base delay (GMA's probes), and the
   bursts of a link the user lost go to its fastest usable link. The period is calibrated to
-  the ns-3 sample, whose splits are still 7/32 … 18/32 at 6 s (FIDELITY.md).
+  the ns-3 recordings of fixtures/ns3 (FIDELITY.md).
 """
 
 from __future__ import annotations
@@ -71,8 +72,11 @@ BURST_PACKETS = 32
 SPLIT_LAG_MS = 25.0
 #: Share of the gap to the slowest link's delay that in-order delivery adds.
 REORDERING_FACTOR = 1.0
-#: How often the built-in (delay-based) split decides, simulated ms.
-TSC_PERIOD_MS = 2000.0
+#: How often each user's built-in (delay-based) split decides, simulated ms. fixtures/ns3:
+#: where a user's links differ by more than 10 ms, ns-3 moves its split one unit in 7–13 %
+#: of the 100 ms intervals (2,000 user-intervals of the docs-layout recordings): about once
+#: a second.
+TSC_PERIOD_MS = 1000.0
 #: Delay difference between a user's links that makes the built-in split move, ms.
 TSC_DELAY_THRESHOLD_MS = 10.0
 #: Largest busy share used in the M/D/1 wait (keeps the wait finite in a saturated cell).

@@ -171,7 +171,7 @@ class MultiAccessNetwork:
         self.params = params
         self.users = users
         self.n = n = users.xy_m.shape[0]
-        walk_ss, traffic_ss, shadow_ss, tcp_ss = np.random.SeedSequence(seed).spawn(4)
+        walk_ss, traffic_ss, shadow_ss, tcp_ss, tsc_ss = np.random.SeedSequence(seed).spawn(5)
         self.walk = RandomWalk(users.xy_m, params.area, params.walk, np.random.default_rng(walk_ss))
         self.traffic = Traffic(users.traffic, np.random.default_rng(traffic_ss))
         self.tcp = TcpSenders(
@@ -179,6 +179,7 @@ class MultiAccessNetwork:
             self.traffic.packet_bits,
             params.start_ms,
             np.random.default_rng(tcp_ss),
+            bbr=users.traffic.bbr,
         )
         shadow_rng = np.random.default_rng(shadow_ss)
         self._shadow: list[FloatArray | None] = [
@@ -221,8 +222,11 @@ class MultiAccessNetwork:
             self._refresh_builtin(d)
         self.applied: FloatArray = self.target.copy()
         self.acc = Accumulator(n)
-        # Delays seen since the built-in split last decided (traffic direction).
-        self._tsc_ms = 0.0
+        # Time since each user's built-in split last decided: users decide at their own
+        # phase of the period (a seeded offset each), as GMA's per-flow control does.
+        tsc_rng = np.random.default_rng(tsc_ss)
+        self._tsc_ms = np.asarray(tsc_rng.uniform(0.0, gma.TSC_PERIOD_MS, n), dtype=np.float64)
+        # Delays seen since each user's built-in split last decided (traffic direction).
         self._tsc_bits = np.zeros((n, NUM_LINKS))
         self._tsc_delay_bits_ms = np.zeros((n, NUM_LINKS))
         # Round trip of each TCP flow, from its last sub-step (starts at the base delays).
@@ -296,8 +300,17 @@ class MultiAccessNetwork:
         self._refresh_builtin(direction)
 
     def _start_weights(self, direction: int) -> FloatArray:
-        """Equal weights over each user's usable links (LTE for a user with none)."""
-        weights: FloatArray = self._usable[direction].astype(np.float64)
+        """GMA's start: everything on Wi-Fi where it is usable, else on the other links.
+
+        ns-3 starts every user on Wi-Fi (``traffic_ratio`` 100 % in the first interval of
+        every fixtures/ns3 recording of a user in Wi-Fi range); a user out of range spreads
+        equally over its other usable links (LTE for a user with none).
+        """
+        usable = self._usable[direction]
+        weights: FloatArray = usable.astype(np.float64)
+        on_wifi = usable[:, WIFI]
+        weights[on_wifi] = 0.0
+        weights[on_wifi, WIFI] = 1.0
         weights[weights.sum(axis=1) <= 0.0, LTE] = 1.0
         return weights
 
@@ -321,8 +334,8 @@ class MultiAccessNetwork:
             fractions[steer] = gma.steer_fractions(weights[steer])
         self.target[direction, mask] = fractions[mask]
 
-    def _decide_builtin(self) -> None:
-        """One decision of the delay-based built-in split, in both directions."""
+    def _decide_builtin(self, deciding: npt.NDArray[np.bool_]) -> None:
+        """One decision of the delay-based built-in split of the ``deciding`` users."""
         for direction in (0, 1):
             base = self._fixed_ms + self._access_extra_ms[direction] + self._tx_ms[direction]
             owd = base
@@ -332,11 +345,11 @@ class MultiAccessNetwork:
                     seen, self._tsc_delay_bits_ms / np.where(seen, self._tsc_bits, 1.0), base
                 )
             stepped = gma.delay_based_step(self._bursts[direction], owd, self._usable[direction])
-            keep = ~self.builtin[direction] | self._steered(direction)
+            keep = ~self.builtin[direction] | self._steered(direction) | ~deciding
             self._bursts[direction] = np.where(keep[:, None], self._bursts[direction], stepped)
-        self._tsc_ms = 0.0
-        self._tsc_bits[:] = 0.0
-        self._tsc_delay_bits_ms[:] = 0.0
+        self._tsc_ms[deciding] = 0.0
+        self._tsc_bits[deciding] = 0.0
+        self._tsc_delay_bits_ms[deciding] = 0.0
 
     # -- radio ---------------------------------------------------------------------------
     def _move_and_update_radio(self) -> None:
@@ -461,12 +474,19 @@ class MultiAccessNetwork:
         self._since_radio_ms += dt_ms
         if self._since_radio_ms >= RADIO_PERIOD_MS - 1e-9:
             self._move_and_update_radio()
-        d = self._dir
         arrivals = self.traffic.arrivals_bits(dt_ms)
         self.applied += (self.target - self.applied) * gma.lag_factor(dt_ms, self.params.lag_tau_ms)
+        self.tcp.set_bbr_windows(self.rtt_ms)
         if self.use_kernel and self.slicing is None:
             self._tick_kernel(dt_ms, measured, arrivals)
-            return
+        else:
+            self._tick_python(dt_ms, measured, arrivals)
+        delivered = self.last_served_bits.sum(axis=1)
+        self.tcp.on_bbr_delivery(self.now_ms + dt_ms, delivered, dt_ms, self.rtt_ms)
+
+    def _tick_python(self, dt_ms: float, measured: bool, arrivals: FloatArray) -> None:
+        """The rest of a sub-step in numpy (LTE sliced, or numba not installed)."""
+        d = self._dir
         if self.tcp.any:
             arrivals = arrivals + self.tcp.send_bits(self.rtt_ms, self.now_ms, dt_ms)
         usable = self._usable[d]
@@ -651,8 +671,9 @@ class MultiAccessNetwork:
         )
         acc.reset()
         self._tsc_ms += self._step_ms
-        if self._tsc_ms >= gma.TSC_PERIOD_MS - 1e-9:
-            self._decide_builtin()
+        deciding: npt.NDArray[np.bool_] = self._tsc_ms >= gma.TSC_PERIOD_MS - 1e-9
+        if np.any(deciding):
+            self._decide_builtin(deciding)
         for direction in (0, 1):
             self._refresh_builtin(direction)
         return stats

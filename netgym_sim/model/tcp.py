@@ -32,8 +32,25 @@ Equations (per user and sub-step ``dt``; bits and ms):
   stream is ``52 / (2 · packet_size)`` of the data rate (1.9 % at 1400-byte packets; the ns-3
   sample shows 1.7–1.9 %).
 
-Every variant named in the config (``tcp``, ``TcpNewReno``, ``TcpCubic``, ``TcpBbr``, …) is
-modelled by this loss-based sender (FIDELITY.md says where that differs).
+**BBR** (``tcp`` and ``TcpBbr``: NetworkGym's "tcp" is ns-3's ``TcpBbr``; Cardwell, Cheng,
+Gunn, Hassas Yeganeh and Jacobson, "BBR: Congestion-Based Congestion Control", ACM Queue 14(5),
+2016, and draft-cardwell-iccrg-bbr-congestion-control-00), in the same fluid form:
+
+- The flow paces at ``gain · BtlBw`` with its window capped at ``cwnd_gain · BtlBw · RTprop``
+  (at least :data:`BBR_MIN_WINDOW_SEGMENTS`): here the window is set every sub-step to
+  ``min(gain · BtlBw · RTT, cwnd_gain · BtlBw · RTprop)``, so that the window-per-RTT sending
+  above is BBR's pacing, bounded by its in-flight cap.
+- ``BtlBw`` is the largest delivery rate (bits acknowledged per ms) of the last
+  :data:`BBR_BW_ROUNDS` round trips; ``RTprop`` the smallest RTT seen.
+- Startup paces at ``2/ln 2`` until ``BtlBw`` grows by less than 25 % for 3 round trips,
+  Drain at ``ln 2/2`` for one round trip, then ProbeBW cycles the gains
+  :data:`BBR_CYCLE` one RTprop each, from a seeded phase per flow (ns-3 starts the cycle at
+  a random phase too). ProbeRTT (a 200 ms dip every 10 s) is not modelled.
+- Losses do not shrink a BBR window (BBR v1 does not treat loss as congestion): a BBR flow's
+  NewReno recovery deadline is kept at +∞, so the loss-based update above never applies to it.
+
+Every other variant named in the config (``TcpNewReno``, ``TcpCubic``, …) is modelled by the
+loss-based sender (FIDELITY.md says where that differs).
 """
 
 from __future__ import annotations
@@ -45,6 +62,9 @@ from netgym_sim.model.topology import FloatArray
 
 __all__ = [
     "ACK_BYTES",
+    "BBR_BW_ROUNDS",
+    "BBR_CYCLE",
+    "BBR_MIN_WINDOW_SEGMENTS",
     "BURST_LOSS_SEGMENTS",
     "DELAYED_ACK_SEGMENTS",
     "INITIAL_WINDOW_SEGMENTS",
@@ -68,6 +88,20 @@ BURST_LOSS_SEGMENTS = 3
 MIN_RTO_MS = 1000.0
 #: Largest window, bits (a numerical guard: buffer overflows bound it long before).
 MAX_CWND_BITS = 8e9
+#: BBR's Startup (and Drain's inverse) pacing gain, 2/ln 2.
+BBR_HIGH_GAIN = 2.0 / 0.6931471805599453
+#: BBR's ProbeBW pacing gains, one RTprop each.
+BBR_CYCLE = np.array([1.25, 0.75, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0])
+#: BBR's window cap, in bandwidth-delay products (ProbeBW and Drain).
+BBR_CWND_GAIN = 2.0
+#: Round trips over which BBR keeps the largest delivery rate.
+BBR_BW_ROUNDS = 10
+#: Smallest BBR window, segments.
+BBR_MIN_WINDOW_SEGMENTS = 4
+#: Startup ends after this many round trips without 25 % growth of the bandwidth estimate.
+BBR_FULL_BW_ROUNDS = 3
+#: BBR phases.
+_STARTUP, _DRAIN, _PROBE_BW = 0, 1, 2
 
 
 class TcpSenders:
@@ -75,6 +109,7 @@ class TcpSenders:
 
     Args:
         tcp: ``(n,)`` which users send TCP.
+        bbr: ``(n,)`` which of them run BBR (the others: the loss-based sender).
         segment_bits: ``(n,)`` segment (packet) size of each user, bits.
         start_ms: Simulated time the network starts at.
         rng: The senders' own random stream (start times).
@@ -86,9 +121,11 @@ class TcpSenders:
         segment_bits: FloatArray,
         start_ms: float,
         rng: np.random.Generator,
+        bbr: npt.NDArray[np.bool_] | None = None,
     ) -> None:
         self.tcp = np.asarray(tcp, dtype=bool)
-        spread = rng.uniform(0.0, START_SPREAD_MS, self.tcp.shape[0])
+        n = self.tcp.shape[0]
+        spread = rng.uniform(0.0, START_SPREAD_MS, n)
         self.start_ms: FloatArray = np.asarray(start_ms + spread, dtype=np.float64)
         self.any = bool(np.any(self.tcp))
         self.mss = np.asarray(segment_bits, dtype=np.float64)
@@ -97,6 +134,84 @@ class TcpSenders:
         self.recovery_until_ms: FloatArray = np.full(self.tcp.shape[0], -np.inf)
         self.silent_until_ms: FloatArray = np.full(self.tcp.shape[0], -np.inf)
         self.ack_per_bit: FloatArray = ACK_BYTES * 8.0 / (DELAYED_ACK_SEGMENTS * self.mss)
+        self.bbr = self.tcp & (np.zeros(n, bool) if bbr is None else np.asarray(bbr, bool))
+        self.bbr_any = bool(np.any(self.bbr))
+        # A BBR flow never enters the loss-based recovery (see the module's notes).
+        self.recovery_until_ms[self.bbr] = np.inf
+        self._phase = np.full(n, _STARTUP, dtype=np.int64)
+        self._cycle = np.asarray(rng.integers(0, BBR_CYCLE.size, n), dtype=np.int64)
+        self._cycle_start_ms = np.zeros(n)
+        self._round_start_ms = np.full(n, -np.inf)
+        self._round_max = np.zeros(n)
+        self._bw_rounds = np.zeros((n, BBR_BW_ROUNDS))
+        self._rounds = np.zeros(n, dtype=np.int64)
+        self._full_bw = np.zeros(n)
+        self._full_bw_count = np.zeros(n, dtype=np.int64)
+        self.btlbw_bits_ms: FloatArray = np.zeros(n)
+        self.rtprop_ms: FloatArray = np.full(n, np.inf)
+
+    def _gains(self) -> tuple[FloatArray, FloatArray]:
+        """Pacing and window gains of every BBR flow's phase."""
+        pacing = np.where(
+            self._phase == _STARTUP,
+            BBR_HIGH_GAIN,
+            np.where(self._phase == _DRAIN, 1.0 / BBR_HIGH_GAIN, BBR_CYCLE[self._cycle]),
+        )
+        window = np.where(self._phase == _STARTUP, BBR_HIGH_GAIN, BBR_CWND_GAIN)
+        return pacing, window
+
+    def set_bbr_windows(self, rtt_ms: FloatArray) -> None:
+        """Set every BBR flow's window for the next sub-step from its model of the path."""
+        if not self.bbr_any:
+            return
+        rtt = np.maximum(rtt_ms, 1e-3)
+        rtprop = np.where(np.isfinite(self.rtprop_ms), self.rtprop_ms, rtt)
+        # Before the first delivery the initial window stands for the bandwidth estimate.
+        initial = INITIAL_WINDOW_SEGMENTS * self.mss / rtt
+        bw = np.where(self.btlbw_bits_ms > 0.0, self.btlbw_bits_ms, initial)
+        pacing, window_gain = self._gains()
+        window = np.minimum(pacing * bw * rtt, window_gain * bw * rtprop)
+        window = np.clip(window, BBR_MIN_WINDOW_SEGMENTS * self.mss, MAX_CWND_BITS)
+        self.cwnd_bits = np.where(self.bbr, window, self.cwnd_bits)
+
+    def on_bbr_delivery(
+        self, now_ms: float, delivered_bits: FloatArray, dt_ms: float, rtt_ms: FloatArray
+    ) -> None:
+        """Update the BBR flows' path model after a sub-step that delivered ``delivered_bits``."""
+        if not self.bbr_any:
+            return
+        live = self.bbr & (now_ms >= self.start_ms)
+        self._round_max = np.where(
+            live, np.maximum(self._round_max, delivered_bits / dt_ms), self._round_max
+        )
+        self.rtprop_ms = np.where(live, np.minimum(self.rtprop_ms, rtt_ms), self.rtprop_ms)
+        first = live & ~np.isfinite(self._round_start_ms)
+        self._round_start_ms[first] = now_ms
+        self._cycle_start_ms[first] = now_ms
+        ended = live & (now_ms >= self._round_start_ms + np.maximum(rtt_ms, dt_ms)) & ~first
+        if np.any(ended):
+            rows = np.nonzero(ended)[0]
+            self._bw_rounds[rows, self._rounds[rows] % BBR_BW_ROUNDS] = self._round_max[rows]
+            self._rounds[rows] += 1
+            self.btlbw_bits_ms[rows] = self._bw_rounds[rows].max(axis=1)
+            self._round_max[rows] = 0.0
+            self._round_start_ms[rows] = now_ms
+            # Startup ends once the estimate stops growing; Drain lasts one round trip.
+            grew = self.btlbw_bits_ms >= self._full_bw * 1.25
+            self._full_bw = np.where(ended & grew, self.btlbw_bits_ms, self._full_bw)
+            self._full_bw_count = np.where(
+                ended, np.where(grew, 0, self._full_bw_count + 1), self._full_bw_count
+            )
+            draining = ended & (self._phase == _DRAIN)
+            self._phase[draining] = _PROBE_BW
+            self._cycle_start_ms[draining] = now_ms
+            full = ended & (self._phase == _STARTUP) & (self._full_bw_count >= BBR_FULL_BW_ROUNDS)
+            self._phase[full] = _DRAIN
+        probing = live & (self._phase == _PROBE_BW)
+        rtprop = np.where(np.isfinite(self.rtprop_ms), self.rtprop_ms, rtt_ms)
+        advance = probing & (now_ms >= self._cycle_start_ms + rtprop)
+        self._cycle[advance] = (self._cycle[advance] + 1) % BBR_CYCLE.size
+        self._cycle_start_ms[advance] = now_ms
 
     def send_bits(self, rtt_ms: FloatArray, now_ms: float, dt_ms: float) -> FloatArray:
         """Bits each flow puts on its links in the ``dt_ms`` from ``now_ms`` (a window per RTT)."""

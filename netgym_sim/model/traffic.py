@@ -5,8 +5,9 @@
   ``min + u·(max − min)`` with ``u ~ U[0, 1)`` so scaling both bounds scales it exactly.
 - UDP with ``udp_poisson_arrival``: packets of ``packet_size_bytes`` arrive as a Poisson
   process with that mean rate (a Poisson count of packets per sub-step).
-- TCP (``tcp``/``Tcp<Variant>``): an elastic flow that sends as fast as its links carry it;
-  its offered load is decided by the network each sub-step (see
+- TCP (``tcp``/``Tcp<Variant>``; ``tcp`` and ``TcpBbr`` are BBR): an elastic flow that
+  sends as fast as its links carry it; its offered load is decided by the network each
+  sub-step (see
   :mod:`netgym_sim.model.network`), so :meth:`Traffic.arrivals_bits` gives it 0 here.
 """
 
@@ -32,6 +33,7 @@ class TrafficSpec:
         poisson: Poisson (True) or constant-rate (False) UDP arrivals.
         tcp: Elastic TCP flow instead of UDP.
         packet_bytes: Packet size.
+        bbr: Which TCP flows run BBR (``tcp``, ``TcpBbr``); the others are loss-based.
     """
 
     min_rate_mbps: FloatArray
@@ -39,6 +41,7 @@ class TrafficSpec:
     poisson: npt.NDArray[np.bool_]
     tcp: npt.NDArray[np.bool_]
     packet_bytes: FloatArray
+    bbr: npt.NDArray[np.bool_] | None = None
 
 
 class Traffic:

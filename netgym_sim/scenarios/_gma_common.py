@@ -491,6 +491,8 @@ class GmaScenario(Scenario):
                 poisson=np.array(per("udp_poisson_arrival"), dtype=bool),
                 tcp=tcp,
                 packet_bytes=np.array(per("packet_size_bytes"), dtype=np.float64),
+                # NetworkGym's "tcp" is ns-3's TcpBbr (PROTOCOL.md §9)
+                bbr=np.array([p in ("tcp", "TcpBbr") for p in per("transport_protocol")]),
             ),
             steer=np.array([m == "steer" for m in per(mode_key)], dtype=bool),
             qos_delay_ms=np.array(per("qos_delay_requirement_ms"), dtype=np.float64),

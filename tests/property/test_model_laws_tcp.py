@@ -8,6 +8,9 @@ properties: same seed, one change, compare.
   whichever link limits it, so a small move leaves the bloated queue as full as before.
 - F4 A farther user never gets a higher quantized ``max_rate`` (shadowing off), and every
   reported capacity is one of the technology's rate levels.
+- F5 BBR (``tcp``, ``TcpBbr``) keeps a smaller queue than the loss-based sender on the same
+  path, at a comparable rate: its window is capped at two bandwidth-delay products.
+F1–F3 are laws of the loss-based sender (``TcpNewReno``), which fills whatever buffer it has.
 Plus the calibration facts the model must keep: TCP builds queues of tens to hundreds of ms
 on LTE, and users at different places get different LTE rates.
 """
@@ -26,6 +29,7 @@ from netgym_sim.model.radio import (
     LTE_CQI_SE,
     LTE_RB_HZ,
     VHT20_RATE_MBPS,
+    WIFI_REPORT_FACTOR,
     capacity_mbps,
     lte_profile,
     snr_db,
@@ -36,10 +40,12 @@ from netgym_sim.scenarios.nqos_split import NqosSplitScenario
 from tests.property.test_model_laws import by_name, run, seeds, small_config, split_action, values
 
 
-def docs_layout(users: int, *, static: bool = False) -> dict[str, Any]:
+def docs_layout(
+    users: int, *, static: bool = False, protocol: str = "TcpNewReno"
+) -> dict[str, Any]:
     """The NetworkGym docs' ns-3 sample layout: eNB at x = 0 (50 RBs), APs at x = 15 and 35,
-    users in 0–55 × 0–10 m, TCP downlink."""
-    config = small_config(users=users, protocol="tcp", static=static)
+    users in 0–55 × 0–10 m, TCP downlink (the loss-based sender unless ``protocol`` says)."""
+    config = small_config(users=users, protocol=protocol, static=static)
     config["lte"]["resource_block_num"] = 50
     config["lte_enb_locations"] = {"x": 0, "y": 0, "z": 3}
     config["wifi_ap_locations"] = [{"x": 15, "y": 0, "z": 3}, {"x": 35, "y": 0, "z": 3}]
@@ -152,7 +158,8 @@ def test_f4_quantized_rates_are_table_levels_and_non_increasing_in_distance(
     assert np.all(np.diff(lte) <= 0) and np.all(np.diff(wifi) <= 0)
     lte_levels = {0.0} | {round(50 * LTE_RB_HZ * 0.735 * se / 1e6, 9) for se in LTE_CQI_SE}
     assert {round(float(v), 9) for v in lte} <= lte_levels
-    assert {float(v) for v in wifi} <= {0.0, *VHT20_RATE_MBPS}
+    levels = {0.0, *(round(r * WIFI_REPORT_FACTOR, 6) for r in VHT20_RATE_MBPS)}
+    assert {round(float(v), 6) for v in wifi} <= levels
 
 
 @settings(max_examples=10, deadline=None)
@@ -182,6 +189,26 @@ def test_tcp_bloats_lte_to_tens_or_hundreds_of_ms_where_udp_does_not(seed: int) 
         owd = np.array([values(h, "gma::lte::dl::owd") for h in history[20:]])
         return float(np.median(owd[owd >= 0]))
 
-    tcp, udp = lte_owd("tcp"), lte_owd("udp")
+    tcp, udp = lte_owd("TcpNewReno"), lte_owd("udp")
     assert 30.0 <= tcp <= 2000.0
     assert udp < 20.0 < tcp
+
+
+# -- F5 ------------------------------------------------------------------------------------
+@settings(max_examples=5, deadline=None)
+@given(seeds, st.integers(1, 4))
+def test_f5_bbr_queues_less_than_the_loss_based_sender_at_a_comparable_rate(
+    seed: int, users: int
+) -> None:
+    def figures(protocol: str) -> tuple[float, float]:
+        config = docs_layout(users, static=True, protocol=protocol)
+        history = [by_name(m) for m in run(config, seed, 60, split_action([[0, 0, 1]] * users))][
+            20:
+        ]
+        owd = np.array([values(h, "gma::dl::owd") for h in history])
+        rate = np.array([values(h, "gma::dl::rate") for h in history])
+        return float(np.mean(owd[owd >= 0])), float(rate.mean())
+
+    (bbr_owd, bbr_rate), (reno_owd, reno_rate) = figures("TcpBbr"), figures("TcpNewReno")
+    assert bbr_owd < reno_owd
+    assert bbr_rate >= 0.7 * reno_rate

@@ -42,6 +42,7 @@ LAYERS: dict[str, list[tuple[str, tuple[str, ...]]]] = {
                 "netgym_client.testing*",
                 "netgym_client.recording.proxy",
                 "netgym_client.recording.dataset",
+                "netgym_client.recording.compare",
             ),
         ),
         ("commands", ("netgym_client.cli*", "netgym_client.__main__")),

@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from netgym_sim.errors import InvalidAction, InvalidEnvConfig
+from netgym_sim.model.gma import TSC_PERIOD_MS
 from netgym_sim.scenarios import scenario_class
 from netgym_sim.scenarios._gma_records import metric_names
 from netgym_sim.scenarios.nqos_split import NqosSplitScenario
@@ -178,7 +179,8 @@ def test_weight_on_a_missing_technology_is_rejected() -> None:
 
 def test_empty_value_hands_the_split_to_the_delay_based_rule_from_where_it_is() -> None:
     # LTE 50 ms slower than the other links: the built-in rule moves one 1/32 unit off LTE
-    # every TSC period (2 s = 20 measurements), starting from the split the agent left.
+    # every TSC period (1 s = 10 measurements) of each user, at the user's own phase,
+    # starting from the split the agent left.
     config = small_config(users=3, static=True)
     config["lte"]["backhaul_delay_ms"] = 50
 
@@ -193,12 +195,36 @@ def test_empty_value_hands_the_split_to_the_delay_based_rule_from_where_it_is() 
     lte = [h["gma::lte::dl::split_ratio"][1] for h in history]
     assert lte[1] == [100.0] * 3
     assert all(b <= a for x, y in itertools.pairwise(lte[1:]) for a, b in zip(x, y, strict=True))
-    assert lte[-1] == [100.0 - 2 * GMA_UNIT_PCT] * 3  # decisions at 2 s and 4 s
+    # 4.3 s on the built-in rule after the agent's split: 4 or 5 decisions per user
+    periods = (len(history) - 2) * 100 / TSC_PERIOD_MS
+    for share in lte[-1]:
+        units = round((100.0 - share) / GMA_UNIT_PCT)
+        assert math.isclose(100.0 - share, units * GMA_UNIT_PCT)
+        assert math.floor(periods) <= units <= math.ceil(periods)
     others = [
         np.add(h["gma::wifi::dl::split_ratio"][1], h["gma::nr::dl::split_ratio"][1])
         for h in history
     ]
-    assert others[-1].tolist() == [2 * GMA_UNIT_PCT] * 3
+    assert np.allclose(others[-1] + lte[-1], 100.0)
+
+
+def test_users_decide_their_built_in_split_at_their_own_phase() -> None:
+    # Not in lock-step (ns-3's users move apart): over 3 s, the measurements at which the
+    # users' splits change are not all the same ones.
+    config = small_config(users=6, static=True)
+    config["lte"]["backhaul_delay_ms"] = 50
+
+    def act(k: int, ts: int) -> Any:
+        if k == 0:
+            return {**policy([[0, 0, 1]] * 6), "ts": ts}
+        if k == 1:
+            return {**policy([], ids=list(range(1, 7))), "ts": ts}
+        return None
+
+    history = [by_name(m) for m in run(config, 11, 30, act)][1:]
+    wifi = np.array([h["gma::lte::dl::split_ratio"][1] for h in history])
+    changed_at = {tuple(np.nonzero(np.diff(wifi[:, u]))[0]) for u in range(wifi.shape[1])}
+    assert len(changed_at) > 1
 
 
 @settings(max_examples=15)
