@@ -29,14 +29,16 @@ from typing import Any
 import numpy as np
 
 from netgym_client import protocol
-from netgym_client.errors import NetGymError
-from netgym_client.recording.record import Recording
+from netgym_client.recording.record import Recording, RecordingError
 
 __all__ = [
     "DELAY_METRICS",
     "METRICS",
     "Session",
+    "compare",
     "layout",
+    "names_diff",
+    "ratio",
     "recorded_session",
     "simulate",
     "statistics",
@@ -90,9 +92,11 @@ def recorded_session(recording: Recording, identity: str | None = None) -> Sessi
     """The first session of ``identity`` (default: the first) in ``recording``.
 
     Raises:
-        NetGymError: The recording holds no env-start for that identity.
+        RecordingError: The recording holds no env-start for that identity.
     """
-    identity = identity or next(iter(recording.identities()), "")
+    identity = identity or next(iter(recording.identities()), None)
+    if identity is None:
+        raise RecordingError("env-start", "none in the recording: it holds no message")
     session: Session | None = None
     for direction, payload in recording.script(identity):
         kind = payload.get("type")
@@ -107,7 +111,7 @@ def recorded_session(recording: Recording, identity: str | None = None) -> Sessi
         elif direction == "s2c" and kind == "env-measurement":
             session.measurements.append(list(payload.get("network_stats", [])))
     if session is None:
-        raise NetGymError(f"the recording holds no env-start for {identity or 'its first client'}")
+        raise RecordingError("env-start", f"none for {identity} in the recording")
     return session
 
 

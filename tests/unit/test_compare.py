@@ -68,3 +68,13 @@ def test_recorded_session_takes_the_first_start_and_what_follows_it() -> None:
 def test_ratio_is_nan_without_a_positive_reference() -> None:
     assert compare.ratio(2.0, 1.0) == 2.0
     assert math.isnan(compare.ratio(1.0, 0.0)) and math.isnan(compare.ratio(math.nan, 1.0))
+
+
+def test_a_recording_without_a_start_is_a_recording_error() -> None:
+    import pytest
+
+    from netgym_client.recording.record import RecordingError
+
+    empty = Recording({"format": "netgym-recording"}, [])
+    with pytest.raises(RecordingError, match="env-start"):
+        compare.recorded_session(empty)
