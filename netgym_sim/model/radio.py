@@ -13,8 +13,8 @@ Equations (all vectorised over users × cells):
     ``13.54 + 39.08·log10(d) + 20·log10(fc)`` (the ``-0.6 (h_UT - 1.5)`` term is 0 at the
     scenarios' 1.5 m user height, and the model is used for every distance, without the
     LOS/NLOS maximum, so that capacity is monotone in distance).
-  * Wi-Fi: IEEE 802.11-14/0980r16 (TGax simulation scenarios), outdoor large-BSS scenario,
-    which uses the ITU-R M.2135 UMi model ``22.7 + 36.7·log10(d) + 26·log10(fc)``.
+  * Wi-Fi: log-distance ``46.6777 + 30·log10(d)``, ns-3's ``YansWifiChannelHelper`` default
+    (exponent 3, the free-space loss at 1 m and 5.15 GHz), which NetworkGym's scenario keeps.
 
 - Optional log-normal shadowing: a seeded ``N(0, σ²)`` dB term per user and cell, fixed for
   the run (σ = 0 by default: the scenarios' configs have no shadowing key).
@@ -222,7 +222,9 @@ def wifi_profile() -> RadioProfile:
     ns-3 reaches), reported as ns-3 reports them, × :data:`WIFI_REPORT_FACTOR` (``overhead``);
     ``mac_efficiency`` is counted against that reported rate. Noise is counted over the
     20 MHz channel.
-    Powers and noise figure are the TGax simulation values (AP 20 dBm, STA 15 dBm, NF 7 dB).
+    Path loss and power are ns-3's defaults, which NetworkGym's scenario keeps
+    (``YansWifiChannelHelper::Default``: log-distance, exponent 3, 46.6777 dB at 1 m; transmit
+    power 16.0206 dBm at the AP and the station); noise figure 7 dB.
     ``mac_efficiency`` 0.7 of the PHY rate (0.7 / 1.125 of the reported one): share of PHY
     time left for data after contention, preambles and block acknowledgements with A-MPDU
     aggregation (fixtures/ns3: a user alone on its AP gets about 60 Mbit/s at a reported
@@ -233,11 +235,13 @@ def wifi_profile() -> RadioProfile:
         name="wifi",
         carrier_ghz=5.18,
         data_bandwidth_hz=20e6,
-        pl_a_db=22.7,
-        pl_b_db=36.7,
-        pl_c_db=26.0,
-        bs_tx_power_dbm=20.0,
-        ue_tx_power_dbm=15.0,
+        # ns-3's YansWifiChannelHelper::Default: log-distance, exponent 3, 46.6777 dB at 1 m
+        pl_a_db=46.6777,
+        pl_b_db=30.0,
+        pl_c_db=0.0,
+        # ns-3's Wi-Fi PHY default transmit power, AP and station alike
+        bs_tx_power_dbm=16.0206,
+        ue_tx_power_dbm=16.0206,
         ue_noise_figure_db=7.0,
         bs_noise_figure_db=7.0,
         se_max_bps_hz=VHT20_RATE_MBPS[-1] / 20.0,

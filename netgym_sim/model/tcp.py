@@ -46,6 +46,12 @@ Gunn, Hassas Yeganeh and Jacobson, "BBR: Congestion-Based Congestion Control", A
   Drain at ``ln 2/2`` for one round trip, then ProbeBW cycles the gains
   :data:`BBR_CYCLE` one RTprop each, from a seeded phase per flow (ns-3 starts the cycle at
   a random phase too). ProbeRTT (a 200 ms dip every 10 s) is not modelled.
+- ACK aggregation (ns-3's ``TcpBbr`` keeps Linux's extra-acked window): the MACs of Wi-Fi
+  (A-MPDU with block ACKs) and LTE (per-TTI grants) acknowledge in bursts, so BBR's bandwidth
+  samples exceed the link's rate and its window, not its pacing, bounds what it has in flight.
+  Here BtlBw is lifted by :data:`BBR_AGGREGATION` in the pacing and the window cap grows by
+  :data:`BBR_EXTRA_ACKED_MS` of BtlBw. Both are calibrated to fixtures/ns3 (the aggregate
+  one-way delay's median ratio to ns-3 is 0.98; without them 0.27).
 - Losses do not shrink a BBR window (BBR v1 does not treat loss as congestion): a BBR flow's
   NewReno recovery deadline is kept at +∞, so the loss-based update above never applies to it.
 
@@ -62,8 +68,10 @@ from netgym_sim.model.topology import FloatArray
 
 __all__ = [
     "ACK_BYTES",
+    "BBR_AGGREGATION",
     "BBR_BW_ROUNDS",
     "BBR_CYCLE",
+    "BBR_EXTRA_ACKED_MS",
     "BBR_MIN_WINDOW_SEGMENTS",
     "BURST_LOSS_SEGMENTS",
     "DELAYED_ACK_SEGMENTS",
@@ -100,6 +108,10 @@ BBR_BW_ROUNDS = 10
 BBR_MIN_WINDOW_SEGMENTS = 4
 #: Startup ends after this many round trips without 25 % growth of the bandwidth estimate.
 BBR_FULL_BW_ROUNDS = 3
+#: Data BBR adds to its window for ACK aggregation, as ms of BtlBw (calibrated: fixtures/ns3).
+BBR_EXTRA_ACKED_MS = 40.0
+#: How far the bursty ACKs of the Wi-Fi and LTE MACs lift BBR's bandwidth samples.
+BBR_AGGREGATION = 1.25
 #: BBR phases.
 _STARTUP, _DRAIN, _PROBE_BW = 0, 1, 2
 
@@ -170,7 +182,8 @@ class TcpSenders:
         initial = INITIAL_WINDOW_SEGMENTS * self.mss / rtt
         bw = np.where(self.btlbw_bits_ms > 0.0, self.btlbw_bits_ms, initial)
         pacing, window_gain = self._gains()
-        window = np.minimum(pacing * bw * rtt, window_gain * bw * rtprop)
+        extra = bw * BBR_EXTRA_ACKED_MS
+        window = np.minimum(pacing * BBR_AGGREGATION * bw * rtt, window_gain * bw * rtprop + extra)
         window = np.clip(window, BBR_MIN_WINDOW_SEGMENTS * self.mss, MAX_CWND_BITS)
         self.cwnd_bits = np.where(self.bbr, window, self.cwnd_bits)
 

@@ -26,6 +26,10 @@ TOLERANCE = 0.30
 CALIBRATED = [
     ("gma::dl::rate", "mean"),
     ("gma::dl::rate", "user_cv"),
+    ("gma::dl::owd", "mean"),
+    ("gma::lte::dl::rate", "mean"),
+    ("gma::wifi::dl::owd", "mean"),
+    ("gma::wifi::dl::rate", "time_cv"),
     ("gma::wifi::dl::rate", "mean"),
     ("gma::wifi::dl::rate", "user_cv"),
     ("gma::wifi::dl::traffic_ratio", "mean"),
