@@ -109,14 +109,19 @@ class SliceAllocation:
         return out
 
 
+#: Smallest pool (share of the carrier's time) that serves anything: 1e-12 of a TTI is no time.
+MIN_POOL = 1e-12
+
+
 def _pooled_share(demand: FloatArray, group: IntArray, pool: FloatArray) -> FloatArray:
     """Max-min fair shares of ``demand`` within groups whose pools have sizes ``pool``.
 
     :func:`max_min_time_share` fills pools of size 1; scaling each group's demands by
-    ``1 / pool`` and the shares back by ``pool`` fills pools of any size (0: nothing).
+    ``1 / pool`` and the shares back by ``pool`` fills pools of any size (0: nothing). A pool
+    below :data:`MIN_POOL` counts as empty: dividing by a subnormal size would overflow.
     """
     size = np.where(group >= 0, pool[np.maximum(group, 0)], 0.0)
-    has = size > 0.0
+    has = size > MIN_POOL
     scaled = np.where(has, demand / np.where(has, size, 1.0), 0.0)
     share = max_min_time_share(scaled, np.where(has, group, -1), pool.shape[0])
     return share * size
