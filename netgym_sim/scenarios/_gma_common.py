@@ -7,12 +7,15 @@ Rules (PROTOCOL.md §3, §9, §10, §13, §14):
   current name when it is an old-layout key). Keys of a section left out take §9's defaults.
 - ``num_users``, when given, must equal the sum of ``per_slice_config.num_users``; users are
   numbered 1 … N (the IMSI), slice by slice.
-- Subscribed metrics that these environments do not report are skipped (logged once at debug).
-  Records are flat, ids ascending, every user present; sentinels: delay −1 with no packet,
-  cell id 255 with no link. Per-cell metrics are keyed by LTE cell id (1 …) and hold one
-  ``{"slice": [...], "value": [...]}`` object per cell.
-- Split weight rows are in link order Wi-Fi, NR, LTE. A policy is checked whole before any
-  of it is applied. ``value: []`` hands the direction back to the built-in policy.
+- Subscribed metrics that these environments do not report (or that name a technology the
+  config lacks) are skipped (logged once at debug). Records follow
+  :mod:`netgym_sim.scenarios._gma_records`: ns-3's row order, no rows for absent cells.
+- The config's links are Wi-Fi (with APs), NR (with gNBs) and LTE, in ns-3's link order.
+  A split weight row holds one weight per link the config has (``[Wi-Fi, LTE]`` without
+  gNBs), as ns-3 takes it; a row of another length is refused with an env-error naming the
+  expected count (ns-3 aborts: "the action size: 3 is not equal the number of links:2").
+  A policy is checked whole before any of it is applied. ``value: []`` hands the direction
+  back to the built-in policy.
 """
 
 from __future__ import annotations
@@ -39,10 +42,11 @@ from netgym_sim.scenarios._gma_records import (
     RecordContext,
     build_records,
     metric_names,
+    order_rows,
 )
 from netgym_sim.scenarios.base import Record, Scenario
 
-__all__ = ["MAX_USERS", "GmaScenario", "GmaSettings", "entity_indices"]
+__all__ = ["MAX_USERS", "GmaScenario", "GmaSettings", "entity_indices", "link_label"]
 
 logger = logging.getLogger(__name__)
 
@@ -295,18 +299,24 @@ def entity_indices(ids: list[Any], where: str, count: int, what: str) -> np.ndar
     return np.array(out, dtype=np.int64)
 
 
-def _plain_weight_rows(values: list[Any]) -> np.ndarray | None:
-    """``values`` as an ``(n, 3)`` array when every row is 3 finite ints/floats ≥ 0, else None.
+def link_label(links: tuple[int, ...]) -> str:
+    """``"Wi-Fi, LTE"``: the config's links as an action row names them."""
+    return ", ".join(("Wi-Fi", "NR", "LTE")[link] for link in links)
 
+
+def _plain_weight_rows(values: list[Any], width: int) -> np.ndarray | None:
+    """``values`` as an ``(n, width)`` array when every row is ``width`` finite ints/floats ≥ 0.
+
+    None otherwise.
     The common case in one pass of C-speed checks; the caller walks the rows one by one only
     to name what is wrong.
     """
-    if not all(type(row) is list and len(row) == NUM_LINKS for row in values):
+    if not all(type(row) is list and len(row) == width for row in values):
         return None
     if not {type(w) for row in values for w in row} <= {int, float}:
         return None
     try:
-        rows = np.array(values, dtype=np.float64).reshape(len(values), NUM_LINKS)
+        rows = np.array(values, dtype=np.float64).reshape(len(values), width)
     except OverflowError:
         return None
     if not (np.all(np.isfinite(rows)) and np.all(rows >= 0.0)):
@@ -407,7 +417,7 @@ class GmaSettings:
         lte_points = _points(config["lte_enb_locations"], "lte_enb_locations", allow_object=True)
         if not lte_points:
             raise _fail("lte_enb_locations", "must hold at least one eNB")
-        self.cells = (
+        cells = (
             Cells.from_points(
                 _points(
                     config.get("wifi_ap_locations", []), "wifi_ap_locations", allow_object=False
@@ -418,6 +428,9 @@ class GmaSettings:
             ),
             Cells.from_points(lte_points),
         )
+        self.cells = cells
+        #: The links the config has, in ns-3's link order (the split weights' columns).
+        self.links = tuple(link for link in range(NUM_LINKS) if cells[link].count > 0)
         speeds = [
             _number(walk[k], f"user_random_walk.{k}", 0, MAX_SPEED_MPS)
             for k in ("min_speed_m/s", "max_speed_m/s")
@@ -468,6 +481,8 @@ class GmaScenario(Scenario):
     """
 
     builtin_steer: ClassVar[bool] = False
+    #: Whether ``missed_action`` marks the users an action gave no split (the split envs).
+    reports_missed_split: ClassVar[bool] = True
 
     def __init__(self, env_config: Mapping[str, Any], seed: int) -> None:
         super().__init__(env_config, seed)
@@ -519,21 +534,26 @@ class GmaScenario(Scenario):
         model_seed = int(model_ss.generate_state(1)[0])
         self.model = MultiAccessNetwork(params, users, model_seed)
         self.priority = np.zeros((2, n, NUM_LINKS), dtype=np.int64)
+        self.split_reported = np.zeros((2, n), dtype=bool)
+        self.missed_action = np.zeros((2, n), dtype=np.int64)
+        self._start_split: np.ndarray | None = None
         self.context = RecordContext(
             slice_id=slice_ids,
             num_slices=len(s.slices["num_users"]),
             lte_cells=s.cells[LTE].count,
             priority=self.priority,
+            split_reported=self.split_reported,
+            missed_action=self.missed_action,
         )
 
     def _known_subscriptions(self, wanted: list[str] | None) -> list[str]:
-        known = metric_names()
+        known = metric_names(self.settings.links)
         if wanted is None:
             return known
         skipped = [name for name in wanted if name not in known]
         if skipped:
             logger.debug("%s: not reported (not measured here): %s", self.name, skipped)
-        return [name for name in dict.fromkeys(wanted) if name in known]
+        return order_rows([name for name in wanted if name in known])
 
     # -- time ------------------------------------------------------------------------------
     def start(self, env: simpy.Environment) -> None:
@@ -549,6 +569,12 @@ class GmaScenario(Scenario):
         """Run the model to ``now_ms`` and report the subscribed metrics of the interval."""
         self.model.advance_to(float(now_ms))
         stats = self.model.end_interval()
+        # GMA reports a user's split once it was set: by an action (see _commit) or by its
+        # own algorithm moving it from where it started.
+        if self._start_split is None:
+            self._start_split = stats.split_ratio_pct.copy()
+        moved = np.any(np.abs(stats.split_ratio_pct - self._start_split) > 1e-9, axis=2)
+        self.split_reported |= moved
         return build_records(self.subscriptions, stats, self.context, now_ms)
 
     # -- actions ---------------------------------------------------------------------------
@@ -561,6 +587,15 @@ class GmaScenario(Scenario):
         records = action_list if isinstance(action_list, list) else [action_list]
         parsed = [self._parse_record(r, f"action_list[{i}]") for i, r in enumerate(records)]
         self._commit(parsed)
+        if self.reports_missed_split:
+            # ns-3 marks the users the action gave no split in the traffic direction
+            # (``value: []`` included); the other direction reports 0.
+            traffic = 0 if self.settings.downlink else 1
+            self.missed_action[:] = 0
+            self.missed_action[traffic] = 1
+            for kind, direction, users, rows in parsed:
+                if kind == "split" and rows is not None and direction == traffic:
+                    self.missed_action[traffic, users] = 0
 
     def _commit(self, parsed: list[tuple[str, int, np.ndarray, np.ndarray | None]]) -> None:
         """Apply parsed records in order (each was checked by :meth:`_parse_record`)."""
@@ -569,6 +604,7 @@ class GmaScenario(Scenario):
                 self.model.use_builtin(direction)
             elif kind == "split" and rows is not None:
                 self.model.set_split(direction, users, rows)
+                self.split_reported[direction, users] = True
             elif kind.startswith("priority") and rows is not None:
                 self.priority[direction, users, int(kind[-1])] = rows[:, 0].astype(np.int64)
 
@@ -606,8 +642,8 @@ class GmaScenario(Scenario):
     def _knobs(self) -> dict[str, Any]:
         knobs: dict[str, Any] = {f"gma::{d}::split_weight": self._weight_rows for d in DIRECTIONS}
         for d in DIRECTIONS:
-            for link in LINK_NAMES:
-                knobs[f"gma::{link}::{d}::priority"] = "priority"
+            for link in self.settings.links:
+                knobs[f"gma::{LINK_NAMES[link]}::{d}::priority"] = "priority"
         return knobs
 
     def _user_indices(self, ids: list[Any], where: str) -> np.ndarray:
@@ -620,30 +656,36 @@ class GmaScenario(Scenario):
         return int(value)
 
     def _weight_rows(self, values: list[Any], where: str) -> np.ndarray:
-        fast = _plain_weight_rows(values)
-        if fast is not None:
-            self._check_rows(fast, where)
-            return fast
-        # Something is off: find the first bad entry and name it.
-        rows = np.zeros((len(values), NUM_LINKS))
-        for i, row in enumerate(values):
-            if not isinstance(row, list) or len(row) != NUM_LINKS:
-                raise InvalidAction(
-                    f"{where}[{i}]: must be {NUM_LINKS} weights (Wi-Fi, NR, LTE), got {row!r:.60}"
-                )
-            for k, w in enumerate(row):
-                if (
-                    isinstance(w, bool)
-                    or not isinstance(w, int | float)
-                    or not math.isfinite(w)
-                    or w < 0
-                ):
+        """``(k, 3)`` model rows (Wi-Fi, NR, LTE) of ``k`` rows of one weight per config link."""
+        links = self.settings.links
+        width = len(links)
+        rows = _plain_weight_rows(values, width)
+        if rows is None:
+            # Something is off: find the first bad entry and name it.
+            rows = np.zeros((len(values), width))
+            for i, row in enumerate(values):
+                if not isinstance(row, list) or len(row) != width:
+                    size = len(row) if isinstance(row, list) else "not a list"
                     raise InvalidAction(
-                        f"{where}[{i}][{k}]: weight must be a finite number >= 0, got {w!r:.40}"
+                        f"{where}[{i}]: the action size: {size} is not equal the number of "
+                        f"links: {width} (one weight per link: {link_label(links)}), "
+                        f"got {row!r:.60}"
                     )
-                rows[i, k] = w
-        self._check_rows(rows, where)
-        return rows
+                for k, w in enumerate(row):
+                    if (
+                        isinstance(w, bool)
+                        or not isinstance(w, int | float)
+                        or not math.isfinite(w)
+                        or w < 0
+                    ):
+                        raise InvalidAction(
+                            f"{where}[{i}][{k}]: weight must be a finite number >= 0, got {w!r:.40}"
+                        )
+                    rows[i, k] = w
+        full = np.zeros((rows.shape[0], NUM_LINKS))
+        full[:, list(links)] = rows
+        self._check_rows(full, where)
+        return full
 
     def _check_rows(self, rows: np.ndarray, where: str) -> None:
         sums = rows.sum(axis=1)
@@ -654,6 +696,6 @@ class GmaScenario(Scenario):
                 bad = np.nonzero(rows[:, link] > 0)[0]
                 if bad.size:
                     raise InvalidAction(
-                        f"{where}[{bad[0]}][{link}]: weight on {LINK_NAMES[link]}, but the "
+                        f"{where}[{bad[0]}]: {LINK_NAMES[link]} chosen, but the "
                         f"topology has no {LINK_NAMES[link]} cell"
                     )

@@ -1,18 +1,30 @@
 """``network_stats`` records of the GMA-based scenarios, from one interval's statistics.
 
-Rules (PROTOCOL.md §3, §13):
-- Flat records ``{"source", "name", "ts", "id", "value"}``; user ids 1 … N ascending, every
-  user present; per-cell metrics keyed by LTE cell id with ``{"slice", "value"}`` objects.
-- Formats as ns-3 reports them (the NetworkGym docs' sample): rates in Mbit/s as multiples
-  of :data:`RATE_STEP_MBPS` (0.008 Mbit/s), one-way delays in whole ms, ``traffic_ratio``
-  in whole %, ``split_ratio`` in 32nds (as %), ``max_rate`` in whole Mbit/s (37, 78, 23, 65
-  in the sample); other percentages to :data:`DECIMALS` places, positions to 3; ids, counts
-  and flags are integers.
-- Sentinels: delays −1 with no packet, cell id 255 with no link, capacities 0 with no link.
-- The direction without traffic reports no packets (rates 0, delays −1, violations 0,
-  ``measurement_ok`` 0, ``traffic_ratio`` 0, its own split) — except the TCP ACKs of a
-  flow in the other direction, which ns-3 reports there: rate = tx_rate = the ACK rate on
-  the link the ACKs take, their one-way delay, ``traffic_ratio`` 100 on that link.
+Rules (PROTOCOL.md §3, §13; FIDELITY.md "Records"), as real NetworkGym ns-3 sends them
+(measured in ``fixtures/ns3/``):
+- Flat records ``{"source", "name", "ts", "id", "value"}``; ``ts`` and ``id`` integers, every
+  value a JSON float (ns-3 writes ``1.0``, ``-1.0``, ``7.0``), one record per name.
+- Only the technologies the config has: ``wifi::*`` and ``gma::wifi::*`` with Wi-Fi APs,
+  ``nr::*`` and ``gma::nr::*`` with NR gNBs, ``lte::*`` and ``gma::lte::*`` always (an eNB is
+  required). The ``lte::*`` rows are kept although the ns-3 build here does not send them: the
+  docs' fuller build reports them (FIDELITY.md).
+- Row order: :data:`ROW_ORDER`, ns-3's most common order (its rows come out of a hash map, so
+  the order varies with which rows exist); rows ns-3 does not send here follow it.
+- Per-user rows list users 1 … N ascending, except ``gma::{link}::{dl,ul}::split_ratio``:
+  only the users whose split in that direction was ever set (by an action, or by GMA's own
+  algorithm moving it from its start), and no row while there is none.
+- Formats: rates in Mbit/s as multiples of :data:`RATE_STEP_MBPS` (0.008 Mbit/s), ``tx_rate``
+  to 0.001; one-way delays in whole ms; ``traffic_ratio`` in whole %; ``split_ratio`` in
+  32nds (as %); ``max_rate`` in whole Mbit/s; violations to :data:`DECIMALS` places,
+  positions to 3; per-cell metrics keyed by LTE cell id with ``{"slice", "value"}`` objects.
+- ``measurement_ok`` is 1 for every user (ns-3 reports 1 even for a user without traffic);
+  ``missed_action`` is 1 in the traffic direction for the users the last action gave no split
+  (``value: []`` included), else 0.
+- Sentinels: delays −1 with no packet, capacities 0 with no link. The direction without
+  traffic reports no packets (rates 0, delays −1, violations 0, ``traffic_ratio`` 0, its own
+  split) — except the TCP ACKs of a flow in the other direction, which ns-3 reports there:
+  rate = tx_rate = the ACK rate on the link the ACKs take, their one-way delay,
+  ``traffic_ratio`` 100 on that link.
 """
 
 from __future__ import annotations
@@ -22,56 +34,123 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from netgym_sim.model.stats import NO_DELAY, IntervalStats
 from netgym_sim.model.topology import LINK_NAMES, LTE, NR, NUM_LINKS, WIFI, FloatArray, IntArray
 from netgym_sim.scenarios.base import Record
 
-__all__ = ["DECIMALS", "RecordContext", "build_records", "metric_names"]
+__all__ = ["DECIMALS", "ROW_ORDER", "RecordContext", "build_records", "metric_names"]
 
 #: Decimal places of percentages and other non-integer values.
 DECIMALS = 3
 #: Granularity of reported rates, Mbit/s (ns-3 counts 1 kB per second).
 RATE_STEP_MBPS = 0.008
 DIRECTIONS = ("dl", "ul")
-#: Per-user metrics of one direction without a link prefix.
-_USER_DIR = (
-    "missed_action",
-    "measurement_ok",
-    "tx_rate",
-    "delay_violation",
-    "delay_test_1_violation",
-    "delay_test_2_violation",
-    "rate",
-    "qos_rate",
-    "owd",
-    "max_owd",
-)
-_LINK_DIR = ("rate", "qos_rate", "owd", "max_owd", "priority", "traffic_ratio", "split_ratio")
 _CELL_DIR = ("rate", "qos_rate", "tx_rate", "delay_violation")
+#: The order of real ns-3's rows (Wi-Fi and LTE, no NR), the most common one in the
+#: ``fixtures/ns3/`` recordings: 1176 of 1887 measurements hold their rows in this relative
+#: order; the rest move the ``ul`` split rows further down (ns-3 iterates a hash map).
+_NS3_ORDER = (
+    "gma::wifi::ul::split_ratio",
+    "gma::lte::ul::split_ratio",
+    "gma::ul::missed_action",
+    "gma::ul::measurement_ok",
+    "gma::ul::rate",
+    "gma::ul::qos_rate",
+    "gma::ul::delay_violation",
+    "gma::ul::delay_test_1_violation",
+    "gma::ul::delay_test_2_violation",
+    "gma::ul::owd",
+    "gma::ul::max_owd",
+    "gma::dl::tx_rate",
+    "gma::wifi::dl::priority",
+    "gma::wifi::ul::rate",
+    "gma::wifi::ul::qos_rate",
+    "gma::wifi::ul::traffic_ratio",
+    "gma::wifi::ul::owd",
+    "gma::wifi::ul::max_owd",
+    "gma::lte::dl::priority",
+    "gma::lte::ul::rate",
+    "gma::lte::ul::qos_rate",
+    "gma::lte::ul::traffic_ratio",
+    "gma::lte::ul::owd",
+    "gma::lte::ul::max_owd",
+    "gma::wifi::dl::split_ratio",
+    "gma::lte::dl::split_ratio",
+    "gma::dl::missed_action",
+    "gma::dl::measurement_ok",
+    "gma::dl::rate",
+    "gma::dl::qos_rate",
+    "gma::dl::delay_violation",
+    "gma::dl::delay_test_1_violation",
+    "gma::dl::delay_test_2_violation",
+    "gma::dl::owd",
+    "gma::dl::max_owd",
+    "gma::ul::tx_rate",
+    "gma::x_loc",
+    "gma::y_loc",
+    "gma::wifi::ul::priority",
+    "gma::wifi::dl::rate",
+    "gma::wifi::dl::qos_rate",
+    "gma::wifi::dl::traffic_ratio",
+    "gma::wifi::dl::owd",
+    "gma::wifi::dl::max_owd",
+    "gma::lte::ul::priority",
+    "gma::lte::dl::rate",
+    "gma::lte::dl::qos_rate",
+    "gma::lte::dl::traffic_ratio",
+    "gma::lte::dl::owd",
+    "gma::lte::dl::max_owd",
+    "wifi::cell_id",
+    "wifi::dl::max_rate",
+    "wifi::ul::max_rate",
+)
+#: Rows the ns-3 build here does not send (no NR; its LTE reports none of these), after its own.
+_EXTRA_ORDER = (
+    "lte::dl::max_rate",
+    "lte::cell_id",
+    "lte::slice_id",
+    "lte::dl::rb_usage",
+    "lte::dl::cell::max_rate",
+    "lte::dl::cell::rb_usage",
+    "nr::cell_id",
+    *(f"gma::{d}::cell::{m}" for d in DIRECTIONS for m in _CELL_DIR),
+)
 
 
-def metric_names() -> list[str]:
-    """Every ``source::name`` the GMA scenarios report (PROTOCOL.md §13)."""
-    names = [
-        "wifi::dl::max_rate",
-        "wifi::ul::max_rate",
-        "wifi::cell_id",
-        "lte::dl::max_rate",
-        "lte::cell_id",
-        "lte::slice_id",
-        "lte::dl::rb_usage",
-        "lte::dl::cell::max_rate",
-        "lte::dl::cell::rb_usage",
-        "nr::cell_id",
-        "gma::x_loc",
-        "gma::y_loc",
-    ]
-    for d in DIRECTIONS:
-        names += [f"gma::{d}::{m}" for m in _USER_DIR]
-        names += [f"gma::{link}::{d}::{m}" for link in LINK_NAMES for m in _LINK_DIR]
-        names += [f"gma::{d}::cell::{m}" for m in _CELL_DIR]
-    return names
+def _with_nr(names: tuple[str, ...]) -> tuple[str, ...]:
+    """``names`` with each ``gma::nr::…`` row placed just before its ``gma::lte::…`` sibling."""
+    out: list[str] = []
+    for name in names:
+        if name.startswith("gma::lte::"):
+            out.append("gma::nr::" + name.removeprefix("gma::lte::"))
+        out.append(name)
+    return tuple(out)
+
+
+#: Every ``source::name`` the GMA scenarios can report, in the order they are sent.
+ROW_ORDER: tuple[str, ...] = _with_nr(_NS3_ORDER) + _EXTRA_ORDER
+_RANK = {name: i for i, name in enumerate(ROW_ORDER)}
+
+
+def metric_names(links: tuple[int, ...] = (WIFI, NR, LTE)) -> list[str]:
+    """Every ``source::name`` reported for a config with ``links``, in :data:`ROW_ORDER`.
+
+    A row of a technology the config lacks (``wifi``/``nr``, by link index) is left out.
+    """
+    absent = {LINK_NAMES[link] for link in (WIFI, NR, LTE) if link not in links}
+    return [name for name in ROW_ORDER if not _names_technology(name, absent)]
+
+
+def _names_technology(name: str, technologies: set[str]) -> bool:
+    parts = name.split("::")
+    return parts[0] in technologies or (parts[0] == "gma" and parts[1] in technologies)
+
+
+def order_rows(names: list[str]) -> list[str]:
+    """``names`` (known metrics, each once) in the order ns-3 sends them (:data:`ROW_ORDER`)."""
+    return sorted(dict.fromkeys(names), key=_RANK.__getitem__)
 
 
 @dataclass(frozen=True)
@@ -83,12 +162,17 @@ class RecordContext:
         num_slices: Number of slices.
         lte_cells: Number of LTE cells.
         priority: ``(2, n, 3)`` DFP priority marks per direction, user, link.
+        split_reported: ``(2, n)`` whether the user's split in that direction was ever set
+            (its ``split_ratio`` is reported from then on).
+        missed_action: ``(2, n)`` 1 where the last action gave the user no split.
     """
 
     slice_id: IntArray
     num_slices: int
     lte_cells: int
     priority: IntArray
+    split_reported: npt.NDArray[np.bool_]
+    missed_action: IntArray
 
 
 def _round(values: FloatArray, decimals: int = DECIMALS) -> list[Any]:
@@ -109,8 +193,8 @@ MAX_WHOLE = float(2**53)
 
 
 def _whole(values: FloatArray) -> list[Any]:
-    """Whole numbers (delays in ms, ratios in %, capacities in Mbit/s), as ints."""
-    whole: list[Any] = np.clip(np.round(values), -MAX_WHOLE, MAX_WHOLE).astype(np.int64).tolist()
+    """Whole numbers (delays in ms, ratios in %, capacities in Mbit/s), as floats (ns-3's)."""
+    whole: list[Any] = (np.clip(np.round(values), -MAX_WHOLE, MAX_WHOLE) + 0.0).tolist()
     return whole
 
 
@@ -155,21 +239,21 @@ def _user_getters(stats: IntervalStats, ctx: RecordContext) -> dict[str, Callabl
     g: dict[str, Callable[[], list[Any]]] = {
         "wifi::dl::max_rate": lambda: _whole(stats.max_rate_mbps[0, :, WIFI]),
         "wifi::ul::max_rate": lambda: _whole(stats.max_rate_mbps[1, :, WIFI]),
-        "wifi::cell_id": stats.cell_id[:, WIFI].tolist,
+        "wifi::cell_id": _ints(stats.cell_id[:, WIFI]),
         "lte::dl::max_rate": lambda: _whole(stats.max_rate_mbps[0, :, LTE]),
-        "lte::cell_id": stats.cell_id[:, LTE].tolist,
+        "lte::cell_id": _ints(stats.cell_id[:, LTE]),
         "lte::slice_id": _ints(ctx.slice_id),
         "lte::dl::rb_usage": lambda: _round(_lte_rb_usage(stats)),
-        "nr::cell_id": stats.cell_id[:, NR].tolist,
+        "nr::cell_id": _ints(stats.cell_id[:, NR]),
         "gma::x_loc": lambda: _round(stats.xy_m[:, 0], 3),
         "gma::y_loc": lambda: _round(stats.xy_m[:, 1], 3),
     }
     for d, dname in enumerate(DIRECTIONS):
         v = _Direction(stats, d, ctx.priority)
         p = f"gma::{dname}::"
-        g[p + "missed_action"] = _ints(np.zeros_like(v.ok))
-        g[p + "measurement_ok"] = _ints(v.ok)
-        g[p + "tx_rate"] = _rates(v.tx_rate)
+        g[p + "missed_action"] = _ints(ctx.missed_action[d])
+        g[p + "measurement_ok"] = _ints(np.ones_like(v.ok))
+        g[p + "tx_rate"] = _floats(v.tx_rate)
         g[p + "delay_violation"] = _floats(v.violation[:, 0])
         g[p + "delay_test_1_violation"] = _floats(v.violation[:, 1])
         g[p + "delay_test_2_violation"] = _floats(v.violation[:, 2])
@@ -202,7 +286,7 @@ def _wholes(values: FloatArray) -> Callable[[], list[Any]]:
 
 
 def _ints(values: IntArray) -> Callable[[], list[Any]]:
-    return lambda: list(values.tolist())
+    return lambda: values.astype(np.float64).tolist()
 
 
 def _cells(
@@ -257,7 +341,11 @@ def _cell_getters(stats: IntervalStats, ctx: RecordContext) -> dict[str, Callabl
 def build_records(
     names: list[str], stats: IntervalStats, ctx: RecordContext, now_ms: int
 ) -> list[Record]:
-    """The records of ``names`` (each a known metric), in that order, stamped ``now_ms``."""
+    """The records of ``names`` (known metrics in :data:`ROW_ORDER`), stamped ``now_ms``.
+
+    A ``split_ratio`` row holds the users whose split was set (``ctx.split_reported``) and is
+    left out while there is none.
+    """
     users = _user_getters(stats, ctx)
     cells = _cell_getters(stats, ctx)
     user_ids = list(range(1, stats.rate_mbps.shape[0] + 1))
@@ -267,6 +355,13 @@ def build_records(
         source, _, name = full.partition("::")
         if full in cells:
             ids, values = cell_ids, cells[full]()
+        elif full.endswith("::split_ratio"):
+            shown = ctx.split_reported[DIRECTIONS.index(full.split("::")[2])]
+            if not shown.any():
+                continue
+            every = users[full]()
+            ids = [uid for uid, keep in zip(user_ids, shown.tolist(), strict=True) if keep]
+            values = [v for v, keep in zip(every, shown.tolist(), strict=True) if keep]
         else:
             ids, values = user_ids, users[full]()
         records.append(

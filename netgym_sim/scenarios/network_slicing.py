@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -53,6 +53,7 @@ class NetworkSlicingScenario(GmaScenario):
     """LTE RAN slicing: an agent moves prioritized RBGs between slices."""
 
     name = "network_slicing"
+    reports_missed_split: ClassVar[bool] = False
 
     def __init__(self, env_config: Mapping[str, Any], seed: int) -> None:
         super().__init__(env_config, seed)

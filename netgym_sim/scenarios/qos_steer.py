@@ -4,8 +4,9 @@ Rules (PROTOCOL.md §10, §13, §14; MODEL.md L1–L14, L21–L24):
 - Config: the current layout (the ``nqos_split`` one, §14), with qos_steer's values.
 - Actions, treated alike (§14): ``gma::wifi::dl::split_ratio`` with one 0/1 per ``id``
   (1 = Wi-Fi, 0 = cellular, i.e. LTE), as the original client sends it; or
-  ``gma::dl::split_weight`` with one one-hot integer triple per ``id`` (Wi-Fi, NR, LTE), as
-  ns-3 expects. The ``ul`` forms act on the uplink. ``value: []`` hands the choice back to
+  ``gma::dl::split_weight`` with one one-hot integer row per ``id``, one entry per link the
+  config has (Wi-Fi, NR with gNBs, LTE: ``[1, 0]`` or ``[0, 1]`` without gNBs), as ns-3
+  expects. The ``ul`` forms act on the uplink. ``value: []`` hands the choice back to
   the built-in policy, which steers each user to its link with the largest usable capacity.
 - A user's ``qos_rate`` equals its rate when its share of packets over
   ``qos_delay_requirement_ms`` is within ``qos_delay_violation_target`` and its loss within
@@ -20,7 +21,7 @@ import numpy as np
 
 from netgym_sim.errors import InvalidAction
 from netgym_sim.model.topology import LTE, NUM_LINKS, WIFI
-from netgym_sim.scenarios._gma_common import GmaScenario
+from netgym_sim.scenarios._gma_common import GmaScenario, link_label
 
 __all__ = ["QosSteerScenario"]
 
@@ -49,7 +50,7 @@ class QosSteerScenario(GmaScenario):
         for i, row in enumerate(rows):
             if sorted(row.tolist()) != [0.0, 0.0, 1.0]:
                 raise InvalidAction(
-                    f"{where}[{i}]: qos_steer needs a one-hot integer triple "
-                    f"(Wi-Fi, NR, LTE), got {values[i]!r:.60}"
+                    f"{where}[{i}]: qos_steer needs a one-hot integer row "
+                    f"({link_label(self.settings.links)}), got {values[i]!r:.60}"
                 )
         return rows

@@ -92,7 +92,11 @@ def run(
     action: Action | None = None,
     cls: type[GmaScenario] | None = None,
 ) -> list[list[dict[str, Any]]]:
-    """Measurements of ``steps`` steps; ``action(k, ts)`` gives the policy after step k."""
+    """Measurements of ``steps`` steps; ``action(k, ts)`` gives the policy after step k.
+
+    Split weight rows may be written over every link (Wi-Fi, NR, LTE): on a config without
+    gNBs they are sent as the scenario takes them, over its links (the NR weight must be 0).
+    """
     if cls is None:
         cls = NqosSplitScenario if config["env"] == "nqos_split" else QosSteerScenario
     scenario = cls(config, seed)
@@ -108,8 +112,27 @@ def run(
         if action is not None:
             policy = action(k, t)
             if policy is not None:
-                scenario.apply(policy)
+                scenario.apply(over_links(policy, scenario.settings.links))
     return out
+
+
+def over_links(policy: Any, links: tuple[int, ...]) -> Any:
+    """``policy`` with 3-column split weight rows (Wi-Fi, NR, LTE) cut to the config's links."""
+    records = policy if isinstance(policy, list) else [policy]
+    out = []
+    for record in records:
+        rows = record.get("value") if isinstance(record, dict) else None
+        if (
+            str(record.get("name", "")).endswith("split_weight")
+            and isinstance(rows, list)
+            and len(links) < 3
+            and all(isinstance(row, list) and len(row) == 3 for row in rows)
+        ):
+            assert all(row[k] == 0 for row in rows for k in range(3) if k not in links), rows
+            out.append({**record, "value": [[row[k] for k in links] for row in rows]})
+            continue
+        out.append(record)
+    return out if isinstance(policy, list) else out[0]
 
 
 def split_action(weights: list[list[float]], direction: str = "dl") -> Action:

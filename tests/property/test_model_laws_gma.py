@@ -40,8 +40,10 @@ def test_l8_traffic_ratio_sums_to_100_and_converges_to_split_ratio(
             carried = values(stats, f"gma::{d}::tx_rate") > 0
             assert np.all(np.abs(total[carried] - 100.0) <= 1.5)
             assert np.all(total[~carried] == 0.0)
-            split = sum(values(stats, f"gma::{link}::{d}::split_ratio") for link in LINKS)
-            assert np.allclose(split, 100.0, atol=0.01)
+            # split_ratio rows carry the users whose split was set (dl after the action)
+            if f"gma::wifi::{d}::split_ratio" in stats:
+                split = sum(values(stats, f"gma::{link}::{d}::split_ratio") for link in LINKS)
+                assert np.allclose(split, 100.0, atol=0.01)
         assert np.all(values(stats, "gma::dl::tx_rate") > 0)
     # Documented lag: within 1 point of the new split from the 2nd measurement after it
     # (plus the half point of rounding to whole percentages).

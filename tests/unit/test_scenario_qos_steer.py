@@ -20,7 +20,7 @@ def flags_policy(flags: list[int], ts: int) -> dict[str, Any]:
 
 
 def onehot_policy(flags: list[int], ts: int) -> dict[str, Any]:
-    rows = [[1, 0, 0] if f else [0, 0, 1] for f in flags]
+    rows = [[1, 0] if f else [0, 1] for f in flags]  # no gNBs: Wi-Fi, LTE
     ids = list(range(1, len(flags) + 1))
     return {"source": "gma", "name": "dl::split_weight", "ts": ts, "id": ids, "value": rows}
 
@@ -42,9 +42,9 @@ def test_split_ratio_flags_and_one_hot_weights_are_treated_alike(
 @pytest.mark.parametrize(
     ("value", "name", "named"),
     [
-        ([[1, 0, 1]] * 8, "dl::split_weight", "one-hot"),
-        ([[0.5, 0, 0.5]] * 8, "dl::split_weight", "one-hot"),
-        ([[0, 1, 0]] * 8, "dl::split_weight", "nr"),
+        ([[1, 1]] * 8, "dl::split_weight", "one-hot"),
+        ([[0.5, 0.5]] * 8, "dl::split_weight", "one-hot"),
+        ([[0, 1, 0]] * 8, "dl::split_weight", "number of links: 2"),
         ([2] * 8, "wifi::dl::split_ratio", "0 or 1"),
         ([0.5] * 8, "wifi::dl::split_ratio", "0 or 1"),
         ([1] * 8, "lte::dl::split_ratio", "unknown knob"),
@@ -78,7 +78,7 @@ def test_qos_rate_is_rate_when_targets_met_else_zero(
 
 
 def test_builtin_policy_steers_each_user_to_one_link() -> None:
-    stats = by_name(run(default_config("qos_steer"), 2, 1)[0])
-    wifi = stats["gma::wifi::dl::split_ratio"][1]
-    lte = stats["gma::lte::dl::split_ratio"][1]
+    stats = by_name(run(default_config("qos_steer"), 2, 2)[1])
+    wifi = stats["gma::wifi::dl::traffic_ratio"][1]
+    lte = stats["gma::lte::dl::traffic_ratio"][1]
     assert all(sorted((w, c)) == [0.0, 100.0] for w, c in zip(wifi, lte, strict=True))
