@@ -40,20 +40,29 @@ N_STEPS, BATCH_SIZE = 256, 64
 
 
 class WifiShareActions(gym.ActionWrapper[np.ndarray, np.ndarray, np.ndarray]):
-    """One value per user in ``[-1, 1]`` becomes the ``(N, 3)`` weights ``[w, 0, 1 − w]``."""
+    """One value per user in ``[-1, 1]`` becomes ``w`` on Wi-Fi and ``1 − w`` on LTE.
+
+    The ``(N, L)`` split weights have one column per link the config has (the adapter's
+    ``links``: Wi-Fi, NR, LTE with gNBs; Wi-Fi, LTE without); NR gets 0.
+    """
 
     def __init__(self, env: gym.Env[np.ndarray, np.ndarray]) -> None:
         super().__init__(env)
         shape = env.action_space.shape
-        if shape is None or len(shape) != 2 or shape[1] != 3:
-            raise TypeError(f"needs an (N, 3) split-weight Box, got {env.action_space}")
+        links = tuple(getattr(getattr(env.unwrapped, "adapter", None), "links", ()))
+        if shape is None or len(shape) != 2 or "wifi" not in links or "lte" not in links:
+            raise TypeError(f"needs an (N, L) Wi-Fi/LTE split-weight Box, got {env.action_space}")
+        self.width = shape[1]
+        self.wifi_col, self.lte_col = links.index("wifi"), links.index("lte")
         self.action_space = gym.spaces.Box(-1.0, 1.0, (shape[0],), np.float32)
 
     def action(self, action: np.ndarray) -> np.ndarray:
-        """``w = (a + 1) / 2`` per user, as ``[w, 0, 1 − w]``."""
+        """``w = (a + 1) / 2`` per user: ``w`` on Wi-Fi, ``1 − w`` on LTE."""
         share = (np.clip(np.asarray(action, dtype=np.float32), -1.0, 1.0) + 1.0) / 2.0
-        zeros = np.zeros_like(share)
-        return np.stack([share, zeros, 1.0 - share], axis=1)
+        weights = np.zeros((share.shape[0], self.width), dtype=np.float32)
+        weights[:, self.wifi_col] = share
+        weights[:, self.lte_col] = 1.0 - share
+        return weights
 
 
 def make_env(steps_per_episode: int = 10) -> gym.Env[Any, Any]:

@@ -87,12 +87,14 @@ from netgym_client.errors import ConfigError
 __all__ = [
     "ENVIRONMENTS",
     "EXTRA_REWARD_TYPES",
+    "LINK_ORDER",
     "NetGymConfig",
     "ServerConfig",
     "deep_merge",
     "default_config_dict",
     "load_config",
     "read_bw_trace",
+    "split_links",
 ]
 
 logger = logging.getLogger(__name__)
@@ -193,6 +195,16 @@ class NetGymConfig:
         return int(self.env_config["nada_flows"])
 
     @property
+    def split_links(self) -> tuple[str, ...]:
+        """The links the config has, in ns-3's link order: the split weights' columns.
+
+        ``"wifi"`` with Wi-Fi APs, ``"nr"`` with NR gNBs, ``"lte"`` (always: an eNB is
+        required); ``("wifi", "lte")`` without gNBs, as ns-3 takes the action then. Empty for
+        environments without these keys (rmcat, custom).
+        """
+        return split_links(self.env_config)
+
+    @property
     def steps_per_episode(self) -> int:
         """Measurements per episode (one from ``reset()``, the rest from ``step()``)."""
         return int(self.env_config["steps_per_episode"])
@@ -224,6 +236,26 @@ class NetGymConfig:
         """``env_config.random_seed``, or None when the environment has none."""
         seed = self.env_config.get("random_seed")
         return None if seed is None else int(seed)
+
+
+#: ns-3's GMA link order (ascending link id): the column order of the split weights.
+LINK_ORDER = ("wifi", "nr", "lte")
+_CELL_KEYS = {"wifi": "wifi_ap_locations", "nr": "nr_gnb_locations", "lte": "lte_enb_locations"}
+
+
+def split_links(env_config: Mapping[str, Any]) -> tuple[str, ...]:
+    """The links an ``env_config`` has (see :attr:`NetGymConfig.split_links`).
+
+    >>> split_links({"wifi_ap_locations": [{"x": 0, "y": 0, "z": 3}], "nr_gnb_locations": [],
+    ...              "lte_enb_locations": {"x": 0, "y": 0, "z": 3}})
+    ('wifi', 'lte')
+    """
+    links = []
+    for link in LINK_ORDER:
+        cells = env_config.get(_CELL_KEYS[link])
+        if isinstance(cells, Mapping) or (isinstance(cells, list) and cells):
+            links.append(link)
+    return tuple(links)
 
 
 def deep_merge(base: Mapping[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:

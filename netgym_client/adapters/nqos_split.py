@@ -1,6 +1,7 @@
 """Adapter of the ``nqos_split`` environment (PROTOCOL.md §9).
 
-Multi-access traffic splitting: each user's downlink traffic is split over Wi-Fi, NR and LTE.
+Multi-access traffic splitting: each user's downlink traffic is split over the links the
+config has — Wi-Fi, NR (with gNBs) and LTE.
 
 Observation Space: ``Box(0, 1000, (3, N), float32)``, N = ``num_users`` (the sum of
 ``per_slice_config.num_users``), columns = user ids ``1 … N``:
@@ -17,13 +18,17 @@ A missing user's value is 0 (counted in ``info["filled_values"]``; the original 
 there); values outside [0, 1000] are clipped (``info["clipped_values"]``; the original does
 not clip). Users beyond N are ignored.
 
-Action Space: ``Box(0, 1, (N, 3), float32)``: per user, split weights for Wi-Fi, NR, LTE
-(ns-3 applies them in its link-id order: Wi-Fi, NR, LTE). Clipped into the Box.
+Action Space: ``Box(0, 1, (N, L), float32)``: per user, one split weight per link the config
+has (:attr:`~netgym_client.config.NetGymConfig.split_links`), in ns-3's link-id order Wi-Fi,
+NR, LTE: L = 3 for the default config (8 APs, 2 gNBs, 1 eNB), L = 2 (Wi-Fi, LTE) without
+gNBs — ns-3 takes exactly one weight per link and aborts on another count ("the action size:
+3 is not equal the number of links:2"). Clipped into the Box.
 
 Policy sent: one record copied from the ``gma::dl::rate`` row (source ``gma``, its ``ts``),
-``name`` ``"dl::split_weight"``, ``id`` the users ``1 … N``, ``value`` the N×3 weights with
-each row divided by its sum; an all-zero row becomes ``[1, 0, 0]`` (all on Wi-Fi). ``None``
-or an empty action sends ``value: []`` (the server's own algorithm).
+``name`` ``"dl::split_weight"``, ``id`` the users ``1 … N``, ``value`` the N×L weights with
+each row divided by its sum; an all-zero row puts everything on the first link (Wi-Fi when
+the config has APs). ``None`` or an empty action sends ``value: []`` (the server's own
+algorithm).
 
 Reward, ``reward_type`` ``"utility"`` (the default, the original's only one): with ``r`` the
 mean of the ``gma::dl::rate`` record's values (Mbps) and ``d`` the mean of the
@@ -55,6 +60,11 @@ Arguments: ``env_config.per_slice_config.num_users``; ``rl_config.reward_type``.
 >>> adapter = NqosSplitAdapter(load_config("nqos_split"))
 >>> adapter.observation_space.shape, adapter.action_space.shape
 ((3, 5), (5, 3))
+>>> adapter.links
+('wifi', 'nr', 'lte')
+>>> no_nr = load_config("nqos_split", overrides={"env_config": {"nr_gnb_locations": []}})
+>>> NqosSplitAdapter(no_nr).action_space.shape
+(5, 2)
 >>> normalize_split_weights(np.array([[1, 1, 2], [0, 0, 0]], dtype=np.float32)).tolist()
 [[0.25, 0.25, 0.5], [1.0, 0.0, 0.0]]
 >>> round(utility_reward(mean_rate_mbps=4.0, mean_owd_ms=1.0), 4)  # 0.5 · ln 4
@@ -74,6 +84,7 @@ import numpy as np
 from netgym_client.adapters._gma import GmaUserAdapter
 from netgym_client.adapters.base import PolicyRecords, template_record
 from netgym_client.config import NetGymConfig
+from netgym_client.errors import ConfigError
 from netgym_client.stats import NetworkStats
 
 __all__ = [
@@ -90,8 +101,6 @@ __all__ = [
 LOG_FLOOR = -10.0
 #: The utility reward is clipped to this range (the original's).
 REWARD_BOUNDS = (-10.0, 10.0)
-#: Links per user in the split-weight action, in ns-3's order: Wi-Fi, NR, LTE.
-LINKS = 3
 
 
 def _log_or_floor(x: float) -> float:
@@ -131,7 +140,7 @@ def record_mean(stats: NetworkStats, key: str) -> float:
 
 
 def normalize_split_weights(action: np.ndarray) -> np.ndarray:
-    """Rows divided by their sums (in float32, as the original); a zero row → ``[1, 0, 0]``."""
+    """Rows divided by their sums (in float32, as the original); a zero row → ``[1, 0, …]``."""
     weights = np.asarray(action, dtype=np.float32).copy()
     sums = weights.sum(axis=1)
     zero = sums <= 0
@@ -149,7 +158,11 @@ class NqosSplitAdapter(GmaUserAdapter):
 
     def __init__(self, config: NetGymConfig) -> None:
         super().__init__(config)
-        self.action_space = gym.spaces.Box(0, 1, (self.num_users, LINKS), np.float32)
+        #: The action's columns: the config's links in ns-3's order.
+        self.links = config.split_links
+        if not self.links:
+            raise ConfigError("env_config.lte_enb_locations", "nqos_split needs a cell")
+        self.action_space = gym.spaces.Box(0, 1, (self.num_users, len(self.links)), np.float32)
 
     def reward(self, stats: NetworkStats) -> float:
         """The ``utility`` (or ``normalized_utility``) reward of the measurement."""

@@ -11,10 +11,11 @@ Every environment:
   (nqos_split: GMA's own split; network_slicing: the RBGs of ``per_slice_config``;
   rmcat: NADA).
 
-``nqos_split`` (per user, weights for Wi-Fi, NR, LTE; the heuristics use Wi-Fi and LTE,
-the two links the observation describes):
+``nqos_split`` (per user, one weight per link the config has — Wi-Fi, NR, LTE with gNBs,
+Wi-Fi, LTE without; the heuristics use Wi-Fi and LTE, the two links the observation
+describes, and leave NR at 0):
 
-- ``all_wifi``: ``[1, 0, 0]``; ``all_lte``: ``[0, 0, 1]``.
+- ``all_wifi``: all weight on Wi-Fi; ``all_lte``: all weight on LTE.
 - ``capacity``: weights proportional to the observed capacities (``max_rate``).
 - ``throughput_argmax``: all traffic on the link with the higher observed ``max_rate``
   (Wi-Fi on a tie).
@@ -91,8 +92,8 @@ WIFI_AIRTIME_BUDGET = 0.7
 
 #: Observation rows of the GMA environments (nqos_split, qos_steer).
 _LTE_ROW, _WIFI_ROW = 0, 1
-#: Split-weight columns, in ns-3's link order.
-_WIFI_COL, _NR_COL, _LTE_COL = 0, 1, 2
+#: Split-weight columns by action width when the adapter does not name its links.
+_DEFAULT_LINKS = {3: ("wifi", "nr", "lte"), 2: ("wifi", "lte")}
 
 Info = Mapping[str, Any]
 
@@ -146,43 +147,53 @@ class SystemDefaultAgent:
 
 
 # -- nqos_split -------------------------------------------------------------------------
-def _split(wifi: np.ndarray, lte: np.ndarray) -> np.ndarray:
-    weights = np.zeros((len(wifi), 3), dtype=np.float32)
-    weights[:, _WIFI_COL] = wifi
-    weights[:, _LTE_COL] = lte
-    return weights
-
-
 class _SplitAgent:
+    """Knows the action's columns: the config's links (Wi-Fi, NR with gNBs, LTE)."""
+
     def __init__(self, env: gym.Env[Any, Any], seed: int | None = None) -> None:
         del seed
         shape = env.action_space.shape
-        if shape is None or len(shape) != 2 or shape[1] != 3:
-            raise AgentError(f"needs an (N, 3) split-weight action space, got {shape}")
+        if shape is None or len(shape) != 2:
+            raise AgentError(f"needs an (N, L) split-weight action space, got {shape}")
+        links = getattr(getattr(env.unwrapped, "adapter", None), "links", None)
+        links = tuple(links) if links is not None else _DEFAULT_LINKS.get(shape[1], ())
+        if len(links) != shape[1] or "wifi" not in links or "lte" not in links:
+            raise AgentError(
+                f"needs split weights over Wi-Fi and LTE, got an action space {shape} "
+                f"over links {links}"
+            )
         self.num_users = shape[0]
+        self.width = shape[1]
+        self.wifi_col, self.lte_col = links.index("wifi"), links.index("lte")
+
+    def _split(self, wifi: np.ndarray, lte: np.ndarray) -> np.ndarray:
+        weights = np.zeros((len(wifi), self.width), dtype=np.float32)
+        weights[:, self.wifi_col] = wifi
+        weights[:, self.lte_col] = lte
+        return weights
 
 
 class AllWifiAgent(_SplitAgent):
     """``nqos_split``: every user's traffic on Wi-Fi."""
 
     def act(self, observation: np.ndarray, info: Info) -> np.ndarray:
-        """``[1, 0, 0]`` per user."""
-        return _split(np.ones(self.num_users), np.zeros(self.num_users))
+        """All weight on Wi-Fi, per user."""
+        return self._split(np.ones(self.num_users), np.zeros(self.num_users))
 
 
 class AllLteAgent(_SplitAgent):
     """``nqos_split``: every user's traffic on LTE."""
 
     def act(self, observation: np.ndarray, info: Info) -> np.ndarray:
-        """``[0, 0, 1]`` per user."""
-        return _split(np.zeros(self.num_users), np.ones(self.num_users))
+        """All weight on LTE, per user."""
+        return self._split(np.zeros(self.num_users), np.ones(self.num_users))
 
 
 class CapacityProportionalAgent(_SplitAgent):
     """``nqos_split``: weights proportional to the observed Wi-Fi and LTE capacities."""
 
     def act(self, observation: np.ndarray, info: Info) -> np.ndarray:
-        """``[wifi_cap, 0, lte_cap] / (wifi_cap + lte_cap)`` per user; no capacity: Wi-Fi.
+        """``wifi_cap`` and ``lte_cap`` over ``wifi_cap + lte_cap`` per user; no capacity: Wi-Fi.
 
         The weights are normalised here because the action Box is [0, 1]: raw capacities
         in Mbps would be clipped to 1 and split every user evenly.
@@ -192,7 +203,7 @@ class CapacityProportionalAgent(_SplitAgent):
         total = wifi + lte
         none = total <= 0
         share = np.where(none, 1.0, wifi / np.where(none, 1.0, total))
-        return _split(share, 1.0 - share)
+        return self._split(share, 1.0 - share)
 
 
 class ThroughputArgmaxAgent(_SplitAgent):
@@ -201,7 +212,7 @@ class ThroughputArgmaxAgent(_SplitAgent):
     def act(self, observation: np.ndarray, info: Info) -> np.ndarray:
         """Wi-Fi where its capacity is at least LTE's, else LTE."""
         wifi = observation[_WIFI_ROW] >= observation[_LTE_ROW]
-        return _split(wifi.astype(np.float32), (~wifi).astype(np.float32))
+        return self._split(wifi.astype(np.float32), (~wifi).astype(np.float32))
 
 
 def link_utilities(rate_mbps: np.ndarray, delay_ms: np.ndarray) -> np.ndarray:
@@ -252,17 +263,17 @@ class UtilityArgmaxAgent(_UtilityAgent):
         """Wi-Fi where ``u_wifi >= u_lte``, else LTE."""
         u_wifi, u_lte = self.utilities(observation, info)
         wifi = u_wifi >= u_lte
-        return _split(wifi.astype(np.float32), (~wifi).astype(np.float32))
+        return self._split(wifi.astype(np.float32), (~wifi).astype(np.float32))
 
 
 class UtilityLogisticAgent(_UtilityAgent):
     """``nqos_split``: a logistic split of the utility difference between Wi-Fi and LTE."""
 
     def act(self, observation: np.ndarray, info: Info) -> np.ndarray:
-        """``[w, 0, 1 − w]`` with ``w = logistic_wifi_share(u_wifi − u_lte)``."""
+        """``w`` on Wi-Fi, ``1 − w`` on LTE, ``w = logistic_wifi_share(u_wifi − u_lte)``."""
         u_wifi, u_lte = self.utilities(observation, info)
         share = logistic_wifi_share(u_wifi - u_lte)
-        return _split(share, 1.0 - share)
+        return self._split(share, 1.0 - share)
 
 
 # -- qos_steer --------------------------------------------------------------------------

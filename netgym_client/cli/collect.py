@@ -18,6 +18,7 @@ from netgym_client.recording.dataset import (
     DatasetError,
     Episode,
     adapter_ids,
+    adapter_links,
     applied_action,
     flat_info,
 )
@@ -50,6 +51,7 @@ def collect_episodes(
     env = NetworkGymEnv(env_name, config=overrides, server=server, config_path=config_path)
     try:
         ids = adapter_ids(env.adapter)
+        links = adapter_links(env.adapter)
         for index, seed in enumerate(seeds):
             agent = make_agent(agent_name, env, seed)
             obs, info = env.reset(seed=seed)
@@ -62,7 +64,7 @@ def collect_episodes(
                 obs, reward, terminated, truncated, info = env.step(action)
                 stats = info["network_stats"]
                 if action.size == 0:
-                    action = applied_action(env_name, stats, ids)
+                    action = applied_action(env_name, stats, ids, links)
                 episode.observations.append(obs)
                 episode.actions.append(action.astype(env.action_space.dtype))
                 episode.rewards.append(float(reward))

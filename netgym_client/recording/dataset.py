@@ -14,7 +14,9 @@ Rules:
 - Actions are stored in the action space. An empty action (``system_default``: the server's
   own algorithm decides) is stored as the action the server applied, read from the next
   measurement where the environment reports it (:func:`applied_action`): ``nqos_split``
-  the per-user split ratios ``gma::{wifi,nr,lte}::dl::split_ratio`` / 100, ``rmcat`` the
+  the per-user split ratios ``gma::{link}::dl::split_ratio`` / 100 over the config's links
+  (the action's columns), for a user whose split ns-3 has not reported yet its measured
+  ``traffic_ratio`` / 100 (all on the first link when it received nothing); ``rmcat`` the
   rate in use ``rmcat::srate``. Other environments do not report it: collecting their
   ``system_default`` is refused with a :class:`DatasetError`.
 - ``info`` keeps a flat numeric subset per step (Minari stores arrays, not objects): the
@@ -48,6 +50,7 @@ __all__ = [
     "DatasetSummary",
     "Episode",
     "adapter_ids",
+    "adapter_links",
     "applied_action",
     "episodes_from_recording",
     "flat_info",
@@ -57,7 +60,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: nqos_split's action columns, in ns-3's link order (PROTOCOL.md §9).
+#: nqos_split's action columns with every link, in ns-3's link order (PROTOCOL.md §9).
 SPLIT_LINKS = ("wifi", "nr", "lte")
 
 
@@ -125,21 +128,54 @@ def flat_info(stats: NetworkStats, info: Mapping[str, Any]) -> dict[str, float]:
     return flat
 
 
-def applied_action(env_name: str, stats: NetworkStats, ids: Sequence[int]) -> np.ndarray:
+def applied_action(
+    env_name: str,
+    stats: NetworkStats,
+    ids: Sequence[int],
+    links: Sequence[str] = SPLIT_LINKS,
+) -> np.ndarray:
     """The action the server's own algorithm applied, as the measurement reports it.
+
+    Args:
+        env_name: The environment.
+        stats: The measurement after the action.
+        ids: The users, in the action's row order.
+        links: nqos_split's action columns (the config's links, ``NetGymConfig.split_links``).
 
     Raises:
         DatasetError: The environment does not report it.
     """
     if env_name == "nqos_split":
-        columns = [stats.get(f"gma::{link}::dl::split_ratio", ids=ids) for link in SPLIT_LINKS]
-        return (np.stack(columns, axis=1) / 100.0).astype(np.float32)
+        nan = float("nan")
+        split = np.stack(
+            [stats.get(f"gma::{link}::dl::split_ratio", ids=ids, fill=nan) for link in links],
+            axis=1,
+        )
+        measured = np.stack(
+            [stats.get(f"gma::{link}::dl::traffic_ratio", ids=ids) for link in links], axis=1
+        )
+        # ns-3 reports a user's split only once it was set: until then, what it measured.
+        unset = np.isnan(split).all(axis=1)
+        split[unset] = measured[unset]
+        split = np.nan_to_num(split, nan=0.0)
+        idle = split.sum(axis=1) <= 0
+        split[idle] = 0.0
+        split[idle, 0] = 1.0
+        # rows as shares summing to 1 (measured ratios are whole %, 99 or 101 in all)
+        shares: np.ndarray = (split / split.sum(axis=1, keepdims=True)).astype(np.float32)
+        return shares
     if env_name == "rmcat":
         return stats.get("rmcat::srate", ids=ids).astype(np.float32)
     raise DatasetError(
         f"{env_name} does not report the action its built-in algorithm applied: collect "
         "with an agent that sends actions"
     )
+
+
+def adapter_links(adapter: Any) -> tuple[str, ...]:
+    """nqos_split's action columns for an adapter (every link when it names none)."""
+    links = getattr(adapter, "links", None)
+    return SPLIT_LINKS if links is None else tuple(links)
 
 
 def adapter_ids(adapter: Any) -> list[int]:
@@ -168,7 +204,7 @@ def _recorded_action(
     value = record.get("value") if isinstance(record, dict) else None
     shape: tuple[int, ...] = tuple(adapter.action_space.shape)
     if isinstance(value, list) and not value:
-        return applied_action(env_name, after, adapter_ids(adapter))
+        return applied_action(env_name, after, adapter_ids(adapter), adapter_links(adapter))
     try:
         array: np.ndarray = np.asarray(value, dtype=adapter.action_space.dtype)
         return array.reshape(shape)

@@ -150,7 +150,7 @@ def action_records(
     Args:
         draw: Supplied by hypothesis.
         form: ``"numbers"`` (one number per id), ``"rows"`` (a list of numbers per id, as
-            nqos_split's N×3 weights), ``"sliced"`` (a ``{slice, value}`` object per cell),
+            nqos_split's N×L weights), ``"sliced"`` (a ``{slice, value}`` object per cell),
             ``"scalar"`` (scalar id and value), ``"default"`` (``value == []``) or ``None``.
         max_entities: Most ids in the record.
     """

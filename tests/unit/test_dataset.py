@@ -79,6 +79,23 @@ def test_the_applied_action_is_read_from_the_split_ratios() -> None:
     np.testing.assert_allclose(
         applied_action("nqos_split", stats, [1, 2]), [[1.0, 0.0, 0.0], [0.25, 0.0, 0.75]]
     )
+    np.testing.assert_allclose(
+        applied_action("nqos_split", stats, [1, 2], ("wifi", "lte")), [[1.0, 0.0], [0.25, 0.75]]
+    )
+    # a user whose split ns-3 has not reported yet: its measured traffic ratio instead
+    measured = NetworkStats.from_records(
+        [
+            {**record, "id": [2], "name": "wifi::dl::split_ratio", "value": [25.0]},
+            {**record, "id": [2], "name": "lte::dl::split_ratio", "value": [75.0]},
+            {**record, "name": "wifi::dl::traffic_ratio", "value": [61.0, 30.0]},
+            {**record, "name": "lte::dl::traffic_ratio", "value": [40.0, 70.0]},
+        ]
+    )
+    np.testing.assert_allclose(
+        applied_action("nqos_split", measured, [1, 2], ("wifi", "lte")),
+        [[61 / 101, 40 / 101], [0.25, 0.75]],
+        rtol=1e-6,
+    )
     with pytest.raises(DatasetError, match="qos_steer"):
         applied_action("qos_steer", stats, [1, 2])
 
