@@ -5,6 +5,11 @@ fixtures/ns3/README.md) is replayed through netgym's simulator: the same env-sta
 actions. For each calibrated (metric, statistic) of FIDELITY.md, the median over the
 recordings of netgym / ns-3 must stay within ±30 %: a model change that drifts from ns-3
 turns this red. The figures not yet calibrated are listed in FIDELITY.md with their ratios.
+
+The calibrated medians are over the recordings of GMA's own split (``value: []`` every step).
+The fixed-split recordings (``wifi``, ``lte``, ``half``: two-column rows, as ns-3 takes them
+without gNBs) replay too since netgym takes the same rows; their figures are printed by
+``benchmarks/calibrate_ns3.py`` and not yet calibrated (FIDELITY.md).
 """
 
 from __future__ import annotations
@@ -47,6 +52,8 @@ def ratios() -> dict[tuple[str, str], list[float]]:
     out: dict[tuple[str, str], list[float]] = {}
     for path in recordings():
         session = compare.recorded_session(read_recording(path))
+        if any(_sets_a_split(action) for action in session.actions):
+            continue
         try:
             simulated = compare.simulate(session)
         except NetGymError:  # a recorded action netgym refuses: test_every_recording_replays
@@ -54,6 +61,11 @@ def ratios() -> dict[tuple[str, str], list[float]]:
         for row in compare.compare(session, simulated):
             out.setdefault((row["metric"], row["stat"]), []).append(row["ratio"])
     return out
+
+
+def _sets_a_split(action_list: object) -> bool:
+    records = action_list if isinstance(action_list, list) else [action_list]
+    return any(isinstance(r, dict) and r.get("value") not in ([], None) for r in records)
 
 
 def test_there_are_recordings_of_several_layouts_and_sizes() -> None:
