@@ -43,6 +43,7 @@ from netgym_sim.scenarios._gma_records import (
     build_records,
     metric_names,
     order_rows,
+    probe_due,
 )
 from netgym_sim.scenarios.base import Record, Scenario
 
@@ -544,6 +545,7 @@ class GmaScenario(Scenario):
             priority=self.priority,
             split_reported=self.split_reported,
             missed_action=self.missed_action,
+            backhaul_ms=s.backhaul_ms,
         )
 
     def _known_subscriptions(self, wanted: list[str] | None) -> list[str]:
@@ -575,7 +577,8 @@ class GmaScenario(Scenario):
             self._start_split = stats.split_ratio_pct.copy()
         moved = np.any(np.abs(stats.split_ratio_pct - self._start_split) > 1e-9, axis=2)
         self.split_reported |= moved
-        return build_records(self.subscriptions, stats, self.context, now_ms)
+        probed = probe_due(now_ms - stats.measured_ms, float(now_ms))
+        return build_records(self.subscriptions, stats, self.context, now_ms, probed)
 
     # -- actions ---------------------------------------------------------------------------
     def apply(self, action_list: Any) -> None:

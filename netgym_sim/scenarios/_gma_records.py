@@ -20,7 +20,11 @@ Rules (PROTOCOL.md §3, §13; FIDELITY.md "Records"), as real NetworkGym ns-3 se
 - ``measurement_ok`` is 1 for every user (ns-3 reports 1 even for a user without traffic);
   ``missed_action`` is 1 in the traffic direction for the users the last action gave no split
   (``value: []`` included), else 0.
-- Sentinels: delays −1 with no packet, capacities 0 with no link. The direction without
+- Sentinels: delays −1 with no packet, capacities 0 with no link. GMA probes every link
+  twice a second (:data:`PROBE_OFFSETS_MS`): in an interval holding a probe, a link without
+  data that the user has a cell on reports the probe's delay (:data:`PROBE_OWD_MS` plus the
+  link's backhaul) instead of −1 — ns-3 does so in 28–35 % of idle 100 ms intervals, and in
+  every idle 1 s interval. The direction without
   traffic reports no packets (rates 0, delays −1, violations 0, ``traffic_ratio`` 0, its own
   split) — except the TCP ACKs of a flow in the other direction, which ns-3 reports there:
   rate = tx_rate = the ACK rate on the link the ACKs take, their one-way delay,
@@ -29,6 +33,7 @@ Rules (PROTOCOL.md §3, §13; FIDELITY.md "Records"), as real NetworkGym ns-3 se
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -37,10 +42,27 @@ import numpy as np
 import numpy.typing as npt
 
 from netgym_sim.model.stats import NO_DELAY, IntervalStats
-from netgym_sim.model.topology import LINK_NAMES, LTE, NR, NUM_LINKS, WIFI, FloatArray, IntArray
+from netgym_sim.model.topology import (
+    LINK_NAMES,
+    LTE,
+    NO_CELL,
+    NR,
+    NUM_LINKS,
+    WIFI,
+    FloatArray,
+    IntArray,
+)
 from netgym_sim.scenarios.base import Record
 
-__all__ = ["DECIMALS", "ROW_ORDER", "RecordContext", "build_records", "metric_names"]
+__all__ = [
+    "DECIMALS",
+    "ROW_ORDER",
+    "RecordContext",
+    "build_records",
+    "metric_names",
+    "order_rows",
+    "probe_due",
+]
 
 #: Decimal places of percentages and other non-integer values.
 DECIMALS = 3
@@ -165,6 +187,7 @@ class RecordContext:
         split_reported: ``(2, n)`` whether the user's split in that direction was ever set
             (its ``split_ratio`` is reported from then on).
         missed_action: ``(2, n)`` 1 where the last action gave the user no split.
+        backhaul_ms: Backhaul delay per link (Wi-Fi, NR, LTE), added to probe delays.
     """
 
     slice_id: IntArray
@@ -173,6 +196,7 @@ class RecordContext:
     priority: IntArray
     split_reported: npt.NDArray[np.bool_]
     missed_action: IntArray
+    backhaul_ms: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
 
 def _round(values: FloatArray, decimals: int = DECIMALS) -> list[Any]:
@@ -201,7 +225,7 @@ def _whole(values: FloatArray) -> list[Any]:
 class _Direction:
     """Per-user arrays of one direction, zero/sentinel when it carries no traffic."""
 
-    def __init__(self, stats: IntervalStats, d: int, priority: IntArray) -> None:
+    def __init__(self, stats: IntervalStats, d: int, ctx: RecordContext, probed: bool) -> None:
         n = stats.rate_mbps.shape[0]
         active = stats.direction == d
         zeros, zeros3 = np.zeros(n), np.zeros((n, NUM_LINKS))
@@ -228,14 +252,50 @@ class _Direction:
             ok = acks
         self.qos_rate = np.where(ok, self.rate, 0.0)
         self.link_qos = np.where(ok[:, None], self.link_rate, 0.0)
+        if probed:
+            self.link_owd, self.link_max_owd = _probe(
+                stats, d, ctx, self.link_owd, self.link_max_owd
+            )
         self.violation = stats.violation_pct if active else np.zeros((n, 3))
         self.ok = (self.tx_rate > 0.0).astype(np.int64)
-        self.priority = priority[d]
+        self.priority = ctx.priority[d]
         self.traffic_ratio = stats.traffic_ratio_pct[d]
         self.split_ratio = stats.split_ratio_pct[d]
 
 
-def _user_getters(stats: IntervalStats, ctx: RecordContext) -> dict[str, Callable[[], list[Any]]]:
+#: One-way delay of GMA's probes on a link that carried no data, ms, per direction and link
+#: (Wi-Fi, NR, LTE): the medians ns-3 reports on idle links in fixtures/ns3 (owd, max_owd),
+#: plus the link's backhaul delay. NR (not in the recordings) takes LTE's.
+PROBE_OWD_MS = np.array([[0.0, 4.0, 4.0], [2.0, 8.0, 8.0]])
+PROBE_MAX_OWD_MS = np.array([[0.0, 10.0, 10.0], [6.0, 12.0, 12.0]])
+#: GMA's probes in the recordings: at 150 ms and 550 ms past each second of simulated time.
+PROBE_OFFSETS_MS = (150, 550)
+
+
+def probe_due(start_ms: float, end_ms: float) -> bool:
+    """Whether a probe instant (:data:`PROBE_OFFSETS_MS`) lies in ``(start_ms, end_ms]``."""
+    if end_ms - start_ms >= 1000.0:
+        return True
+    return any(
+        math.floor((end_ms - off) / 1000.0) > math.floor((start_ms - off) / 1000.0)
+        for off in PROBE_OFFSETS_MS
+    )
+
+
+def _probe(
+    stats: IntervalStats, d: int, ctx: RecordContext, owd: FloatArray, top: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """``owd``/``top`` with the probe delay on each idle link the user has a cell on."""
+    idle = (owd == NO_DELAY) & (stats.cell_id != NO_CELL)
+    backhaul = np.asarray(ctx.backhaul_ms, dtype=np.float64)
+    owd = np.where(idle, PROBE_OWD_MS[d] + backhaul, owd)
+    top = np.where(idle, PROBE_MAX_OWD_MS[d] + backhaul, top)
+    return owd, top
+
+
+def _user_getters(
+    stats: IntervalStats, ctx: RecordContext, probed: bool
+) -> dict[str, Callable[[], list[Any]]]:
     g: dict[str, Callable[[], list[Any]]] = {
         "wifi::dl::max_rate": lambda: _whole(stats.max_rate_mbps[0, :, WIFI]),
         "wifi::ul::max_rate": lambda: _whole(stats.max_rate_mbps[1, :, WIFI]),
@@ -249,7 +309,7 @@ def _user_getters(stats: IntervalStats, ctx: RecordContext) -> dict[str, Callabl
         "gma::y_loc": lambda: _round(stats.xy_m[:, 1], 3),
     }
     for d, dname in enumerate(DIRECTIONS):
-        v = _Direction(stats, d, ctx.priority)
+        v = _Direction(stats, d, ctx, probed)
         p = f"gma::{dname}::"
         g[p + "missed_action"] = _ints(ctx.missed_action[d])
         g[p + "measurement_ok"] = _ints(np.ones_like(v.ok))
@@ -329,7 +389,7 @@ def _cell_getters(stats: IntervalStats, ctx: RecordContext) -> dict[str, Callabl
         "lte::dl::cell::rb_usage": lambda: _per_cell(stats, ctx, _lte_rb_usage(stats), mean=False),
     }
     for d, dname in enumerate(DIRECTIONS):
-        v = _Direction(stats, d, ctx.priority)
+        v = _Direction(stats, d, ctx, probed=False)
         p = f"gma::{dname}::cell::"
         g[p + "rate"] = _cells(stats, ctx, v.rate, mean=False)
         g[p + "qos_rate"] = _cells(stats, ctx, v.qos_rate, mean=False)
@@ -339,14 +399,15 @@ def _cell_getters(stats: IntervalStats, ctx: RecordContext) -> dict[str, Callabl
 
 
 def build_records(
-    names: list[str], stats: IntervalStats, ctx: RecordContext, now_ms: int
+    names: list[str], stats: IntervalStats, ctx: RecordContext, now_ms: int, probed: bool = False
 ) -> list[Record]:
     """The records of ``names`` (known metrics in :data:`ROW_ORDER`), stamped ``now_ms``.
 
     A ``split_ratio`` row holds the users whose split was set (``ctx.split_reported``) and is
-    left out while there is none.
+    left out while there is none. ``probed``: GMA probed every link in the interval, so a
+    link without data reports the probe delay instead of −1.
     """
-    users = _user_getters(stats, ctx)
+    users = _user_getters(stats, ctx, probed)
     cells = _cell_getters(stats, ctx)
     user_ids = list(range(1, stats.rate_mbps.shape[0] + 1))
     cell_ids = list(range(1, ctx.lte_cells + 1))

@@ -23,7 +23,7 @@ from netgym_client.errors import EnvError
 from netgym_client.recording import compare
 from netgym_client.recording.record import read_recording
 from netgym_sim.embedded import InProcessServer
-from netgym_sim.scenarios._gma_records import ROW_ORDER
+from netgym_sim.scenarios._gma_records import ROW_ORDER, probe_due
 from tests.property.test_model_laws import run, small_config
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "ns3"
@@ -209,3 +209,39 @@ def test_three_columns_without_gnbs_is_a_typed_env_error_naming_the_count() -> N
             protocol.expect_measurement(server.ask(protocol.EnvAction(action_list=[bad])))
     finally:
         server.drop()
+
+
+def idle_link_probes(measurements: list[Records], link: str) -> tuple[float, list[float]]:
+    """Share of a link's idle user-intervals (traffic_ratio 0) that report a delay, and those."""
+    idle, delays = 0, []
+    for records in measurements[1:]:
+        rows = {
+            n: dict(zip(r["id"], r["value"], strict=True))
+            for n, r in zip(names(records), records, strict=True)
+        }
+        ratio, owd = rows[f"gma::{link}::dl::traffic_ratio"], rows[f"gma::{link}::dl::owd"]
+        for uid, share in ratio.items():
+            if share == 0.0:
+                idle += 1
+                if owd[uid] != -1.0:
+                    delays.append(owd[uid])
+    return len(delays) / max(idle, 1), delays
+
+
+def test_idle_links_report_gmas_probe_delay_about_as_often_as_ns3() -> None:
+    # All on Wi-Fi: LTE carries no data, yet ns-3 reports its probes' delay in ~30 % of
+    # the intervals (a few ms) and −1 in the rest.
+    session, simulated = replay("nqos_docs_u4_tcp_wifi_s1.jsonl.gz")
+    ns3_share, ns3_delays = idle_link_probes(session.measurements, "lte")
+    our_share, our_delays = idle_link_probes(simulated, "lte")
+    assert 0.15 <= ns3_share <= 0.45 and abs(our_share - ns3_share) <= 0.15
+    assert max(our_delays) <= 20.0 and np.median(ns3_delays) <= 20.0
+
+
+@pytest.mark.parametrize(
+    ("interval_ms", "share"), [(100, 0.2), (200, 0.4), (250, 0.5), (1000, 1.0), (2000, 1.0)]
+)
+def test_probes_fall_twice_a_second(interval_ms: int, share: float) -> None:
+    starts = range(1000, 11_000, interval_ms)
+    due = [probe_due(float(t), float(t + interval_ms)) for t in starts]
+    assert sum(due) / len(due) == pytest.approx(share)
