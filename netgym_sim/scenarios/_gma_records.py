@@ -15,8 +15,9 @@ Rules (PROTOCOL.md §3, §13; FIDELITY.md "Records"), as real NetworkGym ns-3 se
   algorithm moving it from its start), and no row while there is none.
 - Formats: rates in Mbit/s as multiples of :data:`RATE_STEP_MBPS` (0.008 Mbit/s), ``tx_rate``
   to 0.001; one-way delays in whole ms; ``traffic_ratio`` in whole %; ``split_ratio`` in
-  32nds (as %); ``max_rate`` in whole Mbit/s; violations to :data:`DECIMALS` places,
-  positions to 3; per-cell metrics keyed by LTE cell id with ``{"slice", "value"}`` objects.
+  32nds (as %); ``wifi::*::max_rate`` in 1/16 Mbit/s (ns-3's levels 7.3125 … 121.875),
+  ``lte::dl::max_rate`` in whole Mbit/s (the docs' sample); violations to :data:`DECIMALS`
+  places, positions to 3; per-cell metrics keyed by LTE cell id with ``{"slice", "value"}`` objects.
 - ``measurement_ok`` is 1 for every user (ns-3 reports 1 even for a user without traffic);
   ``missed_action`` is 1 in the traffic direction for the users the last action gave no split
   (``value: []`` included), else 0.
@@ -216,6 +217,16 @@ def _rate(values: FloatArray) -> list[Any]:
 MAX_WHOLE = float(2**53)
 
 
+#: Granularity of ``wifi::*::max_rate``, Mbit/s: every level ns-3 reports in fixtures/ns3
+#: (7.3125, 14.625, … 97.5, 109.6875, 121.875: PHY rates × 1.125) is a multiple of 1/16.
+WIFI_LEVEL_STEP_MBPS = 0.0625
+
+
+def _wifi_level(values: FloatArray) -> list[Any]:
+    """Wi-Fi capacities as multiples of :data:`WIFI_LEVEL_STEP_MBPS`."""
+    return _round(np.round(values / WIFI_LEVEL_STEP_MBPS) * WIFI_LEVEL_STEP_MBPS, 4)
+
+
 def _whole(values: FloatArray) -> list[Any]:
     """Whole numbers (delays in ms, ratios in %, capacities in Mbit/s), as floats (ns-3's)."""
     whole: list[Any] = (np.clip(np.round(values), -MAX_WHOLE, MAX_WHOLE) + 0.0).tolist()
@@ -297,8 +308,8 @@ def _user_getters(
     stats: IntervalStats, ctx: RecordContext, probed: bool
 ) -> dict[str, Callable[[], list[Any]]]:
     g: dict[str, Callable[[], list[Any]]] = {
-        "wifi::dl::max_rate": lambda: _whole(stats.max_rate_mbps[0, :, WIFI]),
-        "wifi::ul::max_rate": lambda: _whole(stats.max_rate_mbps[1, :, WIFI]),
+        "wifi::dl::max_rate": lambda: _wifi_level(stats.max_rate_mbps[0, :, WIFI]),
+        "wifi::ul::max_rate": lambda: _wifi_level(stats.max_rate_mbps[1, :, WIFI]),
         "wifi::cell_id": _ints(stats.cell_id[:, WIFI]),
         "lte::dl::max_rate": lambda: _whole(stats.max_rate_mbps[0, :, LTE]),
         "lte::cell_id": _ints(stats.cell_id[:, LTE]),

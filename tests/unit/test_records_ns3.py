@@ -245,3 +245,24 @@ def test_probes_fall_twice_a_second(interval_ms: int, share: float) -> None:
     starts = range(1000, 11_000, interval_ms)
     due = [probe_due(float(t), float(t + interval_ms)) for t in starts]
     assert sum(due) / len(due) == pytest.approx(share)
+
+
+def test_wifi_capacities_are_reported_on_ns3s_levels() -> None:
+    levels = {
+        v
+        for m in ns3_measurements()
+        for r in m
+        if r["source"] == "wifi" and r["name"].endswith("max_rate")
+        for v in r["value"]
+    }
+    assert all((v * 16).is_integer() for v in levels)  # 1/16 Mbit/s: 7.3125, 14.625, …
+    for name in (FIXED, DEFAULT):
+        _, simulated = replay(name)
+        ours = {
+            v
+            for m in simulated
+            for r in m
+            if r["source"] == "wifi" and r["name"].endswith("max_rate")
+            for v in r["value"]
+        }
+        assert ours <= levels | {0.0}, sorted(ours - levels)
