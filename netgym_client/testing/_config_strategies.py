@@ -148,6 +148,9 @@ def config_overrides(draw: Draw, env: str, num_users: int | None = None) -> dict
                 "resource_block_num": draw(st.sampled_from(sorted(LTE_RESOURCE_BLOCKS))),
             },
         )
+        if env == "nqos_split" and draw(st.booleans()):
+            # without gNBs, as the ns-3 build measured in fixtures/ns3: actions (N, 2)
+            env_config["nr_gnb_locations"] = []
     reward_type = draw(st.sampled_from(sorted(allowed_reward_types(env))))
     return {
         "server": {"client_id": draw(st.integers(0, 31))},
