@@ -9,10 +9,18 @@ Rules (PROTOCOL.md §5, §7.3, §14):
   ``truncated=True, terminated=False`` and ``info["session_end"] = True`` (False on every
   other step); ``rl_config.terminate_on_session_end: true`` restores the original's
   ``terminated=True`` there. The next ``reset()`` starts a new session transparently.
-- ``reset(seed=s)`` always starts a new session whose ``random_seed`` is ``s``, so the same
-  seed gives the same session. A session still running is ended first (in process: dropped;
-  over the wire: netgym's ``env-end``, see :meth:`NorthboundClient.end_session`), so the new
-  ``env-start`` needs no "Mapping Exits" retry against netgym's server.
+- Seeding is gymnasium's: ``reset(seed=s)`` seeds the env's generator (``self.np_random``)
+  and always starts a new session whose ``random_seed`` is ``s``; every later session the
+  env starts (``reset()`` after a session's end, ``options={"new_session": True}``, a vector
+  env's autoreset) draws its ``random_seed`` from that generator, below
+  :data:`SESSION_SEED_BOUND`. So the same seed gives the same sequence of sessions, and the
+  sessions of one run differ. The config's ``random_seed`` is the seed of the env's first
+  session only, when that session starts without ``reset(seed=...)``; an env never seeded
+  draws later sessions from gymnasium's unseeded generator (fresh entropy), as any
+  gymnasium env does. The seeds are drawn here, in the client, so a session is the same
+  in process and over the wire. A session still running is ended first (in process:
+  dropped; over the wire: netgym's ``env-end``, see :meth:`NorthboundClient.end_session`),
+  so the new ``env-start`` needs no "Mapping Exits" retry against netgym's server.
 - ``server.address`` picks the path, and only the path: every observation, reward and info
   value is the same on each.
   ``"embedded"`` (the default) runs the simulated server's session in this process and hands
@@ -58,7 +66,7 @@ if TYPE_CHECKING:
     from netgym_client.recording.record import RecordingWriter
     from netgym_sim.embedded import FakeServer, FaultPlan
 
-__all__ = ["EMBEDDED", "EMBEDDED_TCP", "ActionError", "NetworkGymEnv"]
+__all__ = ["EMBEDDED", "EMBEDDED_TCP", "SESSION_SEED_BOUND", "ActionError", "NetworkGymEnv"]
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +81,9 @@ START_RETRY_DELAY_S = 1.0
 _RETRYABLE = ("Mapping Exits", "Try Again")
 #: Embedded sessions may stay idle this long between steps (agents train between steps).
 EMBEDDED_IDLE_TIMEOUT_S = 3600.0
+#: A session's ``random_seed`` drawn from the env's generator is below this bound (31 bits),
+#: so that a server reading the seed into a signed 32-bit integer takes it as well.
+SESSION_SEED_BOUND = 2**31
 
 
 def _stats(msg: protocol.Message) -> NetworkStats:
@@ -291,6 +302,7 @@ class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
         self._terminate_on_end = bool(self.config.rl_config.get("terminate_on_session_end"))
         self._system_default = self.config.rl_config.get("agent") == "system_default"
         self._remaining = 0
+        self._sessions_started = 0
         self.current_step = 0
         self.current_ep = 0
         self._last_action: np.ndarray | None = None
@@ -319,6 +331,12 @@ class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
     def identity(self) -> str:
         """The identity of this env's sessions, ``"<session_name>-<client_id>"``."""
         return f"{self.config.server.session_name}-{self._client_id}"
+
+    @property
+    def session_seed(self) -> int | None:
+        """The ``random_seed`` of the current (or last) session; None: the server's default."""
+        seed = self._session_config.get("random_seed")
+        return None if seed is None else int(seed)
 
     def _fault_plan(self, faults: Any) -> FaultPlan | None:
         if faults is None:
@@ -409,6 +427,9 @@ class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
         self._session_config = dict(self.config.env_config)
         if seed is not None:
             self._session_config["random_seed"] = int(seed)
+        elif self._sessions_started:  # the config's random_seed holds for the first only
+            self._session_config["random_seed"] = int(self.np_random.integers(SESSION_SEED_BOUND))
+        self._sessions_started += 1
         running = self._remaining > 0
         self._remaining = 0
         self.current_ep = 0
@@ -441,6 +462,9 @@ class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
         """Start the next episode (a new session when needed, or when ``seed`` is given).
+
+        ``seed`` seeds the env's generator and is the new session's ``random_seed``; a later
+        session draws its ``random_seed`` from the generator (see the module's rules).
 
         Options:
             ``{"new_session": True}`` forces a new session even inside one.

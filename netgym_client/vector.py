@@ -10,9 +10,14 @@ Rules:
   arguments; with the default ``server="embedded"`` each runs its session in this process.
   For any other server, sub-environment ``i`` uses ``client_id = server.client_id + i`` (or
   leases its own with ``client_id: "auto"``) so that the N sessions have N identities.
-- ``reset(seed=s)`` seeds sub-environment ``i`` with ``s + i`` (a list gives one seed each;
-  None leaves each to its config's ``random_seed``), as gymnasium's ``SyncVectorEnv`` does,
-  so the vector env equals N independent envs reset with those seeds.
+- ``reset(seed=s)`` seeds sub-environment ``i`` with ``s + i`` (a list gives one seed each),
+  as gymnasium's ``SyncVectorEnv`` does, so the vector env equals N independent envs reset
+  with those seeds. Each sub-environment's later sessions draw their ``random_seed`` from
+  its own generator (:class:`~netgym_client.env.NetworkGymEnv`'s rules), so sub-environment
+  ``i`` and ``j`` stay distinct for the whole run. The first ``reset()`` without a seed
+  seeds sub-environment ``i`` with ``r + i``, ``r`` the config's ``random_seed`` (0 when
+  the environment has none): the sub-environments never start as copies of one session.
+  A later ``reset()`` without a seed leaves each to its generator.
 - Autoreset is gymnasium's default, :attr:`AutoresetMode.NEXT_STEP`: the step after a
   sub-environment's episode ended resets it (its action is ignored) and returns the new
   episode's first observation with reward 0 and both flags False.
@@ -122,6 +127,7 @@ class NetworkGymVectorEnv(gym.vector.VectorEnv[Any, Any, Any]):
         self._terminations = np.zeros(num_envs, dtype=np.bool_)
         self._truncations = np.zeros(num_envs, dtype=np.bool_)
         self._autoreset = np.zeros(num_envs, dtype=np.bool_)
+        self._reset_once = False
 
     # -- the sessions -----------------------------------------------------------------
     def _advance(self, policies: Sequence[PolicyRecords | None]) -> list[NetworkStats | None]:
@@ -148,7 +154,10 @@ class NetworkGymVectorEnv(gym.vector.VectorEnv[Any, Any, Any]):
             ValueError: A seed list or reset mask of the wrong length or type.
         """
         seeds: list[int | None]
-        if seed is None:
+        if seed is None and not self._reset_once:
+            base = self.envs[0].config.seed or 0
+            seeds = [base + i for i in range(self.num_envs)]
+        elif seed is None:
             seeds = [None] * self.num_envs
         elif isinstance(seed, int):
             seeds = [seed + i for i in range(self.num_envs)]
@@ -170,6 +179,7 @@ class NetworkGymVectorEnv(gym.vector.VectorEnv[Any, Any, Any]):
                 f"options['reset_mask'] must be a bool array of shape ({self.num_envs},) "
                 f"with at least one True, got {mask!r:.80}"
             )
+        self._reset_once = True
         infos: dict[str, Any] = {}
         for i, env in enumerate(self.envs):
             if mask[i]:
