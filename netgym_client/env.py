@@ -36,6 +36,7 @@ Rules (PROTOCOL.md §5, §7.3, §14):
 from __future__ import annotations
 
 import copy
+import dataclasses
 import logging
 import os
 import time
@@ -63,6 +64,8 @@ from netgym_client.northbound import NorthboundClient
 from netgym_client.stats import NetworkStats
 
 if TYPE_CHECKING:
+    from gymnasium.envs.registration import EnvSpec
+
     from netgym_client.recording.record import RecordingWriter
     from netgym_sim.embedded import FakeServer, FaultPlan
 
@@ -219,6 +222,12 @@ class _WireLink:
 class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
     """A NetworkGym environment reached over the northbound interface.
 
+    Episodes: ``steps_per_episode`` counts an episode's measurements, as the original
+    client does: one from ``reset()`` and ``steps_per_episode - 1`` from ``step()``. So
+    ``steps_per_episode = 10`` gives 9 ``step()`` calls per episode, the 9th returning
+    ``truncated=True``, and gymnasium's ``spec.max_episode_steps`` (the ``step()`` calls of an
+    episode, set by ``gymnasium.make``) is ``steps_per_episode - 1``.
+
     Args:
         env: Environment name (``"custom"``, ``"nqos_split"``, ``"qos_steer"``,
             ``"network_slicing"``, ``"rmcat"``) or a ready :class:`NetGymConfig`.
@@ -257,6 +266,7 @@ class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
     """
 
     metadata: dict[str, Any] = {"render_modes": []}  # noqa: RUF012 (gymnasium's class attribute)
+    _spec: EnvSpec | None = None
 
     def __init__(
         self,
@@ -331,6 +341,23 @@ class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
     def identity(self) -> str:
         """The identity of this env's sessions, ``"<session_name>-<client_id>"``."""
         return f"{self.config.server.session_name}-{self._client_id}"
+
+    @property
+    def max_episode_steps(self) -> int:
+        """``step()`` calls per episode: ``steps_per_episode - 1`` (reset gives the first)."""
+        return self._steps_per_episode - 1
+
+    @property  # gymnasium's plain attribute, set by make()
+    def spec(self) -> EnvSpec | None:
+        """gymnasium's spec (None unless made by ``gymnasium.make``), with this env's
+        ``max_episode_steps``."""
+        return self._spec
+
+    @spec.setter
+    def spec(self, value: EnvSpec | None) -> None:
+        if value is not None and value.max_episode_steps != self.max_episode_steps:
+            value = dataclasses.replace(value, max_episode_steps=self.max_episode_steps)
+        self._spec = value
 
     @property
     def session_seed(self) -> int | None:
@@ -469,6 +496,11 @@ class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
         Options:
             ``{"new_session": True}`` forces a new session even inside one.
         """
+        if seed is not None and (
+            isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0
+        ):
+            raise ConfigError("seed", f"must be an integer >= 0, got {seed!r:.40}")
+        seed = None if seed is None else int(seed)  # gymnasium takes Python ints only
         super().reset(seed=seed)
         new_session = seed is not None or bool((options or {}).get("new_session"))
         if new_session or self._link is None or self._remaining <= 0:

@@ -37,6 +37,7 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+from gymnasium.envs.registration import EnvSpec
 from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space, concatenate, create_empty_array, iterate
 
@@ -81,6 +82,7 @@ class NetworkGymVectorEnv(gym.vector.VectorEnv[Any, Any, Any]):
         "render_modes": [],
         "autoreset_mode": AutoresetMode.NEXT_STEP,
     }
+    _spec: EnvSpec | None = None
 
     def __init__(
         self,
@@ -128,6 +130,19 @@ class NetworkGymVectorEnv(gym.vector.VectorEnv[Any, Any, Any]):
         self._truncations = np.zeros(num_envs, dtype=np.bool_)
         self._autoreset = np.zeros(num_envs, dtype=np.bool_)
         self._reset_once = False
+
+    @property
+    def spec(self) -> EnvSpec | None:
+        """gymnasium's spec (set by ``gymnasium.make_vec``), with the sub-envs'
+        ``max_episode_steps`` (``steps_per_episode - 1``, see NetworkGymEnv)."""
+        return self._spec
+
+    @spec.setter
+    def spec(self, value: EnvSpec | None) -> None:
+        steps = self.envs[0].max_episode_steps
+        if value is not None and value.max_episode_steps != steps:
+            value = dataclasses.replace(value, max_episode_steps=steps)
+        self._spec = value
 
     # -- the sessions -----------------------------------------------------------------
     def _advance(self, policies: Sequence[PolicyRecords | None]) -> list[NetworkStats | None]:

@@ -48,6 +48,7 @@ from netgym_client.cli.console import (
     error,
     positive,
     progress_bar,
+    seed_value,
     setup_logging,
     show_progress,
 )
@@ -420,7 +421,10 @@ def _add_session_flags(p: argparse.ArgumentParser) -> None:
         "(default: %(default)s)",
     )
     p.add_argument(
-        "--seed", type=int, default=0, help="the session's random_seed (default: %(default)s)"
+        "--seed",
+        type=seed_value,
+        default=0,
+        help="the first session's random_seed, >= 0 (default: %(default)s)",
     )
     p.add_argument("--json", action="store_true", help="print JSON only (no progress bar)")
     p.add_argument("--no-progress", action="store_true", help="never draw the progress bar")

@@ -223,6 +223,16 @@ def test_episodes_must_be_positive(capsys: pytest.CaptureFixture[str]) -> None:
     assert "at least 1" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("seed", ["-1", "-70000", "one"])
+def test_a_bad_seed_is_a_usage_error(capsys: pytest.CaptureFixture[str], seed: str) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["run", "custom", "--seed", seed, "--episodes", "1"])
+    assert exit_info.value.code == 2  # argparse's usage error, before any session
+    err = capsys.readouterr().err
+    assert "--seed" in err and "Traceback" not in err
+    assert ("at least 0" in err) if seed != "one" else ("not an integer" in err)
+
+
 def test_a_config_error_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["run", "custom", "--steps-per-episode", "1", "--json"]) == 1
     err = capsys.readouterr().err
