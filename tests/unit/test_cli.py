@@ -16,6 +16,7 @@ import pytest
 import netgym_client
 from netgym_client import cli
 from netgym_client.cli.agents import AGENTS, AgentSpec
+from netgym_client.cli.commands import run as cli_run
 from netgym_client.cli.results import read_csv, steps_columns
 from netgym_client.config import ENVIRONMENTS
 
@@ -110,6 +111,31 @@ def test_the_summary_table_names_every_figure(capsys: pytest.CaptureFixture[str]
     out = capsys.readouterr().out
     for figure in ("mean_episode_return", "steps_per_s", "interrupted"):
         assert figure in out
+
+
+def test_steps_per_s_leaves_out_the_start() -> None:
+    summary, _ = cli_run("custom", "random", episodes=2, steps_per_episode=3)
+    assert 0 < summary.startup_s < summary.wall_s
+    figures = summary.as_dict()
+    assert figures["startup_s"] == round(summary.startup_s, 3)
+    stepping_s = summary.wall_s - summary.startup_s
+    assert figures["steps_per_s"] == round(summary.steps / stepping_s, 1)
+
+
+def test_warmup_starts_each_env_once(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["warmup", "--env", "custom", "--env", "rmcat", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [row["env"] for row in rows] == ["custom", "rmcat"]
+    assert all(row["first_reset_s"] > 0 for row in rows)
+
+
+def test_warmup_measure_times_a_fresh_process(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["warmup", "--measure", "--env", "custom", "--users", "2", "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert row["env"] == "custom" and row["users"] == 2
+    for key in ("import_s", "first_reset_s", "first_step_s", "warm_step_s"):
+        assert row[key] > 0, key
+    assert row["first_step_x_warm"] == pytest.approx(row["first_step_s"] / row["warm_step_s"])
 
 
 def test_ctrl_c_prints_the_partial_summary_and_exits_130(
