@@ -456,7 +456,6 @@ class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
             self._session_config["random_seed"] = int(seed)
         elif self._sessions_started:  # the config's random_seed holds for the first only
             self._session_config["random_seed"] = int(self.np_random.integers(SESSION_SEED_BOUND))
-        self._sessions_started += 1
         running = self._remaining > 0
         self._remaining = 0
         self.current_ep = 0
@@ -465,6 +464,7 @@ class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
         except BaseException:
             self._fail()
             raise
+        self._sessions_started += 1  # a start that failed leaves the first seed unused
         steps, episodes = self._steps_per_episode, int(self.config.episodes_per_session)
         self._remaining = steps * episodes - 1
         return stats

@@ -16,10 +16,11 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from netgym_client import NetworkGymEnv
+from netgym_client import EnvError, NetworkGymEnv
 from netgym_client.env import SESSION_SEED_BOUND
 from netgym_client.vector import NetworkGymVectorEnv
 
@@ -126,3 +127,18 @@ def test_an_unseeded_vector_env_starts_from_the_config_seed_plus_i() -> None:
         assert not np.array_equal(obs[0], obs[1]) or not np.array_equal(obs[1], obs[2])
     finally:
         envs.close()
+
+
+def test_a_first_start_that_failed_leaves_the_config_seed_to_the_next() -> None:
+    config = {"env_config": {**SHORT["env_config"], "random_seed": 11}}
+    env = NetworkGymEnv("nqos_split", config=config, faults=["env-error@1x1"])
+    try:
+        with pytest.raises(EnvError):
+            env.reset()
+        env.reset()  # the fault fired once: this start is the env's first session
+        assert env.session_seed == 11
+        env.step(env.action_space.sample())
+        env.reset()
+        assert env.session_seed != 11
+    finally:
+        env.close()
