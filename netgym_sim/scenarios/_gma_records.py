@@ -117,6 +117,48 @@ def _whole(values: FloatArray) -> list[Any]:
     return whole
 
 
+class _Deferred:
+    """A record's values still to be formatted: ``kind`` ("round", "rate" or "whole") of an array.
+
+    :func:`build_records` formats every deferred array of one kind in one numpy call over
+    their concatenation: the formats are element-wise, so the values are those of one call
+    per array, for a fraction of the calls.
+    """
+
+    __slots__ = ("decimals", "kind", "values")
+
+    def __init__(self, kind: str, values: Any, decimals: int = DECIMALS) -> None:
+        self.kind = kind
+        self.values = np.asarray(values)
+        self.decimals = decimals
+
+
+#: What a record's name maps to: its values, now or deferred.
+Getter = Callable[[], "list[Any] | _Deferred"]
+
+
+def _format_all(deferred: list[_Deferred]) -> list[list[Any]]:
+    """The value lists of ``deferred``, in order, each formatted as its kind says."""
+    out: list[list[Any]] = [[] for _ in deferred]
+    groups: dict[tuple[str, int], list[int]] = {}
+    for i, item in enumerate(deferred):
+        groups.setdefault((item.kind, item.decimals), []).append(i)
+    for (kind, decimals), members in groups.items():
+        arrays = [deferred[i].values.reshape(-1) for i in members]
+        flat = np.concatenate(arrays) if len(arrays) > 1 else arrays[0]
+        if kind == "whole":
+            values = _whole(flat)
+        elif kind == "rate":
+            values = _rate(flat)
+        else:
+            values = _round(flat, decimals)
+        start = 0
+        for i, array in zip(members, arrays, strict=True):
+            out[i] = values[start : start + array.size]
+            start += array.size
+    return out
+
+
 class _Direction:
     """Per-user arrays of one direction, zero/sentinel when it carries no traffic."""
 
@@ -156,18 +198,18 @@ class _Direction:
 
 def _user_getters(
     stats: IntervalStats, ctx: RecordContext, directions: list[_Direction]
-) -> dict[str, Callable[[], list[Any]]]:
-    g: dict[str, Callable[[], list[Any]]] = {
-        "wifi::dl::max_rate": lambda: _whole(stats.max_rate_mbps[0, :, WIFI]),
-        "wifi::ul::max_rate": lambda: _whole(stats.max_rate_mbps[1, :, WIFI]),
+) -> dict[str, Getter]:
+    g: dict[str, Getter] = {
+        "wifi::dl::max_rate": _wholes(stats.max_rate_mbps[0, :, WIFI]),
+        "wifi::ul::max_rate": _wholes(stats.max_rate_mbps[1, :, WIFI]),
         "wifi::cell_id": stats.cell_id[:, WIFI].tolist,
-        "lte::dl::max_rate": lambda: _whole(stats.max_rate_mbps[0, :, LTE]),
+        "lte::dl::max_rate": _wholes(stats.max_rate_mbps[0, :, LTE]),
         "lte::cell_id": stats.cell_id[:, LTE].tolist,
         "lte::slice_id": _ints(ctx.slice_id),
-        "lte::dl::rb_usage": lambda: _round(_lte_rb_usage(stats)),
+        "lte::dl::rb_usage": lambda: _Deferred("round", _lte_rb_usage(stats)),
         "nr::cell_id": stats.cell_id[:, NR].tolist,
-        "gma::x_loc": lambda: _round(stats.xy_m[:, 0], 3),
-        "gma::y_loc": lambda: _round(stats.xy_m[:, 1], 3),
+        "gma::x_loc": _floats(stats.xy_m[:, 0], 3),
+        "gma::y_loc": _floats(stats.xy_m[:, 1], 3),
     }
     for v, dname in zip(directions, DIRECTIONS, strict=True):
         p = f"gma::{dname}::"
@@ -193,19 +235,19 @@ def _user_getters(
     return g
 
 
-def _floats(values: FloatArray, decimals: int = DECIMALS) -> Callable[[], list[Any]]:
-    return lambda: _round(values, decimals)
+def _floats(values: FloatArray, decimals: int = DECIMALS) -> Getter:
+    return lambda: _Deferred("round", values, decimals)
 
 
-def _rates(values: FloatArray) -> Callable[[], list[Any]]:
-    return lambda: _rate(values)
+def _rates(values: FloatArray) -> Getter:
+    return lambda: _Deferred("rate", values)
 
 
-def _wholes(values: FloatArray) -> Callable[[], list[Any]]:
-    return lambda: _whole(values)
+def _wholes(values: FloatArray) -> Getter:
+    return lambda: _Deferred("whole", values)
 
 
-def _ints(values: IntArray) -> Callable[[], list[Any]]:
+def _ints(values: IntArray) -> Getter:
     return lambda: list(values.tolist())
 
 
@@ -242,8 +284,8 @@ def _per_cell(
 
 def _cell_getters(
     stats: IntervalStats, ctx: RecordContext, directions: list[_Direction]
-) -> dict[str, Callable[[], list[Any]]]:
-    g: dict[str, Callable[[], list[Any]]] = {
+) -> dict[str, Getter]:
+    g: dict[str, Getter] = {
         # The mean of the whole-Mbit/s user values (the ns-3 sample: 37, 37, 23, 37 → 33.5).
         "lte::dl::cell::max_rate": lambda: _per_cell(
             stats, ctx, np.round(stats.max_rate_mbps[0, :, LTE]), mean=True
@@ -269,13 +311,25 @@ def build_records(
     user_ids = list(range(1, stats.rate_mbps.shape[0] + 1))
     cell_ids = list(range(1, ctx.lte_cells + 1))
     records: list[Record] = []
+    deferred: list[_Deferred] = []
+    waiting: list[Record] = []
     for full in names:
         source, _, name = full.partition("::")
         if full in cells:
             ids, values = cell_ids, cells[full]()
         else:
             ids, values = user_ids, users[full]()
-        records.append(
-            {"source": source, "name": name, "ts": int(now_ms), "id": list(ids), "value": values}
-        )
+        record: Record = {
+            "source": source,
+            "name": name,
+            "ts": int(now_ms),
+            "id": list(ids),
+            "value": values,
+        }
+        if isinstance(values, _Deferred):
+            deferred.append(values)
+            waiting.append(record)
+        records.append(record)
+    for record, formatted in zip(waiting, _format_all(deferred), strict=True):
+        record["value"] = formatted
     return records
