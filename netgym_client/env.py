@@ -9,10 +9,18 @@ Rules (PROTOCOL.md §5, §7.3, §14):
   ``truncated=True, terminated=False`` and ``info["session_end"] = True`` (False on every
   other step); ``rl_config.terminate_on_session_end: true`` restores the original's
   ``terminated=True`` there. The next ``reset()`` starts a new session transparently.
-- ``reset(seed=s)`` always starts a new session whose ``random_seed`` is ``s``, so the same
-  seed gives the same session. A session still running is ended first (in process: dropped;
-  over the wire: netgym's ``env-end``, see :meth:`NorthboundClient.end_session`), so the new
-  ``env-start`` needs no "Mapping Exits" retry against netgym's server.
+- Seeding is gymnasium's: ``reset(seed=s)`` seeds the env's generator (``self.np_random``)
+  and always starts a new session whose ``random_seed`` is ``s``; every later session the
+  env starts (``reset()`` after a session's end, ``options={"new_session": True}``, a vector
+  env's autoreset) draws its ``random_seed`` from that generator, below
+  :data:`SESSION_SEED_BOUND`. So the same seed gives the same sequence of sessions, and the
+  sessions of one run differ. The config's ``random_seed`` is the seed of the env's first
+  session only, when that session starts without ``reset(seed=...)``; an env never seeded
+  draws later sessions from gymnasium's unseeded generator (fresh entropy), as any
+  gymnasium env does. The seeds are drawn here, in the client, so a session is the same
+  in process and over the wire. A session still running is ended first (in process:
+  dropped; over the wire: netgym's ``env-end``, see :meth:`NorthboundClient.end_session`),
+  so the new ``env-start`` needs no "Mapping Exits" retry against netgym's server.
 - ``server.address`` picks the path, and only the path: every observation, reward and info
   value is the same on each.
   ``"embedded"`` (the default) runs the simulated server's session in this process and hands
@@ -28,6 +36,7 @@ Rules (PROTOCOL.md §5, §7.3, §14):
 from __future__ import annotations
 
 import copy
+import dataclasses
 import logging
 import os
 import time
@@ -55,10 +64,12 @@ from netgym_client.northbound import NorthboundClient
 from netgym_client.stats import NetworkStats
 
 if TYPE_CHECKING:
+    from gymnasium.envs.registration import EnvSpec
+
     from netgym_client.recording.record import RecordingWriter
     from netgym_sim.embedded import FakeServer, FaultPlan
 
-__all__ = ["EMBEDDED", "EMBEDDED_TCP", "ActionError", "NetworkGymEnv"]
+__all__ = ["EMBEDDED", "EMBEDDED_TCP", "SESSION_SEED_BOUND", "ActionError", "NetworkGymEnv"]
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +84,9 @@ START_RETRY_DELAY_S = 1.0
 _RETRYABLE = ("Mapping Exits", "Try Again")
 #: Embedded sessions may stay idle this long between steps (agents train between steps).
 EMBEDDED_IDLE_TIMEOUT_S = 3600.0
+#: A session's ``random_seed`` drawn from the env's generator is below this bound (31 bits),
+#: so that a server reading the seed into a signed 32-bit integer takes it as well.
+SESSION_SEED_BOUND = 2**31
 
 
 def _stats(msg: protocol.Message) -> NetworkStats:
@@ -208,6 +222,12 @@ class _WireLink:
 class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
     """A NetworkGym environment reached over the northbound interface.
 
+    Episodes: ``steps_per_episode`` counts an episode's measurements, as the original
+    client does: one from ``reset()`` and ``steps_per_episode - 1`` from ``step()``. So
+    ``steps_per_episode = 10`` gives 9 ``step()`` calls per episode, the 9th returning
+    ``truncated=True``, and gymnasium's ``spec.max_episode_steps`` (the ``step()`` calls of an
+    episode, set by ``gymnasium.make``) is ``steps_per_episode - 1``.
+
     Args:
         env: Environment name (``"custom"``, ``"nqos_split"``, ``"qos_steer"``,
             ``"network_slicing"``, ``"rmcat"``) or a ready :class:`NetGymConfig`.
@@ -246,6 +266,7 @@ class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
     """
 
     metadata: dict[str, Any] = {"render_modes": []}  # noqa: RUF012 (gymnasium's class attribute)
+    _spec: EnvSpec | None = None
 
     def __init__(
         self,
@@ -291,6 +312,7 @@ class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
         self._terminate_on_end = bool(self.config.rl_config.get("terminate_on_session_end"))
         self._system_default = self.config.rl_config.get("agent") == "system_default"
         self._remaining = 0
+        self._sessions_started = 0
         self.current_step = 0
         self.current_ep = 0
         self._last_action: np.ndarray | None = None
@@ -319,6 +341,29 @@ class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
     def identity(self) -> str:
         """The identity of this env's sessions, ``"<session_name>-<client_id>"``."""
         return f"{self.config.server.session_name}-{self._client_id}"
+
+    @property
+    def max_episode_steps(self) -> int:
+        """``step()`` calls per episode: ``steps_per_episode - 1`` (reset gives the first)."""
+        return self._steps_per_episode - 1
+
+    @property  # gymnasium's plain attribute, set by make()
+    def spec(self) -> EnvSpec | None:
+        """gymnasium's spec (None unless made by ``gymnasium.make``), with this env's
+        ``max_episode_steps``."""
+        return self._spec
+
+    @spec.setter
+    def spec(self, value: EnvSpec | None) -> None:
+        if value is not None and value.max_episode_steps != self.max_episode_steps:
+            value = dataclasses.replace(value, max_episode_steps=self.max_episode_steps)
+        self._spec = value
+
+    @property
+    def session_seed(self) -> int | None:
+        """The ``random_seed`` of the current (or last) session; None: the server's default."""
+        seed = self._session_config.get("random_seed")
+        return None if seed is None else int(seed)
 
     def _fault_plan(self, faults: Any) -> FaultPlan | None:
         if faults is None:
@@ -409,6 +454,8 @@ class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
         self._session_config = dict(self.config.env_config)
         if seed is not None:
             self._session_config["random_seed"] = int(seed)
+        elif self._sessions_started:  # the config's random_seed holds for the first only
+            self._session_config["random_seed"] = int(self.np_random.integers(SESSION_SEED_BOUND))
         running = self._remaining > 0
         self._remaining = 0
         self.current_ep = 0
@@ -417,6 +464,7 @@ class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
         except BaseException:
             self._fail()
             raise
+        self._sessions_started += 1  # a start that failed leaves the first seed unused
         steps, episodes = self._steps_per_episode, int(self.config.episodes_per_session)
         self._remaining = steps * episodes - 1
         return stats
@@ -442,9 +490,17 @@ class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
     ) -> tuple[np.ndarray, dict[str, Any]]:
         """Start the next episode (a new session when needed, or when ``seed`` is given).
 
+        ``seed`` seeds the env's generator and is the new session's ``random_seed``; a later
+        session draws its ``random_seed`` from the generator (see the module's rules).
+
         Options:
             ``{"new_session": True}`` forces a new session even inside one.
         """
+        if seed is not None and (
+            isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0
+        ):
+            raise ConfigError("seed", f"must be an integer >= 0, got {seed!r:.40}")
+        seed = None if seed is None else int(seed)  # gymnasium takes Python ints only
         super().reset(seed=seed)
         new_session = seed is not None or bool((options or {}).get("new_session"))
         if new_session or self._link is None or self._remaining <= 0:

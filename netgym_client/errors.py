@@ -16,9 +16,18 @@ needed to act on it (the offending field, the address, the server's text).
     └── ServerError(NetGymError)                 the server said no
         ├── EnvError                             an ``env-error`` message
         └── NoAvailableWorker                    a ``no-available-worker`` message
+
+Every error crosses processes: it pickles and unpickles as itself, with its fields (the
+class, the message and every attribute; not its traceback, as for any exception), so a
+worker process (gymnasium's ``AsyncVectorEnv``, a multiprocessing pool) can hand it back.
+gymnasium raises a worker's error in the main process as ``type(error)(error)``: called
+with one instance of itself, an error class gives that instance back.
 """
 
 from __future__ import annotations
+
+import inspect
+from typing import Any, cast
 
 __all__ = [
     "ActionError",
@@ -34,8 +43,43 @@ __all__ = [
 ]
 
 
-class NetGymError(Exception):
+def _rebuild(cls: type[NetGymError], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
+    """An unpickled error: ``cls`` with the same ``args`` and attributes, ``__init__`` not run.
+
+    Pickle's default for an exception calls ``cls(*args)``, which fails for every error whose
+    ``__init__`` takes its fields rather than the message.
+    """
+    error = cls.__new__(cls, *args)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
+
+class _ErrorType(type):
+    """The metaclass of :class:`NetGymError`: ``Error(error)`` is ``error`` itself.
+
+    gymnasium's ``AsyncVectorEnv`` re-raises a worker's error as ``type(error)(error)``;
+    without this, every error whose ``__init__`` takes its fields would become a TypeError.
+    """
+
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        if len(args) == 1 and not kwargs and cls.__instancecheck__(args[0]):
+            return args[0]
+        return super().__call__(*args, **kwargs)
+
+    @property
+    def __signature__(cls) -> inspect.Signature:
+        """The signature of ``__init__`` (without ``self``), not that of ``__call__``."""
+        init = inspect.signature(cast(Any, cls).__init__)
+        return init.replace(parameters=list(init.parameters.values())[1:])
+
+
+class NetGymError(Exception, metaclass=_ErrorType):
     """Base class of every error netgym raises."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle as class, args and attributes (see :func:`_rebuild`)."""
+        return (_rebuild, (type(self), self.args, dict(self.__dict__)))
 
 
 class ActionError(NetGymError, ValueError):

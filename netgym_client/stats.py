@@ -238,8 +238,9 @@ class NetworkStats(Mapping[str, Metric]):
     def __init__(self, metrics: Sequence[Metric]) -> None:
         self._metrics: dict[str, Metric] = {}
         for metric in metrics:
-            self._metrics.pop(metric.key, None)  # the last record of a key wins, in its place
-            self._metrics[metric.key] = metric
+            key = metric.key
+            self._metrics.pop(key, None)  # the last record of a key wins, in its place
+            self._metrics[key] = metric
         first = next(iter(self._metrics.values()), None)
         self.ts: int = 0 if first is None else int(first.ts)
 
@@ -263,9 +264,20 @@ class NetworkStats(Mapping[str, Metric]):
         for i, record in enumerate(records):
             if validate:
                 validate_measurement_record(record, where=f"network_stats[{i}]")
-            ids, values = record_ids_values(record)
+            # the common flat record first, without the ABC checks of record_ids_values
+            ids = record.get("id") if type(record) is dict else None
+            values = record.get("value") if ids is not None else None
+            if type(ids) is not list or type(values) is not list:
+                ids, values = record_ids_values(record)
+            source, name = record["source"], record["name"]
             metrics.append(
-                Metric(str(record["source"]), str(record["name"]), int(record["ts"]), ids, values)
+                Metric(
+                    source if type(source) is str else str(source),
+                    name if type(name) is str else str(name),
+                    int(record["ts"]),
+                    ids,
+                    values,
+                )
             )
         return cls(metrics)
 

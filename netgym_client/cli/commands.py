@@ -48,6 +48,7 @@ from netgym_client.cli.console import (
     error,
     positive,
     progress_bar,
+    seed_value,
     setup_logging,
     show_progress,
 )
@@ -85,6 +86,9 @@ class RunSummary:
     first_ts: int | None = None
     last_ts: int | None = None
     wall_s: float = 0.0
+    #: Seconds of the first reset: the session's start, with loading the simulator (and, on
+    #: the first run after an install, compiling its numba kernel: ``netgym warmup``).
+    startup_s: float = 0.0
     interrupted: bool = False
     error: str | None = None
 
@@ -98,6 +102,7 @@ class RunSummary:
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready figures."""
         returns = np.asarray(self.episode_returns, dtype=float)
+        stepping_s = self.wall_s - self.startup_s  # the steps' rate, not the start's
         return {
             "env": self.env,
             "agent": self.agent,
@@ -115,7 +120,8 @@ class RunSummary:
             "last_ts_ms": self.last_ts,
             "sim_s": round(self.sim_s, 3),
             "wall_s": round(self.wall_s, 3),
-            "steps_per_s": round(self.steps / self.wall_s, 1) if self.wall_s else None,
+            "startup_s": round(self.startup_s, 3),
+            "steps_per_s": round(self.steps / stepping_s, 1) if stepping_s > 0 else None,
             "interrupted": self.interrupted,
             "error": self.error,
         }
@@ -163,6 +169,8 @@ def run(
         agent = make_agent(agent_name, env, seed)
         for episode in range(1, episodes + 1):
             obs, info = env.reset(seed=seed) if episode == 1 else env.reset()
+            if episode == 1:
+                summary.startup_s = time.perf_counter() - started
             stats = info["network_stats"]
             summary.measurements += 1
             summary.first_ts = stats.ts if summary.first_ts is None else summary.first_ts
@@ -420,7 +428,10 @@ def _add_session_flags(p: argparse.ArgumentParser) -> None:
         "(default: %(default)s)",
     )
     p.add_argument(
-        "--seed", type=int, default=0, help="the session's random_seed (default: %(default)s)"
+        "--seed",
+        type=seed_value,
+        default=0,
+        help="the first session's random_seed, >= 0 (default: %(default)s)",
     )
     p.add_argument("--json", action="store_true", help="print JSON only (no progress bar)")
     p.add_argument("--no-progress", action="store_true", help="never draw the progress bar")
@@ -520,6 +531,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_serve_arguments(serve_p)
 
+    warm_p = sub.add_parser(
+        "warmup",
+        help="start each environment once, so that its compiled kernel is cached",
+        description="Start one short session of each environment in process, so that "
+        "numba compiles the simulator's kernel into its cache now and not in the first "
+        "session of a run; --measure times a fresh process instead (cold start).",
+    )
+    warm_p.add_argument(
+        "--env", action="append", choices=list(ENVIRONMENTS), help="repeatable (default: all)"
+    )
+    warm_p.add_argument(
+        "--measure",
+        action="store_true",
+        help="time import, first reset, first step and a warm step in a fresh process",
+    )
+    warm_p.add_argument("--users", type=positive, default=16, help="users with --measure")
+    warm_p.add_argument("--json", action="store_true", help="print JSON")
+
     sub.add_parser(
         "bench",
         help="steps per second of every path (netgym bench --help for its flags)",
@@ -537,6 +566,24 @@ def build_parser() -> argparse.ArgumentParser:
     keys_p.add_argument("dir", metavar="DIR", help="folder to write the two files into")
     keys_p.add_argument("--name", default="server", help="file name stem (default: %(default)s)")
     return parser
+
+
+def _cmd_warmup(args: argparse.Namespace) -> int:
+    from netgym_client.cli.warmup import measure_cold_start, warm_up  # noqa: PLC0415
+
+    envs = args.env or list(ENVIRONMENTS)
+    if not args.measure:
+        rows: list[dict[str, Any]] = [
+            {"env": env, "first_reset_s": seconds} for env, seconds in warm_up(envs)
+        ]
+    else:
+        rows = [measure_cold_start(env, args.users) for env in envs]
+    if args.json:
+        print(json.dumps(rows))
+        return 0
+    for row in rows:
+        print("  ".join(f"{k}={_fmt(v)}" for k, v in row.items()))
+    return 0
 
 
 def _cmd_keys(args: argparse.Namespace) -> int:
@@ -564,6 +611,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return COMMANDS[args.command](args)
         if args.command == "keys":
             return _cmd_keys(args)
+        if args.command == "warmup":
+            return _cmd_warmup(args)
         if args.command == "envs":
             return _cmd_envs(args)
         if args.command == "baselines":

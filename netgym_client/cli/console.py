@@ -95,6 +95,17 @@ def error(message: str, code: int = 1) -> int:
     return code
 
 
+def seed_value(text: str) -> int:
+    """An argparse type: a seed, an integer of at least 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"a seed must be at least 0, got {value}")
+    return value
+
+
 def positive(text: str) -> int:
     """An argparse type: an integer of at least 1."""
     try:

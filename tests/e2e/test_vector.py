@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 import gymnasium
@@ -11,7 +12,7 @@ from gymnasium.vector import AutoresetMode, SyncVectorEnv
 
 import netgym_client
 from netgym_client import NetworkGymEnv
-from netgym_client.errors import ConfigError
+from netgym_client.errors import ActionError, ConfigError
 from netgym_client.vector import NetworkGymVectorEnv
 from netgym_sim.serving.server import FakeServer
 
@@ -186,3 +187,31 @@ def test_close_is_idempotent() -> None:
     envs.close()
     envs.close()
     assert envs.closed
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_a_step_leaves_the_garbage_collector_as_it_found_it(enabled: bool) -> None:
+    envs = NetworkGymVectorEnv(2, "custom", config=small())
+    seen: list[bool] = []
+    original = envs._advance
+
+    def advance(policies: Any) -> Any:
+        seen.append(gc.isenabled())
+        return original(policies)
+
+    envs._advance = advance  # type: ignore[method-assign]
+    was = gc.isenabled()
+    try:
+        if not enabled:
+            gc.disable()
+        envs.reset(seed=0)
+        envs.step(envs.action_space.sample())
+        assert seen == [False]  # paused while the sessions run
+        assert gc.isenabled() is enabled
+        with pytest.raises(ActionError):
+            envs.step(np.zeros((2, 99), dtype=np.float32))  # refused inside the step
+        assert gc.isenabled() is enabled
+    finally:
+        envs.close()
+        if was:
+            gc.enable()

@@ -16,6 +16,7 @@ import pytest
 import netgym_client
 from netgym_client import cli
 from netgym_client.cli.agents import AGENTS, AgentSpec
+from netgym_client.cli.commands import run as cli_run
 from netgym_client.cli.results import read_csv, steps_columns
 from netgym_client.config import ENVIRONMENTS
 
@@ -110,6 +111,31 @@ def test_the_summary_table_names_every_figure(capsys: pytest.CaptureFixture[str]
     out = capsys.readouterr().out
     for figure in ("mean_episode_return", "steps_per_s", "interrupted"):
         assert figure in out
+
+
+def test_steps_per_s_leaves_out_the_start() -> None:
+    summary, _ = cli_run("custom", "random", episodes=2, steps_per_episode=3)
+    assert 0 < summary.startup_s < summary.wall_s
+    figures = summary.as_dict()
+    assert figures["startup_s"] == round(summary.startup_s, 3)
+    stepping_s = summary.wall_s - summary.startup_s
+    assert figures["steps_per_s"] == round(summary.steps / stepping_s, 1)
+
+
+def test_warmup_starts_each_env_once(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["warmup", "--env", "custom", "--env", "rmcat", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [row["env"] for row in rows] == ["custom", "rmcat"]
+    assert all(row["first_reset_s"] > 0 for row in rows)
+
+
+def test_warmup_measure_times_a_fresh_process(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["warmup", "--measure", "--env", "custom", "--users", "2", "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert row["env"] == "custom" and row["users"] == 2
+    for key in ("import_s", "first_reset_s", "first_step_s", "warm_step_s"):
+        assert row[key] > 0, key
+    assert row["first_step_x_warm"] == pytest.approx(row["first_step_s"] / row["warm_step_s"])
 
 
 def test_ctrl_c_prints_the_partial_summary_and_exits_130(
@@ -221,6 +247,16 @@ def test_episodes_must_be_positive(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         cli.main(["run", "custom", "--episodes", "0"])
     assert "at least 1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("seed", ["-1", "-70000", "one"])
+def test_a_bad_seed_is_a_usage_error(capsys: pytest.CaptureFixture[str], seed: str) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["run", "custom", "--seed", seed, "--episodes", "1"])
+    assert exit_info.value.code == 2  # argparse's usage error, before any session
+    err = capsys.readouterr().err
+    assert "--seed" in err and "Traceback" not in err
+    assert ("at least 0" in err) if seed != "one" else ("not an integer" in err)
 
 
 def test_a_config_error_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
