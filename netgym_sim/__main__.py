@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -16,7 +17,7 @@ from netgym_sim.limits import Limits
 from netgym_sim.scenarios import SCENARIOS
 from netgym_sim.serving.broker_server import BrokerServer
 from netgym_sim.serving.server import FakeServer
-from netgym_sim.serving.worker import ACTION_TIMEOUT_S, HELLO_INTERVAL_S, Worker
+from netgym_sim.serving.worker import ACTION_TIMEOUT_S, HELLO_INTERVAL_S, SESSION_KEY_ENV, Worker
 
 logger = logging.getLogger("netgym_sim")
 
@@ -174,7 +175,11 @@ def add_worker_arguments(worker: argparse.ArgumentParser) -> argparse.ArgumentPa
     """Add the flags of ``worker``."""
     worker.add_argument("--server", required=True, metavar="tcp://HOST:PORT", help="env port")
     worker.add_argument("--session-name", default="admin", help="account (default: admin)")
-    worker.add_argument("--session-key", default="admin", help="password (default: admin)")
+    worker.add_argument(
+        "--session-key",
+        default=None,
+        help=f"password (default: ${SESSION_KEY_ENV}, else admin; the variable keeps it out of ps)",
+    )
     worker.add_argument("--id", type=int, default=0, help="worker id in the identity")
     worker.add_argument(
         "--envs",
@@ -215,7 +220,11 @@ def run_worker(args: argparse.Namespace) -> int:
         worker = Worker(
             args.server,
             session_name=args.session_name,
-            session_key=args.session_key,
+            session_key=(
+                args.session_key
+                if args.session_key is not None
+                else os.environ.get(SESSION_KEY_ENV, "admin")
+            ),
             worker_id=args.id,
             hostname=args.hostname,
             env_list=envs,

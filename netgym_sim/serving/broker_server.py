@@ -37,7 +37,12 @@ from netgym_sim.limits import Limits
 from netgym_sim.serving.auth import Authenticator
 from netgym_sim.serving.broker import BACKEND, HELLO_EXPIRY_S, Broker, Outgoing
 from netgym_sim.serving.server import ServingThread, bind_router, load_secret_key, plain_in_clear
-from netgym_sim.serving.worker import ACTION_TIMEOUT_S, HELLO_INTERVAL_S, worker_identity
+from netgym_sim.serving.worker import (
+    ACTION_TIMEOUT_S,
+    HELLO_INTERVAL_S,
+    SESSION_KEY_ENV,
+    worker_identity,
+)
 
 __all__ = ["BrokerServer"]
 
@@ -234,8 +239,6 @@ class BrokerServer(ServingThread):
             self._worker_server(),
             "--session-name",
             account.name,
-            "--session-key",
-            account.password,
             "--id",
             str(local.worker_id),
             "--slots",
@@ -251,7 +254,10 @@ class BrokerServer(ServingThread):
         command += ["--parent-pid", str(os.getpid())]  # no orphans if this process dies
         command += ["--max-users", str(self.limits.max_users)]
         command += ["--max-trace-points", str(self.limits.max_trace_points)]
-        local.proc = subprocess.Popen(command, stdin=subprocess.DEVNULL)
+        # the password goes through the environment: a command line is readable by every
+        # user of the machine (ps)
+        env = {**os.environ, SESSION_KEY_ENV: account.password}
+        local.proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, env=env)
         local.started_s = time.monotonic()
         logger.info("started worker %r (pid %d)", local.identity, local.proc.pid)
 

@@ -52,11 +52,16 @@ __all__ = [
     "ACTION_TIMEOUT_S",
     "HELLO_INTERVAL_S",
     "NOT_A_START_MSG",
+    "SESSION_KEY_ENV",
     "UNKNOWN_ENV_MSG",
     "Worker",
     "WorkerSlot",
     "worker_identity",
 ]
+
+#: The environment variable ``python -m netgym_sim worker`` reads its password from when
+#: ``--session-key`` is not given (a command line is readable by every user through ``ps``).
+SESSION_KEY_ENV = "NETGYM_SESSION_KEY"
 
 logger = logging.getLogger(__name__)
 

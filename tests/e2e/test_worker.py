@@ -16,6 +16,7 @@ import pytest
 import zmq
 
 from netgym_client.config import load_config
+from netgym_sim.core.backend import Account
 from netgym_sim.serving.broker import WORKER_RESTARTED_MSG
 from netgym_sim.serving.broker_server import BrokerServer
 from netgym_sim.serving.worker import Worker
@@ -367,3 +368,14 @@ def zombie(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
     except OSError:
         return True
+
+
+def test_a_local_worker_gets_its_password_from_the_environment_not_its_command_line() -> None:
+    secret = "s3cret-key-not-for-ps"
+    accounts = {"admin": Account("admin", secret, 4)}
+    with BrokerServer(workers=1, accounts=accounts, hello_interval_s=HELLO_S) as server:
+        wait_until(idle_count(server, 1), "the local worker's hello", timeout_s=30.0)
+        (pid,) = server.worker_pids().values()
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        assert argv and b"worker" in argv, argv
+        assert not any(secret.encode() in arg for arg in argv), argv
