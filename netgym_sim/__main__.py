@@ -81,6 +81,13 @@ def add_serve_arguments(serve: argparse.ArgumentParser) -> argparse.ArgumentPars
         "worker-restart's ms, or slow's pace (e.g. delay@3:1500, slow@1:2.0)",
     )
     serve.add_argument(
+        "--no-handover",
+        action="store_true",
+        help="never hand a live identity's route to a new connection (no account can take "
+        "or listen to another's live session; a client restarted with its identity is served "
+        "once its old connection has closed)",
+    )
+    serve.add_argument(
         "--curve-secret-key",
         metavar="FILE.key_secret",
         help="serve CURVE (encrypted) instead of PLAIN with this key pair from `netgym keys`; "
@@ -275,6 +282,7 @@ def serve(args: argparse.Namespace) -> int:
                 action_timeout_s=args.idle_timeout,
                 limits=limits_from(args),
                 curve_secret_key_file=args.curve_secret_key,
+                handover=not args.no_handover,
             ).start()
         else:
             server = FakeServer(
@@ -286,6 +294,7 @@ def serve(args: argparse.Namespace) -> int:
                 faults=args.fault,
                 limits=limits_from(args),
                 curve_secret_key_file=args.curve_secret_key,
+                handover=not args.no_handover,
             ).start()
     except NetGymError as exc:
         logger.error("%s", exc)

@@ -91,6 +91,7 @@ class BrokerServer(ServingThread):
         worker_hostname: Host part of the local workers' identities (default: this machine's
             name + ``.local``, so that they never take over the route of a worker started
             on this machine by hand, e.g. the original's ``admin-1-<hostname>``).
+        handover: As :class:`~netgym_sim.serving.server.FakeServer`'s, on both ports.
         limits: Per-request caps: the frontend applies ``max_message_bytes``, the local
             workers' sessions ``max_users`` and ``max_trace_points``.
     """
@@ -112,6 +113,7 @@ class BrokerServer(ServingThread):
         worker_hostname: str | None = None,
         limits: Limits | None = None,
         curve_secret_key_file: str | os.PathLike[str] | None = None,
+        handover: bool = True,
     ) -> None:
         if accounts_file is not None:
             accounts = load_accounts(accounts_file)
@@ -127,6 +129,7 @@ class BrokerServer(ServingThread):
                 f"local workers sign in as {official_account!r}, which the accounts lack",
             )
         super().__init__(host, port)
+        self.handover = handover
         self.env_port = env_port
         self._curve_keys = (
             None if curve_secret_key_file is None else load_secret_key(curve_secret_key_file)
@@ -202,10 +205,15 @@ class BrokerServer(ServingThread):
                 self.port,
                 max_message_bytes=2 * self.limits.max_message_bytes,
                 curve_keys=curve,
+                handover=self.handover,
             )
             self._sockets.append(frontend)
             backend, self.env_port = bind_router(
-                context, self.host, self.env_port, max_message_bytes=2 * protocol.MAX_MESSAGE_BYTES
+                context,
+                self.host,
+                self.env_port,
+                max_message_bytes=2 * protocol.MAX_MESSAGE_BYTES,
+                handover=self.handover,
             )
             self._sockets.append(backend)
         except TransportError:

@@ -5,7 +5,12 @@ Rules:
   authenticator over the accounts' passwords. A refused password is refused at the
   handshake; nothing reaches the backend.
 - ``ROUTER_HANDOVER`` as the original, so a client restarted with the same identity takes
-  over its route. A reply goes out only while the connection its request came on is open
+  over its route. libzmq's ZAP request carries the server's own identity, not the peer's
+  (and PLAIN's is sent before the peer's identity arrives), so an identity cannot be bound
+  to its account at authentication: with handover another account's connection can take a
+  live route and receive what is sent on it. ``handover=False`` (``serve --no-handover``)
+  keeps a live route with its connection instead.
+- A reply goes out only while the connection its request came on is open
   (:mod:`netgym_sim.serving.routes`); when another account's connection has spoken on a
   live route, the session's replies are held back (backend.py rule 1).
 - No ZeroMQ heartbeats: libzmq 4.3.5 aborts the whole process (``Assertion failed:
@@ -151,6 +156,7 @@ def bind_router(
     max_message_bytes: int,
     curve_keys: tuple[bytes, bytes] | None = None,
     options: Mapping[int, int] | None = None,
+    handover: bool = True,
 ) -> tuple[zmq.Socket[bytes], int]:
     """A ROUTER as NetworkGym's servers bind them (PROTOCOL.md §1), and the port it got.
 
@@ -159,7 +165,8 @@ def bind_router(
     route, TCP keepalive (never ZeroMQ heartbeats: see the module docstring), and
     ``MAXMSGSIZE``: a peer sending a larger frame is disconnected by ZeroMQ
     before it is buffered. ``options`` are further socket options, set before the bind.
-    ``port`` 0 picks a free one.
+    ``port`` 0 picks a free one. ``handover=False`` keeps a live route with its
+    connection: a second connection with that identity is neither read nor written.
 
     Raises:
         TransportError: The address cannot be bound (the socket is closed).
@@ -171,7 +178,7 @@ def bind_router(
     else:
         sock.setsockopt(zmq.CURVE_SERVER, 1)
         sock.setsockopt(zmq.CURVE_SECRETKEY, curve_keys[1])
-    sock.setsockopt(zmq.ROUTER_HANDOVER, 1)
+    sock.setsockopt(zmq.ROUTER_HANDOVER, int(handover))
     sock.setsockopt(zmq.TCP_KEEPALIVE, 1)
     sock.setsockopt(zmq.TCP_KEEPALIVE_IDLE, KEEPALIVE_IDLE_S)
     sock.setsockopt(zmq.TCP_KEEPALIVE_INTVL, KEEPALIVE_INTVL_S)
@@ -334,6 +341,11 @@ class FakeServer(ServingThread):
         idle_timeout_s: Sessions silent for longer are dropped.
         limits: Per-request caps (:class:`~netgym_sim.limits.Limits`).
         curve_secret_key_file: A ``.key_secret`` file (``netgym keys``): serve CURVE, not PLAIN.
+        handover: Hand a live identity's route to a new connection with that identity (as
+            the original; a restarted client is served at once). False: never, so no
+            connection of any account can take or listen to a live session; a client that
+            reconnects with its identity before its old connection closed is not served on
+            that connection (libzmq leaves it unread) and times out.
         faults: A fault plan (:class:`~netgym_sim.core.faults.FaultPlan`, or a list of
             ``"KIND@AT[:PARAM]"`` strings and dicts): replies late, lost, doubled or
             replaced on cue (see :mod:`netgym_sim.core.faults`).
@@ -356,10 +368,12 @@ class FakeServer(ServingThread):
         faults: Any = None,
         limits: Limits | None = None,
         curve_secret_key_file: str | os.PathLike[str] | None = None,
+        handover: bool = True,
     ) -> None:
         if accounts_file is not None:
             accounts = load_accounts(accounts_file)
         super().__init__(host, port)
+        self.handover = handover
         self._faults = FaultInjector(faults) if faults else None
         self.backend = Backend(
             accounts if accounts is not None else DEFAULT_ACCOUNTS,
@@ -402,6 +416,7 @@ class FakeServer(ServingThread):
                 max_message_bytes=2 * self.backend.limits.max_message_bytes,
                 curve_keys=curve,
                 options={zmq.RCVHWM: RCVHWM},
+                handover=self.handover,
             )
         except TransportError:
             auth.stop()

@@ -12,6 +12,10 @@ from typing import Any
 import pytest
 import zmq
 
+from netgym_sim.serving.server import FakeServer
+from tests.e2e.rawpeer import RawPeer, action_from_template
+from tests.e2e.test_server_raw import custom_start
+
 pytestmark = pytest.mark.e2e
 
 #: Same-identity pairs opened and closed against one server.
@@ -63,3 +67,70 @@ def test_one_identity_opened_twice_and_closed_many_times_never_kills_the_server(
         assert probe.recv() == b'{"type":"env-end"}'
     finally:
         probe.close(linger=0)
+
+
+def _step(peer: RawPeer, reply: dict[str, Any]) -> None:
+    peer.send(action_from_template(reply["network_stats"][0], "srate", [0.5, 0.5, 0.5]))
+
+
+def _wait_connected(server: FakeServer, thief: RawPeer) -> None:
+    """Until the thief's handshake is done (its route taken, where it can be)."""
+    monitor = thief.socket.get_monitor_socket(zmq.EVENT_HANDSHAKE_SUCCEEDED)
+    try:
+        assert monitor.poll(5000), "the thief's handshake did not complete"
+    finally:
+        thief.socket.disable_monitor()
+        monitor.close(linger=0)
+
+
+def test_without_handover_another_account_cannot_listen_to_a_live_session(
+    zmq_context: zmq.Context[Any],
+) -> None:
+    """``serve --no-handover``: a listener with a live session's identity gets nothing.
+
+    Before (handover, the only mode): the listener took the route and received the victim's
+    measurement; the victim waited for its step timeout.
+    """
+    with FakeServer(handover=False) as server:
+        victim = RawPeer(zmq_context, server.address, "admin-7")
+        thief = None
+        try:
+            victim.send(custom_start(steps=5, episodes=1))
+            first = victim.recv()
+            assert first is not None and first["type"] == "env-measurement", first
+            thief = RawPeer(zmq_context, server.address, "admin-7", "test", "test")
+            _wait_connected(server, thief)
+            _step(victim, first)
+            second = victim.recv()
+            assert second is not None and second["type"] == "env-measurement", second
+            assert thief.recv(timeout_ms=300) is None
+        finally:
+            victim.close()
+            if thief is not None:
+                thief.close()
+
+
+def test_a_reply_is_held_when_the_connection_that_asked_has_closed(
+    zmq_context: zmq.Context[Any],
+) -> None:
+    """A late reply never goes to whoever holds the identity after the asker left.
+
+    Before: the second account connected with the identity after the victim closed and,
+    sending nothing, received the victim's late measurement.
+    """
+    with FakeServer(faults=["delay@2:1000"]) as server:
+        victim = RawPeer(zmq_context, server.address, "admin-7")
+        thief = None
+        try:
+            victim.send(custom_start(steps=5, episodes=1))
+            first = victim.recv()
+            assert first is not None and first["type"] == "env-measurement", first
+            _step(victim, first)  # its measurement comes 1 s late
+            victim.close()
+            thief = RawPeer(zmq_context, server.address, "admin-7", "test", "test")
+            _wait_connected(server, thief)
+            assert thief.recv(timeout_ms=2000) is None
+        finally:
+            victim.close()
+            if thief is not None:
+                thief.close()
