@@ -35,8 +35,16 @@ from netgym_client.errors import ConfigError, TransportError
 from netgym_sim.core.backend import DEFAULT_ACCOUNTS, Account, load_accounts
 from netgym_sim.limits import Limits
 from netgym_sim.serving.auth import Authenticator
-from netgym_sim.serving.broker import BACKEND, HELLO_EXPIRY_S, Broker, Outgoing
-from netgym_sim.serving.server import ServingThread, bind_router, load_secret_key, plain_in_clear
+from netgym_sim.serving.broker import BACKEND, FRONTEND, HELLO_EXPIRY_S, Broker, Outgoing
+from netgym_sim.serving.routes import RouteBook
+from netgym_sim.serving.server import (
+    ConnectionWatch,
+    ServingThread,
+    bind_router,
+    connection_of,
+    load_secret_key,
+    plain_in_clear,
+)
 from netgym_sim.serving.worker import (
     ACTION_TIMEOUT_S,
     HELLO_INTERVAL_S,
@@ -159,6 +167,7 @@ class BrokerServer(ServingThread):
         self._context: zmq.Context[zmq.Socket[bytes]] | None = None
         self._auth: Authenticator | None = None
         self._sockets: list[zmq.Socket[bytes]] = []
+        self._watches: list[ConnectionWatch] = []
 
     @property
     def env_address(self) -> str:
@@ -219,6 +228,7 @@ class BrokerServer(ServingThread):
         except TransportError:
             self._release()
             raise
+        self._watches = [ConnectionWatch(context, frontend), ConnectionWatch(context, backend)]
         for local in self._locals:
             self._spawn(local)
         self._start_thread(
@@ -298,6 +308,9 @@ class BrokerServer(ServingThread):
             self._loop(frontend, backend, waker)
         finally:
             waker.close(linger=0)
+            for watch in self._watches:
+                watch.close()
+            self._watches = []
 
     def _loop(
         self, frontend: zmq.Socket[bytes], backend: zmq.Socket[bytes], waker: zmq.Socket[bytes]
@@ -306,29 +319,48 @@ class BrokerServer(ServingThread):
         for sock in (frontend, backend, waker):
             poller.register(sock, zmq.POLLIN)
         next_chores_s = 0.0
+        # a message goes out only while the connection that last spoke for its identity (as
+        # its own account) is open: never to whoever took the identity after it left
+        books = {FRONTEND: RouteBook(), BACKEND: RouteBook()}
         while not self._stop.is_set():
             try:
                 ready = dict(poller.poll(POLL_MS))
                 out: list[Outgoing] = []
+                self._note_closed(books)
                 if frontend in ready:
-                    for frames, user in _drain(frontend):
+                    for frames, user, conn in _drain(frontend):
+                        _note(books[FRONTEND], frames[0], user, conn)
                         out += self.broker.from_client(frames, user)
                 if backend in ready:
-                    for frames, user in _drain(backend):
+                    for frames, user, conn in _drain(backend):
+                        _note(books[BACKEND], frames[0], user, conn)
                         out += self.broker.from_worker(frames, user)
                 now_s = time.monotonic()
                 if now_s >= next_chores_s:
                     next_chores_s = now_s + POLL_MS / 1000
                     out += self.broker.expire()
                     out += self._supervise()
+                if out:
+                    self._note_closed(books)
                 for side, frames in out:
-                    (backend if side == BACKEND else frontend).send_multipart(frames)
+                    if books[side].may_send(frames[0]):
+                        (backend if side == BACKEND else frontend).send_multipart(frames)
+                    else:
+                        logger.warning(
+                            "message to %r held back: its connection has closed", frames[0]
+                        )
             except zmq.ZMQError as exc:
                 if self._stop.is_set():
                     break
                 logger.error("socket error (continuing): %s", exc)
             except Exception:  # a bug must never stop the broker for everyone
                 logger.exception("internal error in the broker loop (continuing)")
+
+    def _note_closed(self, books: dict[str, RouteBook]) -> None:
+        if len(self._watches) == 2:
+            for side, watch in zip((FRONTEND, BACKEND), self._watches, strict=True):
+                for conn in watch.closed():
+                    books[side].closed(conn)
 
     def stop(self, timeout_s: float = 5.0) -> None:
         """Stop serving, stop the local workers, release everything (idempotent)."""
@@ -364,9 +396,15 @@ class BrokerServer(ServingThread):
             self._context = None
 
 
-def _drain(sock: zmq.Socket[bytes]) -> list[tuple[list[bytes], str | None]]:
-    """Up to :data:`BATCH` messages waiting on ``sock``, each with its ZAP User-Id."""
-    batch: list[tuple[list[bytes], str | None]] = []
+def _note(book: RouteBook, identity: bytes, user: str | None, conn: int | None) -> None:
+    """A message of ``identity`` on ``conn``: its route, if it spoke as its own account."""
+    if user is None or identity.decode("utf-8", errors="replace").split("-")[0] == user:
+        book.arrived(identity, conn)
+
+
+def _drain(sock: zmq.Socket[bytes]) -> list[tuple[list[bytes], str | None, int | None]]:
+    """Up to :data:`BATCH` messages waiting on ``sock``, with their ZAP User-Id and connection."""
+    batch: list[tuple[list[bytes], str | None, int | None]] = []
     for _ in range(BATCH):
         try:
             parts = sock.recv_multipart(zmq.NOBLOCK, copy=False)
@@ -376,5 +414,5 @@ def _drain(sock: zmq.Socket[bytes]) -> list[tuple[list[bytes], str | None]]:
             user: str | None = str(parts[-1].get("User-Id"))
         except zmq.ZMQError:  # no metadata: not an authenticated connection
             user = None
-        batch.append(([part.bytes for part in parts], user))
+        batch.append(([part.bytes for part in parts], user, connection_of(parts[-1])))
     return batch

@@ -379,3 +379,30 @@ def test_a_local_worker_gets_its_password_from_the_environment_not_its_command_l
         argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         assert argv and b"worker" in argv, argv
         assert not any(secret.encode() in arg for arg in argv), argv
+
+
+def test_a_worker_identity_taken_after_the_worker_left_gets_no_clients_start(
+    broker: BrokerServer,
+) -> None:
+    """Another account that takes a gone worker's identity receives no client's env-start."""
+    context: zmq.Context[Any] = zmq.Context()
+    client = RawPeer(context, broker.address, "admin-0")
+    thief = context.socket(zmq.DEALER)
+    thief.setsockopt(zmq.LINGER, 0)
+    try:
+        honest = Worker(broker.env_address, hostname="gone")  # admin-0-gone
+        honest.slot.hello_interval_s = HELLO_S
+        honest.start()
+        wait_until(lambda: b"admin-0-gone" in broker.broker.idle_workers(), "the worker's hello")
+        honest.stop()  # its connection closes; the broker still lists it until hello expiry
+        thief.setsockopt(zmq.IDENTITY, b"admin-0-gone")
+        thief.setsockopt(zmq.PLAIN_USERNAME, b"test")
+        thief.setsockopt(zmq.PLAIN_PASSWORD, b"test")
+        thief.connect(broker.env_address)
+        time.sleep(0.2)  # its handshake: it now holds the route, sending nothing
+        client.send(CUSTOM)
+        assert not thief.poll(1000), "the thief received a client's env-start"
+    finally:
+        client.close()
+        thief.close(linger=0)
+        context.destroy(linger=0)
