@@ -46,6 +46,8 @@ def _cmd_record(args: argparse.Namespace) -> int:
                 pass
         except KeyboardInterrupt:
             pass
+    if proxy.error is not None:
+        raise proxy.error
     print(f"netgym: {proxy.messages} messages recorded in {args.out}", file=sys.stderr)
     return 0
 
