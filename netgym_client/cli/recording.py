@@ -98,7 +98,10 @@ def _cmd_dataset(args: argparse.Namespace) -> int:
 
         script = read_recording(args.from_recording).script(None)
         episodes: Any = dataset.episodes_from_recording(script)
-        env_name = next(str(p.get("env")) for d, p in script if p.get("type") == "env-start")
+        starts = [str(p.get("env")) for d, p in script if p.get("type") == "env-start"]
+        if not starts:
+            raise dataset.DatasetError(f"{args.from_recording}: the recording has no env-start")
+        env_name = starts[0]
         algorithm = f"recording:{Path(args.from_recording).name}"
         total = None
     else:
