@@ -51,7 +51,7 @@ from netgym_client.cli.console import (
     setup_logging,
     show_progress,
 )
-from netgym_client.cli.results import RunRecorder, write_results
+from netgym_client.cli.results import ResultsError, RunRecorder, write_results
 from netgym_client.config import ENVIRONMENTS, load_config
 from netgym_client.env import NetworkGymEnv
 from netgym_client.errors import NetGymError
@@ -270,9 +270,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
             keep_partial=True,
         )
     figures = summary.as_dict()
+    unwritten: ResultsError | None = None
     if rec is not None and args.out is not None:
-        for path in write_results(args.out, rec, figures):
-            logger.info("wrote %s", path)
+        try:
+            for path in write_results(args.out, rec, figures):
+                logger.info("wrote %s", path)
+        except ResultsError as exc:  # the summary below still shows the run
+            unwritten = exc
     if rec is not None and args.plot is not None:
         from netgym_client.cli.plot import plot_run  # noqa: PLC0415 (optional extra)
 
@@ -283,6 +287,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(json.dumps(figures))
     else:
         _print_summary(summary, out)
+    if unwritten is not None:
+        return error(f"{unwritten} (the summary above is the run's)")
     if summary.interrupted:
         print("netgym: interrupted; the summary covers what ran", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import struct
 import sys
 import types
@@ -259,3 +260,37 @@ def test_baselines_markdown(capsys: pytest.CaptureFixture[str]) -> None:
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("| env | agent | mean return")
     assert [ln.split("|")[2].strip() for ln in lines[2:]] == ["system_default", "random"]
+
+
+def test_a_full_disk_under_out_is_one_line_and_the_summary_still_shows(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import errno
+
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", full)
+    argv = ["run", "custom", "--episodes", "1", "--steps-per-episode", "2", "--out", str(tmp_path)]
+    assert cli.main([*argv, "--json", "--no-progress"]) == 1
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["episodes"] == 1  # the run's figures are not lost
+    lines = [ln for ln in captured.err.splitlines() if "No space left on device" in ln]
+    assert len(lines) == 1 and "Traceback" not in captured.err, captured.err
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no half-written file
+
+
+def test_results_files_appear_whole_or_not_at_all(tmp_path: Path) -> None:
+    from netgym_client.cli.results import ResultsError, write_whole
+
+    target = tmp_path / "steps.csv"
+    target.write_text("old, complete\n")
+
+    def fails_midway(f: Any) -> None:
+        f.write("half a ")
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(ResultsError, match="No space left on device"):
+        write_whole(target, fails_midway)
+    assert target.read_text() == "old, complete\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["steps.csv"]
