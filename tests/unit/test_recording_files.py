@@ -98,3 +98,16 @@ def test_corrupt_lines_are_named(tmp_path: Path, line: bytes, needle: str) -> No
     with pytest.raises(RecordingError, match=needle) as caught:
         read_recording(path)
     assert "bad.jsonl:2" in str(caught.value)
+
+
+def test_an_env_recording_onto_a_full_disk_raises_a_typed_error() -> None:
+    if not Path("/dev/full").exists():
+        pytest.skip("needs /dev/full")
+    from netgym_client.env import NetworkGymEnv
+
+    with pytest.raises(RecordingError, match="No space left on device"):
+        env = NetworkGymEnv("custom", record="/dev/full")
+        try:
+            env.reset(seed=0)
+        finally:
+            env.close()
