@@ -59,6 +59,7 @@ from netgym_client.errors import ConfigError, TransportError
 from netgym_sim.core.backend import DEFAULT_ACCOUNTS, Account, Backend, load_accounts
 from netgym_sim.core.faults import FaultInjector
 from netgym_sim.core.handlers import handle_frames, handle_idle
+from netgym_sim.core.warmup import warm_up
 from netgym_sim.limits import Limits
 from netgym_sim.serving.auth import Authenticator
 from netgym_sim.serving.routes import RouteBook
@@ -346,6 +347,9 @@ class FakeServer(ServingThread):
             connection of any account can take or listen to a live session; a client that
             reconnects with its identity before its old connection closed is not served on
             that connection (libzmq leaves it unread) and times out.
+        warm_up: Compile the model's numba kernel in :meth:`start`, before serving
+            (:mod:`netgym_sim.core.warmup`), so the first ``nqos_split`` session does not
+            stall every session while it compiles.
         faults: A fault plan (:class:`~netgym_sim.core.faults.FaultPlan`, or a list of
             ``"KIND@AT[:PARAM]"`` strings and dicts): replies late, lost, doubled or
             replaced on cue (see :mod:`netgym_sim.core.faults`).
@@ -369,11 +373,13 @@ class FakeServer(ServingThread):
         limits: Limits | None = None,
         curve_secret_key_file: str | os.PathLike[str] | None = None,
         handover: bool = True,
+        warm_up: bool = True,
     ) -> None:
         if accounts_file is not None:
             accounts = load_accounts(accounts_file)
         super().__init__(host, port)
         self.handover = handover
+        self.warm_up = warm_up
         self._faults = FaultInjector(faults) if faults else None
         self.backend = Backend(
             accounts if accounts is not None else DEFAULT_ACCOUNTS,
@@ -399,6 +405,8 @@ class FakeServer(ServingThread):
         """
         if self._thread is not None:
             return self
+        if self.warm_up:
+            warm_up()  # numba compiles now, not on the serving thread during a session
         context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
         passwords = {a.name: a.password for a in self.backend.accounts.values()}
         curve = self._curve_keys
