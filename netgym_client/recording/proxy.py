@@ -98,6 +98,7 @@ class RecordingProxy:
         #: Why the proxy stopped on its own (the recording could not be written), if it did.
         self.error: RecordingError | None = None
         self._front_conn: dict[bytes, int] = {}  # identity -> the client connection it spoke on
+        self._front_closed: set[int] = set()  # closed connections, until their number is reused
         self._front_watch: zmq.Socket[bytes] | None = None
 
     def __enter__(self) -> RecordingProxy:
@@ -158,7 +159,7 @@ class RecordingProxy:
             context.term()
             raise
         watch_address = f"inproc://netgym-proxy-watch-{id(self)}"
-        front.monitor(watch_address, zmq.EVENT_DISCONNECTED)
+        front.monitor(watch_address, zmq.EVENT_ACCEPTED | zmq.EVENT_DISCONNECTED)
         self._front_watch = context.socket(zmq.PAIR)
         self._front_watch.setsockopt(zmq.LINGER, 0)
         self._front_watch.setsockopt(zmq.RCVHWM, 0)  # libzmq writes events blocking
@@ -242,6 +243,10 @@ class RecordingProxy:
             if len(event) != 2 or len(event[0]) != 6:
                 continue
             conn = int.from_bytes(event[0][2:6], sys.byteorder)
+            if int.from_bytes(event[0][:2], sys.byteorder) == zmq.EVENT_ACCEPTED:
+                self._front_closed.discard(conn)
+                continue
+            self._front_closed.add(conn)
             for identity, spoke_on in list(self._front_conn.items()):
                 if spoke_on == conn:
                     del self._front_conn[identity]
@@ -317,8 +322,11 @@ class RecordingProxy:
         frames: list[Any] = front.recv_multipart(copy=False)
         identity = bytes(frames[0].bytes)
         token = str(frames[-1].get("User-Id")).encode()
+        conn: int | None = None
         with contextlib.suppress(zmq.ZMQError, ValueError):  # no metadata: not tracked
-            self._front_conn[identity] = int(frames[-1].get("__fd"))
+            conn = int(frames[-1].get("__fd"))
+        if conn is not None:
+            self._front_conn[identity] = conn
         payload = [bytes(f.bytes) for f in frames[1:]]
         upstream = self._upstream_for(identity, token)
         if upstream is None:
@@ -333,6 +341,9 @@ class RecordingProxy:
                 identity,
             )
         self._record("c2s", identity, payload)
+        if conn is not None and conn in self._front_closed:  # read after its client left
+            self._front_conn.pop(identity, None)
+            self._close_upstream(identity)
 
     def _from_server(
         self, front: zmq.Socket[bytes], identity: bytes, sock: zmq.Socket[bytes]

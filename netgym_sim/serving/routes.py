@@ -10,9 +10,9 @@ Rules:
   identity whose last connection closed is held back (dropped and logged): the identity now
   names nobody, or somebody who has not yet spoken on it, however briefly the original
   client was away.
-- A connection number is reused by the system after a close. A close that is learned after
-  a new message on a reused number also forgets that message's route: the next reply is
-  held (the safe side), never sent to the wrong peer.
+- A message can be read after its connection's close was reported (it was already queued):
+  a closed connection stays closed until ZeroMQ reports a new connection accepted on that
+  number (the system reuses numbers), so such a message gives its identity no route.
 - Messages without a connection (no metadata: an inproc peer) are not tracked; their
   replies are allowed.
 
@@ -45,6 +45,7 @@ class RouteBook:
     def __init__(self) -> None:
         self._conn_of: dict[bytes, int | None] = {}
         self._ids_of: dict[int, set[bytes]] = {}
+        self._closed: set[int] = set()  # closed, not yet reused by an accepted connection
 
     def __len__(self) -> int:
         return len(self._conn_of)
@@ -58,12 +59,20 @@ class RouteBook:
                 ids.discard(identity)
                 if not ids:
                     del self._ids_of[old]
+        if conn is not None and conn in self._closed:  # queued before its connection closed
+            self._conn_of.pop(identity, None)
+            return
         self._conn_of[identity] = conn
         if conn is not None:
             self._ids_of.setdefault(conn, set()).add(identity)
 
+    def opened(self, conn: int) -> None:
+        """Note that a new connection was accepted on number ``conn``."""
+        self._closed.discard(conn)
+
     def closed(self, conn: int) -> None:
         """Note that connection ``conn`` closed: its identities' routes are gone."""
+        self._closed.add(conn)
         for identity in self._ids_of.pop(conn, ()):
             if self._conn_of.get(identity) == conn:
                 del self._conn_of[identity]

@@ -29,6 +29,17 @@ def test_a_reply_follows_the_asking_connection_only_while_it_is_open() -> None:
     assert book.may_send(b"admin-0")
 
 
+def test_a_message_read_after_its_connections_close_gives_no_route() -> None:
+    book = RouteBook()
+    book.arrived(b"admin-0", 7)
+    book.closed(7)
+    book.arrived(b"admin-0", 7)  # it was queued before the close
+    assert not book.may_send(b"admin-0")
+    book.opened(7)  # the number is reused by a new connection
+    book.arrived(b"admin-0", 7)
+    assert book.may_send(b"admin-0")
+
+
 def test_a_restart_that_takes_over_before_the_old_connection_closes_keeps_its_route() -> None:
     book = RouteBook()
     book.arrived(b"admin-0", 7)
@@ -41,17 +52,22 @@ def test_a_restart_that_takes_over_before_the_old_connection_closes_keeps_its_ro
 def test_the_book_agrees_with_a_simple_model(events: list[tuple[str, bytes, int | None]]) -> None:
     book = RouteBook()
     last: dict[bytes, int | None] = {}
-    open_conns: set[int] = set()
+    closed: set[int] = set()
     for kind, identity, conn in events:
         if kind == "arrived":
             book.arrived(identity, conn)
-            last[identity] = conn
-            if conn is not None:
-                open_conns.add(conn)
+            if conn in closed:  # a message read after its connection's close
+                last.pop(identity, None)
+            else:
+                last[identity] = conn
+        elif kind == "opened":
+            assert conn is not None
+            book.opened(conn)
+            closed.discard(conn)
         else:
             assert conn is not None
             book.closed(conn)
-            open_conns.discard(conn)
+            closed.add(conn)
             last = {i: c for i, c in last.items() if c != conn}
         for each in (b"admin-0", b"admin-1", b"test-0"):
             assert book.may_send(each) == (each in last), (each, events)
