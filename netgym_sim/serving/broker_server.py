@@ -38,6 +38,8 @@ from netgym_sim.serving.auth import Authenticator
 from netgym_sim.serving.broker import BACKEND, FRONTEND, HELLO_EXPIRY_S, Broker, Outgoing
 from netgym_sim.serving.routes import RouteBook
 from netgym_sim.serving.server import (
+    RCVHWM,
+    SNDHWM,
     ConnectionWatch,
     ServingThread,
     bind_router,
@@ -215,6 +217,8 @@ class BrokerServer(ServingThread):
                 max_message_bytes=2 * self.limits.max_message_bytes,
                 curve_keys=curve,
                 handover=self.handover,
+                # a client that never reads holds at most SNDHWM measurements
+                options={zmq.RCVHWM: RCVHWM, zmq.SNDHWM: SNDHWM},
             )
             self._sockets.append(frontend)
             backend, self.env_port = bind_router(
@@ -359,8 +363,7 @@ class BrokerServer(ServingThread):
     def _note_closed(self, books: dict[str, RouteBook]) -> None:
         if len(self._watches) == 2:
             for side, watch in zip((FRONTEND, BACKEND), self._watches, strict=True):
-                for conn in watch.closed():
-                    books[side].closed(conn)
+                watch.feed(books[side])
 
     def stop(self, timeout_s: float = 5.0) -> None:
         """Stop serving, stop the local workers, release everything (idempotent)."""

@@ -19,6 +19,11 @@ Rules:
   marks it failed without destroying it, and the armed timer writes a PING to it). Dead
   peers are found by TCP keepalive instead (:data:`KEEPALIVE_IDLE_S`...), which the kernel
   runs, so a vanished client's connection still closes.
+- Memory per peer is bounded: ZeroMQ queues at most :data:`RCVHWM` messages from it and
+  :data:`SNDHWM` unread replies to it (more replies are dropped). ZeroMQ hands over a
+  message of several frames only once all of them have arrived (each at most
+  ``MAXMSGSIZE``); as no client message has several frames, their payloads are refused
+  without being copied and released at once.
 - One thread owns the socket and serves every session in lock step (a step is one call
   into the SimPy model). Before serving a message, every message already waiting on the
   socket is taken off it and its arrival noted (at most :data:`MAX_PENDING` messages and
@@ -84,6 +89,9 @@ MAX_PENDING = 1000
 MAX_PENDING_BYTES = 64 * 1024 * 1024
 #: Messages ZeroMQ queues per peer before it stops reading that peer (clients are lock-step).
 RCVHWM = 8
+#: Replies ZeroMQ queues for a peer that does not read them; more are dropped (a lock-step
+#: client has one unread reply at a time), so a peer that never reads holds at most this many.
+SNDHWM = 8
 #: TCP keepalive of every accepted connection: first probe after this many idle seconds,
 #: then one every KEEPALIVE_INTVL_S; KEEPALIVE_CNT unanswered probes close it (~16 s).
 KEEPALIVE_IDLE_S, KEEPALIVE_INTVL_S, KEEPALIVE_CNT = 10, 2, 3
@@ -207,7 +215,7 @@ def connection_of(frame: zmq.Frame) -> int | None:
 
 
 class ConnectionWatch:
-    """The connections of one socket that ZeroMQ reports closed (a socket monitor).
+    """The connections of one socket that ZeroMQ reports accepted and closed (a monitor).
 
     The monitor's inproc pipe has no high-water mark: libzmq writes events to it blocking,
     so a full pipe would stall every connection of the context until it is read.
@@ -215,23 +223,28 @@ class ConnectionWatch:
 
     def __init__(self, context: zmq.Context[zmq.Socket[bytes]], sock: zmq.Socket[bytes]) -> None:
         address = f"inproc://netgym-monitor-{id(sock)}"
-        sock.monitor(address, zmq.EVENT_DISCONNECTED)
+        sock.monitor(address, zmq.EVENT_ACCEPTED | zmq.EVENT_DISCONNECTED)
         self._sock = sock
         self._pair = context.socket(zmq.PAIR)
         self._pair.setsockopt(zmq.LINGER, 0)
         self._pair.setsockopt(zmq.RCVHWM, 0)
         self._pair.connect(address)
 
-    def closed(self) -> list[int]:
-        """Connections reported closed since the last call."""
-        conns: list[int] = []
+    def feed(self, book: RouteBook) -> None:
+        """Tell ``book`` every connection accepted or closed since the last call, in order."""
         while True:
             try:
                 frames = self._pair.recv_multipart(zmq.NOBLOCK)
             except zmq.Again:
-                return conns
-            if len(frames) == 2 and len(frames[0]) == 6:
-                conns.append(int.from_bytes(frames[0][2:6], sys.byteorder))
+                return
+            if len(frames) != 2 or len(frames[0]) != 6:
+                continue
+            event = int.from_bytes(frames[0][:2], sys.byteorder)
+            conn = int.from_bytes(frames[0][2:6], sys.byteorder)
+            if event == zmq.EVENT_ACCEPTED:
+                book.opened(conn)
+            elif event == zmq.EVENT_DISCONNECTED:
+                book.closed(conn)
 
     def close(self) -> None:
         """Stop monitoring and close the pipe (on the thread that owns the socket)."""
@@ -423,7 +436,7 @@ class FakeServer(ServingThread):
                 self.port,
                 max_message_bytes=2 * self.backend.limits.max_message_bytes,
                 curve_keys=curve,
-                options={zmq.RCVHWM: RCVHWM},
+                options={zmq.RCVHWM: RCVHWM, zmq.SNDHWM: SNDHWM},
                 handover=self.handover,
             )
         except TransportError:
@@ -495,8 +508,7 @@ class FakeServer(ServingThread):
 
     def _note_closed(self) -> None:
         if self._watch is not None:
-            for conn in self._watch.closed():
-                self.routes.closed(conn)
+            self._watch.feed(self.routes)
 
     def _drain(self, sock: zmq.Socket[bytes], pending: _Pending) -> None:
         """Take every waiting message off ``sock``, noting its arrival with the backend."""
@@ -507,7 +519,10 @@ class FakeServer(ServingThread):
             except zmq.Again:
                 return
             received_s = time.monotonic()
-            frames = [part.bytes for part in parts]
+            if len(parts) == 2:
+                frames = [part.bytes for part in parts]
+            else:  # no client message has several frames: refused without copying them
+                frames = [parts[0].bytes] + [b""] * (len(parts) - 1)
             try:
                 user: str | None = str(parts[-1].get("User-Id"))
             except zmq.ZMQError:  # no metadata: not an authenticated connection
