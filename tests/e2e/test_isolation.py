@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import subprocess
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import zmq
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from netgym_sim.serving.server import FakeServer
+from netgym_sim.serving.server import RCVHWM, SNDHWM, FakeServer
 from tests.e2e.rawpeer import RawPeer, action_from_template
 from tests.e2e.test_server_raw import custom_start
 
@@ -22,6 +25,19 @@ pytestmark = pytest.mark.e2e
 PAIRS = 1000
 #: Longest the stress loop may run, s (it takes a few seconds).
 STRESS_DEADLINE_S = 60.0
+
+
+@pytest.fixture(scope="module")
+def fuzz_server() -> Iterator[FakeServer]:
+    with FakeServer(warm_up=False) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def fuzz_context() -> Iterator[zmq.Context[Any]]:
+    context: zmq.Context[Any] = zmq.Context()
+    yield context
+    context.destroy(linger=0)
 
 
 def _dealer(context: zmq.Context[Any], address: str, heartbeats: bool) -> zmq.Socket[bytes]:
@@ -134,3 +150,45 @@ def test_a_reply_is_held_when_the_connection_that_asked_has_closed(
             victim.close()
             if thief is not None:
                 thief.close()
+
+
+def test_a_message_of_many_frames_is_refused_by_name(zmq_context: zmq.Context[Any]) -> None:
+    with FakeServer() as server:
+        peer = RawPeer(zmq_context, server.address, "admin-5")
+        try:
+            peer.send_raw(*([b"x" * 1024] * 300))
+            reply = peer.recv()
+            assert reply is not None and reply["type"] == "env-error", reply
+            assert "expected 1 payload frame, got 300" in reply["error_msg"]
+        finally:
+            peer.close()
+
+
+def test_the_server_queues_few_replies_for_a_peer() -> None:
+    with FakeServer() as server:
+        assert server._socket is not None
+        assert server._socket.getsockopt(zmq.SNDHWM) == SNDHWM <= 16
+        assert server._socket.getsockopt(zmq.RCVHWM) == RCVHWM <= 16
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    frames=st.lists(st.binary(max_size=300), min_size=1, max_size=4),
+    identity=st.sampled_from(["admin-8", "test-0", "admin-99", "ghost-1", "test-a-0"]),
+)
+def test_hostile_frames_get_a_typed_answer_or_none_and_the_server_keeps_serving(
+    fuzz_server: FakeServer, fuzz_context: zmq.Context[Any], frames: list[bytes], identity: str
+) -> None:
+    account = identity.partition("-")[0] if identity.startswith(("admin", "test")) else "test"
+    peer = RawPeer(fuzz_context, fuzz_server.address, identity, account, account)
+    good = RawPeer(fuzz_context, fuzz_server.address, "admin-9")
+    try:
+        peer.send_raw(*frames)
+        reply = peer.recv(timeout_ms=2000)
+        assert reply is None or reply["type"] in {"env-error", "no-available-worker", "env-end"}
+        good.send({"type": "env-end"})
+        assert good.recv(timeout_ms=5000) == {"type": "env-end"}
+    finally:
+        peer.close()
+        good.close()
+    assert fuzz_server.running
