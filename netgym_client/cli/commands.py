@@ -127,7 +127,7 @@ def run(
     *,
     episodes: int,
     steps_per_episode: int | None = None,
-    server: str = "embedded",
+    server: str | None = None,
     seed: int | None = 0,
     config_path: str | None = None,
     reward_type: str | None = None,
@@ -154,7 +154,8 @@ def run(
     if reward_type is not None:
         overrides["rl_config"] = {"reward_type": reward_type}
     env = NetworkGymEnv(env_name, config=overrides, server=server, config_path=config_path)
-    summary = RunSummary(env_name, agent_name, server, seed, episodes_planned=episodes)
+    address = env.config.server.address  # --server, else the config file's, else embedded
+    summary = RunSummary(env_name, agent_name, address, seed, episodes_planned=episodes)
     steps = int(env.config.env_config["steps_per_episode"])
     summary.steps_planned = (steps - 1) * episodes
     started = time.perf_counter()
@@ -421,9 +422,9 @@ def _add_session_flags(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--server",
-        default="embedded",
+        default=None,
         help="'embedded' (in-process simulator) or tcp://host:port of a server "
-        "(default: %(default)s)",
+        "(default: the --config file's server.address, else embedded)",
     )
     p.add_argument(
         "--seed", type=int, default=0, help="the session's random_seed (default: %(default)s)"

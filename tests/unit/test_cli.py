@@ -294,3 +294,31 @@ def test_results_files_appear_whole_or_not_at_all(tmp_path: Path) -> None:
         write_whole(target, fails_midway)
     assert target.read_text() == "old, complete\n"
     assert [p.name for p in tmp_path.iterdir()] == ["steps.csv"]
+
+
+def test_run_honours_the_config_files_server_address(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from netgym_sim.embedded import FakeServer
+
+    with FakeServer() as server:
+        config = tmp_path / "c.json"
+        config.write_text(json.dumps({"server": {"address": server.address}}))
+        argv = ["run", "custom", "--episodes", "1", "--steps-per-episode", "2"]
+        assert cli.main([*argv, "--config", str(config), "--json", "--no-progress"]) == 0
+        figures = json.loads(capsys.readouterr().out)
+        assert figures["server"] == server.address
+    with FakeServer(max_sessions=0) as full:  # proves the session goes there, not in process
+        config.write_text(json.dumps({"server": {"address": full.address}}))
+        assert cli.main([*argv, "--config", str(config), "--json", "--no-progress"]) == 1
+        assert "no-available-worker" in capsys.readouterr().err.lower().replace(" ", "-")
+
+
+def test_run_server_flag_beats_the_config_file(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    config = tmp_path / "c.json"
+    config.write_text(json.dumps({"server": {"address": "tcp://127.0.0.1:9"}}))
+    argv = ["run", "custom", "--episodes", "1", "--steps-per-episode", "2", "--server", "embedded"]
+    assert cli.main([*argv, "--config", str(config), "--json", "--no-progress"]) == 0
+    assert json.loads(capsys.readouterr().out)["server"] == "embedded"
