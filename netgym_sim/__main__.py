@@ -184,7 +184,7 @@ def add_worker_arguments(worker: argparse.ArgumentParser) -> argparse.ArgumentPa
     worker.add_argument("--session-name", default="admin", help="account (default: admin)")
     worker.add_argument(
         "--session-key",
-        default=None,
+        default=os.environ.get(SESSION_KEY_ENV, "admin"),
         help=f"password (default: ${SESSION_KEY_ENV}, else admin; the variable keeps it out of ps)",
     )
     worker.add_argument("--id", type=int, default=0, help="worker id in the identity")
@@ -227,11 +227,7 @@ def run_worker(args: argparse.Namespace) -> int:
         worker = Worker(
             args.server,
             session_name=args.session_name,
-            session_key=(
-                args.session_key
-                if args.session_key is not None
-                else os.environ.get(SESSION_KEY_ENV, "admin")
-            ),
+            session_key=args.session_key,
             worker_id=args.id,
             hostname=args.hostname,
             env_list=envs,
