@@ -117,7 +117,10 @@ def _pooled_share(demand: FloatArray, group: IntArray, pool: FloatArray) -> Floa
     """
     size = np.where(group >= 0, pool[np.maximum(group, 0)], 0.0)
     has = size > 0.0
-    scaled = np.where(has, demand / np.where(has, size, 1.0), 0.0)
+    # a subnormal pool overflows the ratio to inf, which max_min_time_share caps at 1 (a full
+    # pool of next to nothing): the right share, so the overflow is no error
+    with np.errstate(over="ignore"):
+        scaled = np.where(has, demand / np.where(has, size, 1.0), 0.0)
     share = max_min_time_share(scaled, np.where(has, group, -1), pool.shape[0])
     return share * size
 
