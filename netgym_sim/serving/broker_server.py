@@ -332,11 +332,11 @@ class BrokerServer(ServingThread):
                 out: list[Outgoing] = []
                 self._note_closed(books)
                 if frontend in ready:
-                    for frames, user, conn in _drain(frontend):
+                    for frames, user, conn in _drain(frontend, parts=2):
                         _note(books[FRONTEND], frames[0], user, conn)
                         out += self.broker.from_client(frames, user)
                 if backend in ready:
-                    for frames, user, conn in _drain(backend):
+                    for frames, user, conn in _drain(backend, parts=3):
                         _note(books[BACKEND], frames[0], user, conn)
                         out += self.broker.from_worker(frames, user)
                 now_s = time.monotonic()
@@ -405,17 +405,26 @@ def _note(book: RouteBook, identity: bytes, user: str | None, conn: int | None) 
         book.arrived(identity, conn)
 
 
-def _drain(sock: zmq.Socket[bytes]) -> list[tuple[list[bytes], str | None, int | None]]:
-    """Up to :data:`BATCH` messages waiting on ``sock``, with their ZAP User-Id and connection."""
+def _drain(sock: zmq.Socket[bytes], parts: int) -> list[tuple[list[bytes], str | None, int | None]]:
+    """Up to :data:`BATCH` messages waiting on ``sock``, with their ZAP User-Id and connection.
+
+    A message of other than ``parts`` frames is refused by the broker whatever it holds: its
+    payload frames are not copied (empty stand-ins keep their count for the refusal).
+    """
     batch: list[tuple[list[bytes], str | None, int | None]] = []
     for _ in range(BATCH):
         try:
-            parts = sock.recv_multipart(zmq.NOBLOCK, copy=False)
+            received = sock.recv_multipart(zmq.NOBLOCK, copy=False)
         except zmq.Again:
             break
         try:
-            user: str | None = str(parts[-1].get("User-Id"))
+            user: str | None = str(received[-1].get("User-Id"))
         except zmq.ZMQError:  # no metadata: not an authenticated connection
             user = None
-        batch.append(([part.bytes for part in parts], user, connection_of(parts[-1])))
+        frames = (
+            [part.bytes for part in received]
+            if len(received) == parts
+            else [received[0].bytes] + [b""] * (len(received) - 1)
+        )
+        batch.append((frames, user, connection_of(received[-1])))
     return batch

@@ -406,3 +406,15 @@ def test_a_worker_identity_taken_after_the_worker_left_gets_no_clients_start(
         client.close()
         thief.close(linger=0)
         context.destroy(linger=0)
+
+
+def test_the_broker_refuses_a_message_of_many_frames_by_name(broker: BrokerServer) -> None:
+    context: zmq.Context[Any] = zmq.Context()
+    peer = RawPeer(context, broker.address, "admin-0")
+    try:
+        peer.send_raw(*([b"x" * 1024] * 200))
+        reply = peer.recv()
+        assert reply is not None and "expected 1 payload frame, got 200" in reply["error_msg"]
+    finally:
+        peer.close()
+        context.destroy(linger=0)
