@@ -418,3 +418,32 @@ def test_the_broker_refuses_a_message_of_many_frames_by_name(broker: BrokerServe
     finally:
         peer.close()
         context.destroy(linger=0)
+
+
+def test_without_handover_a_live_workers_identity_cannot_be_taken() -> None:
+    """``serve --workers --no-handover``: another account's connection with a live worker's
+    identity receives no client's env-start; the worker gets it and answers."""
+    with BrokerServer(handover=False, hello_expiry_s=60.0) as server:
+        context: zmq.Context[Any] = zmq.Context()
+        client = RawPeer(context, server.address, "admin-0")
+        thief = context.socket(zmq.DEALER)
+        thief.setsockopt(zmq.LINGER, 0)
+        honest = Worker(server.env_address, hostname="live")  # admin-0-live
+        honest.slot.hello_interval_s = HELLO_S
+        honest.start()
+        try:
+            wait_until(lambda: b"admin-0-live" in server.broker.idle_workers(), "the hello")
+            thief.setsockopt(zmq.IDENTITY, b"admin-0-live")
+            thief.setsockopt(zmq.PLAIN_USERNAME, b"test")
+            thief.setsockopt(zmq.PLAIN_PASSWORD, b"test")
+            thief.connect(server.env_address)
+            time.sleep(0.2)  # its handshake
+            client.send(CUSTOM)
+            first = client.recv()
+            assert first is not None and first["type"] == "env-measurement", first
+            assert not thief.poll(300), "the thief received a client's env-start"
+        finally:
+            honest.stop()
+            client.close()
+            thief.close(linger=0)
+            context.destroy(linger=0)
