@@ -1,6 +1,6 @@
 """Hostile traffic against a ``python -m netgym_sim serve`` process while 4 good sessions step.
 
-Usage: python benchmarks/fuzz_server.py [--messages 100000] [--steps 300] [--peers 8]
+Usage: python benchmarks/fuzz_server.py [--messages 100000] [--steps 300] [--peers 8] [--cases]
 
 First the 4 good sessions (nqos_split, admin-0 … admin-3, netgym's own client) run alone, then
 again while fuzz peers of several accounts send generated hostile messages: random bytes,
@@ -11,6 +11,12 @@ stale ts, multi-frame messages, identities of other accounts and outside the ide
 crashes (process gone or a traceback on its stderr), typed replies, InternalError replies,
 good steps done/wanted with their p50/p99 latency beside the no-fuzz run, and the server's
 RSS before and after.
+
+``--cases`` then runs the abuse cases of ``benchmarks/abuse_cases.py``, one fresh server
+each: same-identity connect/close pairs, a listener on a live session (with and without
+``--no-handover``), a 300-frame message, a peer that never reads, the first nqos_split
+session; each prints the server's survival, peak and final RSS, and bytes leaked to another
+account.
 """
 
 from __future__ import annotations
@@ -277,6 +283,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=300, help="steps per good session")
     parser.add_argument("--peers", type=int, default=10)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--cases", action="store_true", help="then run abuse_cases.py")
     args = parser.parse_args()
 
     port = free_port()
@@ -366,6 +373,12 @@ def main() -> None:
     print(f"server WARNING lines       {len(warnings)}")
     for line in warnings[:5]:
         print(f"  {line[:160]}")
+    if args.cases:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import abuse_cases  # noqa: PLC0415 (beside this script)
+
+        print()
+        abuse_cases.main(list(abuse_cases.CASES))
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -16,7 +17,7 @@ from netgym_sim.limits import Limits
 from netgym_sim.scenarios import SCENARIOS
 from netgym_sim.serving.broker_server import BrokerServer
 from netgym_sim.serving.server import FakeServer
-from netgym_sim.serving.worker import ACTION_TIMEOUT_S, HELLO_INTERVAL_S, Worker
+from netgym_sim.serving.worker import ACTION_TIMEOUT_S, HELLO_INTERVAL_S, SESSION_KEY_ENV, Worker
 
 logger = logging.getLogger("netgym_sim")
 
@@ -78,6 +79,13 @@ def add_serve_arguments(serve: argparse.ArgumentParser) -> argparse.ArgumentPars
         "measurement number (3) or a probability per measurement (0.05), optionally xN to "
         "fire at most N times (worker-restart@1x1); PARAM the env-error text, the delay's or "
         "worker-restart's ms, or slow's pace (e.g. delay@3:1500, slow@1:2.0)",
+    )
+    serve.add_argument(
+        "--no-handover",
+        action="store_true",
+        help="never hand a live identity's route to a new connection (no account can take "
+        "or listen to another's live session; a client restarted with its identity is served "
+        "once its old connection has closed)",
     )
     serve.add_argument(
         "--curve-secret-key",
@@ -174,7 +182,11 @@ def add_worker_arguments(worker: argparse.ArgumentParser) -> argparse.ArgumentPa
     """Add the flags of ``worker``."""
     worker.add_argument("--server", required=True, metavar="tcp://HOST:PORT", help="env port")
     worker.add_argument("--session-name", default="admin", help="account (default: admin)")
-    worker.add_argument("--session-key", default="admin", help="password (default: admin)")
+    worker.add_argument(
+        "--session-key",
+        default=os.environ.get(SESSION_KEY_ENV, "admin"),
+        help=f"password (default: ${SESSION_KEY_ENV}, else admin; the variable keeps it out of ps)",
+    )
     worker.add_argument("--id", type=int, default=0, help="worker id in the identity")
     worker.add_argument(
         "--envs",
@@ -266,6 +278,7 @@ def serve(args: argparse.Namespace) -> int:
                 action_timeout_s=args.idle_timeout,
                 limits=limits_from(args),
                 curve_secret_key_file=args.curve_secret_key,
+                handover=not args.no_handover,
             ).start()
         else:
             server = FakeServer(
@@ -277,6 +290,7 @@ def serve(args: argparse.Namespace) -> int:
                 faults=args.fault,
                 limits=limits_from(args),
                 curve_secret_key_file=args.curve_secret_key,
+                handover=not args.no_handover,
             ).start()
     except NetGymError as exc:
         logger.error("%s", exc)

@@ -4,11 +4,20 @@ The built-in table maps each environment to ``"module:Class"`` so that an adapte
 imported only when it is used. A user's adapter replaces the built-in one per environment
 (:func:`register_adapter`) or per environment instance (``rl_config.adapter`` or
 ``NetworkGymEnv(..., adapter=...)``, both resolved by :func:`adapter_class`).
+
+A ``"module:Class"`` names code to import, as a pytest plugin's name does: a config file that
+names an adapter runs that module. So it is resolved only after the whole configuration has
+validated (``NetworkGymEnv`` loads the config first), and the module is imported only when
+its source (found without running it; its parent packages are imported to find it) binds
+``Class`` at its top level: ``"os:system"`` or ``"antigravity:X"`` is refused unrun. Load
+config files you trust, as you would a plugin list.
 """
 
 from __future__ import annotations
 
+import ast
 import importlib
+import importlib.util
 
 from netgym_client._config_schema import EXTRA_REWARD_TYPES
 from netgym_client.adapters.base import Adapter
@@ -45,10 +54,39 @@ def register_adapter(env_name: str, target: str | type[Adapter]) -> None:
         raise ConfigError("adapter", f"not an Adapter subclass: {target!r}")
 
 
+def _binds_at_top_level(module_name: str, name: str, where: str) -> None:
+    """Refuse, before running it, a module whose source does not bind ``name`` at top level."""
+    try:
+        spec = importlib.util.find_spec(module_name)
+    except (ImportError, ValueError) as exc:
+        raise ConfigError(where, f"cannot import {module_name!r}: {exc}") from exc
+    if spec is None:
+        raise ConfigError(where, f"cannot import {module_name!r}: no such module")
+    if spec.loader is None or not isinstance(spec.origin, str) or not spec.origin.endswith(".py"):
+        raise ConfigError(where, f"{module_name!r} is not a Python source module")
+    try:
+        with open(spec.origin, encoding="utf-8") as source:
+            tree = ast.parse(source.read(), spec.origin)
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ConfigError(where, f"cannot read {spec.origin}: {exc}") from exc
+    bound: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef):
+            bound.add(node.name)
+        elif isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            bound.update(t.id for t in targets if isinstance(t, ast.Name))
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            bound.update((a.asname or a.name).split(".")[0] for a in node.names)
+    if name not in bound:
+        raise ConfigError(where, f"{module_name!r} defines no {name!r} (not imported)")
+
+
 def _load(target: str, where: str) -> type[Adapter]:
     module_name, sep, class_name = target.partition(":")
     if not sep or not module_name or not class_name:
         raise ConfigError(where, f"must be 'package.module:Class', got {target!r}")
+    _binds_at_top_level(module_name, class_name.split(".")[0], where)
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:

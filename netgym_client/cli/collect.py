@@ -32,7 +32,7 @@ def collect_episodes(
     seeds: Iterable[int],
     steps: int,
     *,
-    server: str = "embedded",
+    server: str | None = None,
     config_path: str | None = None,
     on_step: Callable[[int, float], None] | None = None,
 ) -> Iterator[Episode]:

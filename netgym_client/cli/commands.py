@@ -52,7 +52,7 @@ from netgym_client.cli.console import (
     setup_logging,
     show_progress,
 )
-from netgym_client.cli.results import RunRecorder, write_results
+from netgym_client.cli.results import ResultsError, RunRecorder, write_results
 from netgym_client.config import ENVIRONMENTS, load_config
 from netgym_client.env import NetworkGymEnv
 from netgym_client.errors import NetGymError
@@ -133,7 +133,7 @@ def run(
     *,
     episodes: int,
     steps_per_episode: int | None = None,
-    server: str = "embedded",
+    server: str | None = None,
     seed: int | None = 0,
     config_path: str | None = None,
     reward_type: str | None = None,
@@ -160,7 +160,8 @@ def run(
     if reward_type is not None:
         overrides["rl_config"] = {"reward_type": reward_type}
     env = NetworkGymEnv(env_name, config=overrides, server=server, config_path=config_path)
-    summary = RunSummary(env_name, agent_name, server, seed, episodes_planned=episodes)
+    address = env.config.server.address  # --server, else the config file's, else embedded
+    summary = RunSummary(env_name, agent_name, address, seed, episodes_planned=episodes)
     steps = int(env.config.env_config["steps_per_episode"])
     summary.steps_planned = (steps - 1) * episodes
     started = time.perf_counter()
@@ -278,9 +279,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
             keep_partial=True,
         )
     figures = summary.as_dict()
+    unwritten: ResultsError | None = None
     if rec is not None and args.out is not None:
-        for path in write_results(args.out, rec, figures):
-            logger.info("wrote %s", path)
+        try:
+            for path in write_results(args.out, rec, figures):
+                logger.info("wrote %s", path)
+        except ResultsError as exc:  # the summary below still shows the run
+            unwritten = exc
     if rec is not None and args.plot is not None:
         from netgym_client.cli.plot import plot_run  # noqa: PLC0415 (optional extra)
 
@@ -291,6 +296,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(json.dumps(figures))
     else:
         _print_summary(summary, out)
+    if unwritten is not None:
+        return error(f"{unwritten} (the summary above is the run's)")
     if summary.interrupted:
         print("netgym: interrupted; the summary covers what ran", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -423,9 +430,9 @@ def _add_session_flags(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--server",
-        default="embedded",
+        default=None,
         help="'embedded' (in-process simulator) or tcp://host:port of a server "
-        "(default: %(default)s)",
+        "(default: the --config file's server.address, else embedded)",
     )
     p.add_argument(
         "--seed",

@@ -46,6 +46,8 @@ def _cmd_record(args: argparse.Namespace) -> int:
                 pass
         except KeyboardInterrupt:
             pass
+    if proxy.error is not None:
+        raise proxy.error
     print(f"netgym: {proxy.messages} messages recorded in {args.out}", file=sys.stderr)
     return 0
 
@@ -96,7 +98,10 @@ def _cmd_dataset(args: argparse.Namespace) -> int:
 
         script = read_recording(args.from_recording).script(None)
         episodes: Any = dataset.episodes_from_recording(script)
-        env_name = next(str(p.get("env")) for d, p in script if p.get("type") == "env-start")
+        starts = [str(p.get("env")) for d, p in script if p.get("type") == "env-start"]
+        if not starts:
+            raise dataset.DatasetError(f"{args.from_recording}: the recording has no env-start")
+        env_name = starts[0]
         algorithm = f"recording:{Path(args.from_recording).name}"
         total = None
     else:

@@ -16,14 +16,16 @@ Rules:
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import logging
 import math
+import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
@@ -135,12 +137,42 @@ def write_csv(path: str | Path, table: Table) -> None:
     """Write ``table`` as CSV with a header row (``None`` as an empty field).
 
     A ``str`` cell that is ``None`` cannot be told from ``""`` and reads back as ``""``.
+    The file appears whole or not at all (:func:`write_whole`).
+
+    Raises:
+        ResultsError: The file cannot be written (disk full, read-only place).
     """
-    with Path(path).open("w", newline="", encoding="utf-8") as f:
+
+    def write(f: IO[str]) -> None:
         writer = csv.writer(f)  # RFC 4180 line ends, so a lone "\r" in a field is quoted
         writer.writerow(table.columns)
         for row in table.rows:
             writer.writerow([_format(row[name]) for name in table.columns])
+
+    write_whole(Path(path), write)
+
+
+def write_whole(path: Path, write: Callable[[IO[str]], None]) -> None:
+    """Have ``write`` fill a temporary file beside ``path``, then rename it to ``path``.
+
+    A run killed midway, a full disk or a read-only place never leave a half-written file
+    under ``path`` (an older complete one stays); the temporary file is removed on failure.
+
+    Raises:
+        ResultsError: One line naming the file and the system's reason.
+    """
+    partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
+    try:
+        with partial.open("w", newline="", encoding="utf-8") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(partial, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            partial.unlink()
+        reason = exc.strerror or str(exc)
+        raise ResultsError(f"cannot write {path}: {reason}") from exc
 
 
 def read_csv(path: str | Path, columns: Mapping[str, ColumnType]) -> Table:
@@ -398,7 +430,12 @@ def write_results(
         written.append(out / "users.csv")
         write_csv(written[-1], recorder.users)
     written.append(out / "summary.json")
-    written[-1].write_text(json.dumps(dict(summary), indent=2) + "\n", encoding="utf-8")
+    text = json.dumps(dict(summary), indent=2) + "\n"
+
+    def write_summary(f: IO[str]) -> None:
+        f.write(text)
+
+    write_whole(written[-1], write_summary)
     logger.info("wrote %s", ", ".join(str(p) for p in written))
     return written
 

@@ -28,14 +28,26 @@ Rules:
   them are read from the recorded ``env-action`` records (``value`` reshaped into the action
   space, or the applied action when it was empty). The action a new episode's ``reset()``
   sends is not a transition and is left out.
+- Writing is all or nothing: the dataset is written under a hidden directory of the datasets
+  root (``.netgym-partial-*``, which Minari does not list) and renamed to its id only when
+  complete, so a run killed midway leaves no dataset (and a re-run works). A disk without
+  room for the episodes (estimated before HDF5 is touched: a full disk can crash the HDF5
+  library) or a place that cannot be written gives a one-line :class:`DatasetError`.
+- While it writes, ``MINARI_DATASETS_PATH`` points at the hidden directory (Minari takes
+  its root from there): not for threads that use Minari at the same time.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
+import os
+import shutil
+import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
@@ -291,6 +303,44 @@ def _default_spaces(env_name: str) -> tuple[gym.Space[Any], gym.Space[Any]]:
     return adapter.observation_space, adapter.action_space
 
 
+#: Room a dataset needs on disk, as a multiple of its arrays' bytes (HDF5's overhead, and more).
+SPACE_MARGIN = 2.0
+#: Room a dataset needs besides its arrays (metadata, HDF5 structure), in bytes.
+SPACE_BASE_BYTES = 1 << 20
+
+
+@contextlib.contextmanager
+def _datasets_root(path: Path) -> Iterator[None]:
+    """Minari's datasets root is ``path`` inside the block (it reads the environment)."""
+    before = os.environ.get("MINARI_DATASETS_PATH")
+    os.environ["MINARI_DATASETS_PATH"] = str(path)
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["MINARI_DATASETS_PATH"]
+        else:
+            os.environ["MINARI_DATASETS_PATH"] = before
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or str(exc) or type(exc).__name__
+
+
+def _check_room(where: Path, buffers: list[Any]) -> None:
+    need = SPACE_BASE_BYTES + SPACE_MARGIN * sum(
+        np.asarray(getattr(b, name)).nbytes
+        for b in buffers
+        for name in ("observations", "actions", "rewards")
+    )
+    free = shutil.disk_usage(where).free
+    if free < need:
+        raise DatasetError(
+            f"not enough room in {where}: about {need / 1e6:.1f} MB needed, "
+            f"{free / 1e6:.1f} MB free"
+        )
+
+
 def write_dataset(
     dataset_id: str,
     episodes: Iterable[Episode],
@@ -301,8 +351,11 @@ def write_dataset(
 ) -> DatasetSummary:
     """Write ``episodes`` as the Minari dataset ``dataset_id`` (e.g. ``"netgym/nqos_split/sd-v0"``).
 
+    The dataset appears under its id only once it is complete (see the module's rules).
+
     Raises:
-        DatasetError: Minari is not installed, the id exists already, or no episode.
+        DatasetError: Minari is not installed, the id exists already, no episode, not enough
+            room on the disk, or the datasets root cannot be written.
     """
     minari = _require_minari()
     episode_buffer = importlib.import_module("minari.data_collector").EpisodeBuffer
@@ -338,22 +391,50 @@ def write_dataset(
 
     spec = gym.spec(env_id(env_name))
     try:
+        root = Path(importlib.import_module("minari.storage").get_dataset_path())
+        final = root / dataset_id
+        if final.exists():
+            raise DatasetError(f"{dataset_id}: already exists at {final}")
+        _check_room(root, buffers)
+        partial = Path(tempfile.mkdtemp(prefix=".netgym-partial-", dir=root))
+    except OSError as exc:
+        raise DatasetError(f"{dataset_id}: cannot write the datasets root: {_reason(exc)}") from exc
+    try:
+        with _datasets_root(partial):
+            episodes_written, steps_written = _create(
+                minari,
+                dataset_id,
+                buffers,
+                env=spec,
+                eval_env=spec,
+                observation_space=observation_space,
+                action_space=action_space,
+                algorithm_name=algorithm_name,
+                description=description or f"netgym {__version__}: {env_name}, {algorithm_name}",
+            )
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.rename(partial / dataset_id, final)  # all at once: never a half-made dataset
+    except OSError as exc:
+        raise DatasetError(f"{dataset_id}: cannot write: {_reason(exc)}") from exc
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    path = final / "data"
+    size = sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+    return DatasetSummary(dataset_id, episodes_written, steps_written, str(path), size)
+
+
+def _create(minari: Any, dataset_id: str, buffers: list[Any], **fields: Any) -> tuple[int, int]:
+    """Write the dataset under Minari's current root; its episode and step counts."""
+    try:
         dataset = minari.create_dataset_from_buffers(
             dataset_id,
             buffers,
-            env=spec,
-            eval_env=spec,
-            observation_space=observation_space,
-            action_space=action_space,
-            algorithm_name=algorithm_name,
             author="netgym",
             author_email="netgym@localhost",
             code_permalink="https://pypi.org/project/netgym/",
-            description=description or f"netgym {__version__}: {env_name}, {algorithm_name}",
             data_format="hdf5",
+            **fields,
         )
     except ValueError as exc:
         raise DatasetError(f"{dataset_id}: {exc}") from exc
-    path = dataset.storage.data_path
-    size = sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
-    return DatasetSummary(dataset_id, dataset.total_episodes, dataset.total_steps, str(path), size)
+    return int(dataset.total_episodes), int(dataset.total_steps)

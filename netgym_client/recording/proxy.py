@@ -15,6 +15,15 @@ Rules:
 - ``ROUTER_HANDOVER`` on the listen side: a client restarted with the same identity takes
   over its route, as with the real server. A client that presents other credentials under
   the same identity gets a fresh upstream DEALER.
+- An upstream DEALER lives while its client's connection does: when ZeroMQ reports the
+  client's connection closed, the upstream of every identity that last spoke on it is
+  closed. At most :data:`MAX_UPSTREAMS` are open at once (each costs file descriptors); a
+  new identity beyond that is not forwarded (logged), so a flood of identities can exhaust
+  neither the proxy's descriptors nor its memory. Credentials of connections that never
+  sent a message are kept for the newest :data:`MAX_LOGINS` logins only.
+- A recording that cannot be written (disk full, read-only) stops the proxy: the file keeps
+  every complete line, and :attr:`RecordingProxy.error` holds the one-line
+  :class:`~netgym_client.recording.record.RecordingError` (``netgym record`` exits with it).
 - One thread owns every socket; ``stop()`` wakes it through an inproc pipe.
 
 This is one of the few modules that import zmq (a proxy must open sockets both ways).
@@ -26,6 +35,7 @@ import contextlib
 import itertools
 import logging
 import os
+import sys
 import threading
 from types import TracebackType
 from typing import Any
@@ -34,7 +44,7 @@ import zmq
 from zmq.utils.monitor import recv_monitor_message
 
 from netgym_client.errors import TransportError
-from netgym_client.recording.record import RecordingWriter
+from netgym_client.recording.record import RecordingError, RecordingWriter
 
 __all__ = ["RecordingProxy"]
 
@@ -46,6 +56,10 @@ ZAP_ENDPOINT = "inproc://zeromq.zap.01"
 POLL_MS = 200
 #: Linger of the upstream sockets on close, in ms.
 LINGER_MS = 200
+#: Most upstream connections (one per client identity) open at once.
+MAX_UPSTREAMS = 256
+#: Most logins whose credentials are held before their connection's first message.
+MAX_LOGINS = 4096
 
 
 class RecordingProxy:
@@ -81,6 +95,11 @@ class RecordingProxy:
         #: Identities whose credentials the upstream refused (logged once each).
         self.refused: set[str] = set()
         self.messages = 0
+        #: Why the proxy stopped on its own (the recording could not be written), if it did.
+        self.error: RecordingError | None = None
+        self._front_conn: dict[bytes, int] = {}  # identity -> the client connection it spoke on
+        self._front_closed: set[int] = set()  # closed connections, until their number is reused
+        self._front_watch: zmq.Socket[bytes] | None = None
 
     def __enter__(self) -> RecordingProxy:
         return self.start()
@@ -131,7 +150,20 @@ class RecordingProxy:
         self._wake = context.socket(zmq.PAIR)
         self._wake.setsockopt(zmq.LINGER, 0)
         self._wake.connect(wake_address)
-        self.writer = RecordingWriter(self.out, source="proxy", upstream=self.upstream)
+        try:
+            self.writer = RecordingWriter(self.out, source="proxy", upstream=self.upstream)
+        except RecordingError:
+            for sock in (front, zap, waker, self._wake):
+                sock.close(linger=0)
+            self._wake = None
+            context.term()
+            raise
+        watch_address = f"inproc://netgym-proxy-watch-{id(self)}"
+        front.monitor(watch_address, zmq.EVENT_ACCEPTED | zmq.EVENT_DISCONNECTED)
+        self._front_watch = context.socket(zmq.PAIR)
+        self._front_watch.setsockopt(zmq.LINGER, 0)
+        self._front_watch.setsockopt(zmq.RCVHWM, 0)  # libzmq writes events blocking
+        self._front_watch.connect(watch_address)
         self._context = context
         self._stop.clear()
         self._thread = threading.Thread(
@@ -147,6 +179,11 @@ class RecordingProxy:
         try:
             self._loop(front, zap, waker)
         finally:
+            if self._front_watch is not None:
+                with contextlib.suppress(zmq.ZMQError):
+                    front.disable_monitor()
+                self._front_watch.close(linger=0)
+                self._front_watch = None
             for monitor in self._monitors:
                 monitor.close(linger=0)
             self._monitors.clear()
@@ -164,6 +201,8 @@ class RecordingProxy:
             poller = zmq.Poller()
             for sock in (front, zap, waker):
                 poller.register(sock, zmq.POLLIN)
+            if self._front_watch is not None:
+                poller.register(self._front_watch, zmq.POLLIN)
             owners: dict[zmq.Socket[bytes], bytes] = {}
             for identity, (_, sock) in self._upstreams.items():
                 poller.register(sock, zmq.POLLIN)
@@ -172,6 +211,7 @@ class RecordingProxy:
                 poller.register(monitor, zmq.POLLIN)
             try:
                 ready = dict(poller.poll(POLL_MS))
+                self._close_left()
                 if zap in ready:
                     self._answer_zap(zap)
                 if front in ready:
@@ -186,6 +226,33 @@ class RecordingProxy:
                 if self._stop.is_set():
                     break
                 logger.error("socket error (continuing): %s", exc)
+            except RecordingError as exc:
+                logger.error("%s: recording stopped", exc)
+                self.error = exc
+                self._stop.set()
+
+    def _close_left(self) -> None:
+        """Close the upstreams of clients whose connection closed."""
+        if self._front_watch is None:
+            return
+        while True:
+            try:
+                event = self._front_watch.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            if len(event) != 2 or len(event[0]) != 6:
+                continue
+            conn = int.from_bytes(event[0][2:6], sys.byteorder)
+            if int.from_bytes(event[0][:2], sys.byteorder) == zmq.EVENT_ACCEPTED:
+                self._front_closed.discard(conn)
+                continue
+            self._front_closed.add(conn)
+            for identity, spoke_on in list(self._front_conn.items()):
+                if spoke_on == conn:
+                    del self._front_conn[identity]
+                    if identity in self._upstreams:
+                        self._close_upstream(identity)
+                        logger.info("client %r left: upstream connection closed", identity)
 
     def _answer_zap(self, zap: zmq.Socket[bytes]) -> None:
         request = zap.recv_multipart()
@@ -196,6 +263,8 @@ class RecordingProxy:
             return
         token = f"client-{next(self._tokens)}".encode()
         self._credentials[token] = (request[6], request[7])
+        while len(self._credentials) > MAX_LOGINS:  # the oldest login never spoke: forget it
+            del self._credentials[next(iter(self._credentials))]
         zap.send_multipart([version, request_id, b"200", b"OK", token, b""])
 
     def _upstream_for(self, identity: bytes, token: bytes) -> zmq.Socket[bytes] | None:
@@ -208,6 +277,13 @@ class RecordingProxy:
             return None
         if known is not None:
             self._close_upstream(identity)
+        elif len(self._upstreams) >= MAX_UPSTREAMS:
+            logger.warning(
+                "%r: %d upstream connections already open: message not forwarded",
+                identity,
+                MAX_UPSTREAMS,
+            )
+            return None
         assert self._context is not None
         sock = self._context.socket(zmq.DEALER)
         sock.setsockopt(zmq.LINGER, LINGER_MS)
@@ -246,6 +322,11 @@ class RecordingProxy:
         frames: list[Any] = front.recv_multipart(copy=False)
         identity = bytes(frames[0].bytes)
         token = str(frames[-1].get("User-Id")).encode()
+        conn: int | None = None
+        with contextlib.suppress(zmq.ZMQError, ValueError):  # no metadata: not tracked
+            conn = int(frames[-1].get("__fd"))
+        if conn is not None:
+            self._front_conn[identity] = conn
         payload = [bytes(f.bytes) for f in frames[1:]]
         upstream = self._upstream_for(identity, token)
         if upstream is None:
@@ -260,6 +341,9 @@ class RecordingProxy:
                 identity,
             )
         self._record("c2s", identity, payload)
+        if conn is not None and conn in self._front_closed:  # read after its client left
+            self._front_conn.pop(identity, None)
+            self._close_upstream(identity)
 
     def _from_server(
         self, front: zmq.Socket[bytes], identity: bytes, sock: zmq.Socket[bytes]

@@ -35,17 +35,26 @@ Rules:
   in the flat record shape (:meth:`~netgym_client.stats.NetworkStats.to_records`).
 - A file whose name ends in ``.gz`` is read through gzip (the measured fixtures are kept so).
 - Lines are flushed as they are written, so a recording cut short by a crash is readable up
-  to its last complete line.
+  to its last complete line. A write that fails (disk full, file gone read-only) raises
+  :class:`RecordingError` in one line, after cutting the file back to its last complete
+  line: what was recorded before stays readable.
+- The reader reads at most :data:`MAX_LINE_BYTES` per line (so ``/dev/zero`` or a file with
+  no line ends costs a bounded buffer) and parses each line with the wire's JSON rules
+  (depth, size, finite numbers): any bytes give a :class:`RecordingError` naming the line,
+  never another exception.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import gzip
 import json
+import math
 import os
 import threading
 import time
+import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,6 +85,8 @@ __all__ = [
 FORMAT_NAME = "netgym-recording"
 #: The version this module writes and the newest it reads.
 FORMAT_VERSION = 1
+#: Longest line the reader takes, in bytes: a largest message's frames in base64, and more.
+MAX_LINE_BYTES = 2 * protocol.MAX_MESSAGE_BYTES
 #: Payload keys whose values are never written (credentials).
 SECRET_KEYS = frozenset({"session_key", "password", "plain_password", "secret"})
 REDACTED = "<redacted>"
@@ -199,7 +210,11 @@ class RecordingWriter:
         self.path = Path(path)
         self._lock = threading.Lock()
         self._started = time.monotonic()
-        self._file: IO[str] | None = self.path.open("w", encoding="utf-8")
+        try:
+            self._file: IO[str] | None = self.path.open("w", encoding="utf-8")
+        except OSError as exc:
+            raise RecordingError(str(self.path), f"cannot write: {_reason(exc)}") from exc
+        self._good_bytes = 0  # the file's length up to its last complete line
         self.count = 0
         header = {
             "format": FORMAT_NAME,
@@ -215,8 +230,27 @@ class RecordingWriter:
     def _write(self, obj: Mapping[str, Any]) -> None:
         if self._file is None:
             raise NetGymError(f"recording {self.path} is closed")
-        self._file.write(json.dumps(obj, separators=(",", ":"), allow_nan=False) + "\n")
-        self._file.flush()
+        line = json.dumps(obj, separators=(",", ":"), allow_nan=False) + "\n"
+        try:
+            self._file.write(line)
+            self._file.flush()
+        except OSError as exc:
+            self._abandon()
+            raise RecordingError(
+                str(self.path),
+                f"cannot write: {_reason(exc)}; the {self.count} messages before are kept",
+            ) from exc
+        self._good_bytes += len(line.encode("utf-8"))
+
+    def _abandon(self) -> None:
+        """After a failed write: cut the file back to its last complete line and close it."""
+        file, self._file = self._file, None
+        if file is None:
+            return
+        with contextlib.suppress(OSError):  # its buffer could not be written either: cut below
+            file.close()
+        with contextlib.suppress(OSError):  # a device (/dev/full) or a path gone: nothing to cut
+            os.truncate(self.path, self._good_bytes)
 
     def write_frames(self, direction: Direction, identity: str, frames: Sequence[bytes]) -> None:
         """Record one message as seen on the wire (its payload frames)."""
@@ -254,7 +288,7 @@ def _entry(obj: Any, where: str) -> Entry:
     if not isinstance(obj, dict):
         raise RecordingError(where, f"a message line is a JSON object, got {type(obj).__name__}")
     t_s = obj.get("t_s")
-    if not isinstance(t_s, (int, float)) or isinstance(t_s, bool) or t_s < 0:
+    if not isinstance(t_s, (int, float)) or isinstance(t_s, bool) or not 0 <= t_s < math.inf:
         raise RecordingError(f"{where}.t_s", f"must be a number of seconds ≥ 0, got {t_s!r:.40}")
     direction = obj.get("dir")
     if direction not in DIRECTIONS:
@@ -277,10 +311,23 @@ def _entry(obj: Any, where: str) -> Entry:
     return Entry(float(t_s), direction, identity, None, frames)
 
 
-def _lines(path: Path) -> Iterator[tuple[int, str]]:
-    gz = path.suffix == ".gz"
-    with gzip.open(path, "rt", encoding="utf-8") if gz else path.open(encoding="utf-8") as fh:
-        for number, line in enumerate(fh, start=1):
+def _reason(exc: OSError) -> str:
+    """An OSError in a few words (its strerror, else its text)."""
+    return exc.strerror or str(exc) or type(exc).__name__
+
+
+def _lines(path: Path, where: str) -> Iterator[tuple[int, bytes]]:
+    with gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb") as fh:
+        number = 0
+        while True:
+            line = fh.readline(MAX_LINE_BYTES + 1)
+            if not line:
+                return
+            number += 1
+            if len(line) > MAX_LINE_BYTES:
+                raise RecordingError(
+                    f"{where}:{number}", f"line longer than {MAX_LINE_BYTES} bytes"
+                )
             if line.strip():
                 yield number, line
 
@@ -297,12 +344,12 @@ def read_recording(path: str | os.PathLike[str]) -> Recording:
     header: dict[str, Any] | None = None
     last_t = 0.0
     try:
-        for number, line in _lines(path):
+        for number, line in _lines(path, path.name):
             where = f"{path.name}:{number}"
             try:
-                obj = json.loads(line)
-            except ValueError as exc:
-                raise RecordingError(where, f"not JSON: {exc}") from exc
+                obj = protocol.decode_json(line, max_bytes=MAX_LINE_BYTES)
+            except NetGymError as exc:
+                raise RecordingError(where, f"not a JSON object line: {exc}") from exc
             if header is None:
                 header = _header(obj, where)
                 continue
@@ -311,8 +358,10 @@ def read_recording(path: str | os.PathLike[str]) -> Recording:
                 raise RecordingError(f"{where}.t_s", f"goes back in time ({entry.t_s} < {last_t})")
             last_t = entry.t_s
             entries.append(entry)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RecordingError(str(path), f"cannot read: {exc}") from exc
+    except OSError as exc:
+        raise RecordingError(str(path), f"cannot read: {_reason(exc)}") from exc
+    except (EOFError, zlib.error) as exc:  # a .gz cut short or corrupted
+        raise RecordingError(str(path), f"cannot read: bad gzip data ({exc})") from exc
     if header is None:
         raise RecordingError(str(path), "empty: no header line")
     return Recording(header, entries)

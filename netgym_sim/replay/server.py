@@ -4,7 +4,9 @@ Rules:
 - Sockets as :class:`~netgym_sim.serving.server.FakeServer`'s frontend: a ROUTER that is a PLAIN
   server, with ``ROUTER_HANDOVER``. A replay is of one's own recording, made with whatever
   account the real server gave, so by default any PLAIN username and password is accepted;
-  with ``accounts`` only theirs are. The ZAP requests are answered in the serving loop.
+  with ``accounts`` only theirs are, and an identity ``<account>-…`` is served only to a
+  connection logged in as that account (another login gets ``env-error`` and nothing of
+  the replay). The ZAP requests are answered in the serving loop.
 - Every client identity gets its own :class:`~netgym_sim.replay.script.ReplaySession` of the same
   script, so several clients can replay at once; a client that sends ``env-start`` after
   its replay finished or stopped starts it again from the top.
@@ -116,8 +118,9 @@ class ReplayServer(ServingThread):
                     if zap in ready:
                         self._answer_zap(zap)
                     if sock in ready:
-                        frames = sock.recv_multipart()
-                        for payload in self._answer(frames):
+                        parts = sock.recv_multipart(copy=False)
+                        frames = [part.bytes for part in parts]
+                        for payload in self._answer(frames, _user_of(parts[-1])):
                             sock.send_multipart([frames[0], payload])
                 except zmq.ZMQError as exc:
                     if self._stop.is_set():
@@ -152,7 +155,17 @@ class ReplayServer(ServingThread):
             self.reports.append(session.report)
         return session
 
-    def _answer(self, frames: list[bytes]) -> list[bytes]:
+    def _answer(self, frames: list[bytes], user: str | None = None) -> list[bytes]:
+        account = frames[0].decode("utf-8", errors="replace").partition("-")[0]
+        if self.passwords is not None and user is not None and user != account:
+            # with accounts, an identity is its account's: another login gets nothing of it
+            logger.warning("refused identity %r: the connection logged in as %r", frames[0], user)
+            return [
+                _error(
+                    f"identity {frames[0].decode('utf-8', 'replace')[:64]!r} belongs to account "
+                    f"{account[:32]!r}, but this connection logged in as {user[:32]!r}"
+                )
+            ]
         if len(frames) != 2:
             return [_error(f"ProtocolError: expected 1 payload frame, got {len(frames) - 1}")]
         try:
@@ -173,6 +186,14 @@ class ReplayServer(ServingThread):
         if self._context is not None:
             self._context.term()
             self._context = None
+
+
+def _user_of(frame: zmq.Frame) -> str | None:
+    """The ZAP User-Id of the connection a frame came on, or None (no metadata)."""
+    try:
+        return str(frame.get("User-Id"))
+    except zmq.ZMQError:
+        return None
 
 
 def _error(text: str) -> bytes:

@@ -13,7 +13,8 @@ Rules (PROTOCOL.md §4, without the original server's known defects):
   broker knows to share a process (its local multi-slot workers, :attr:`Broker.groups`),
   those of the least busy process come first, so sessions spread over the cores. No idle worker →
   ``no-available-worker`` without msg; idle workers, none offering it → with a msg listing
-  them.
+  what they offer (the asking account's own workers by identity, every other worker under
+  one anonymous name: worker identities are not told to other accounts).
 - ``env-action`` of a routed client → its worker (bytes unchanged); unrouted → "…mapping
   removed.". netgym's ``env-end`` from a client drops its route, is passed to the worker
   (which abandons the session) and is answered with ``env-end``, as in-process.
@@ -215,7 +216,14 @@ class Broker:
                 self.routes[identity] = entry.identity
                 logger.info("%r → %r (%s)", identity, entry.identity, env)
                 return [(BACKEND, [entry.identity, identity, payload])]
-        listing = {w.identity: w.env_list for w in idle}
+        # another account's worker identities are its own business: they are listed under
+        # one anonymous name, by the environments they offer
+        listing: dict[bytes | str, list[str]] = {}
+        for entry in idle:
+            own = entry.identity.decode("utf-8", errors="replace").split("-")[0] == account
+            name = entry.identity if own else "other-workers"
+            offered = listing.setdefault(name, [])
+            offered += [e for e in entry.env_list if e not in offered]
         text = (
             f"No available workers for env: {env}. Available_workers and their [env list]:{listing}"
         )

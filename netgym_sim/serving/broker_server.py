@@ -35,9 +35,24 @@ from netgym_client.errors import ConfigError, TransportError
 from netgym_sim.core.backend import DEFAULT_ACCOUNTS, Account, load_accounts
 from netgym_sim.limits import Limits
 from netgym_sim.serving.auth import Authenticator
-from netgym_sim.serving.broker import BACKEND, HELLO_EXPIRY_S, Broker, Outgoing
-from netgym_sim.serving.server import ServingThread, bind_router, load_secret_key, plain_in_clear
-from netgym_sim.serving.worker import ACTION_TIMEOUT_S, HELLO_INTERVAL_S, worker_identity
+from netgym_sim.serving.broker import BACKEND, FRONTEND, HELLO_EXPIRY_S, Broker, Outgoing
+from netgym_sim.serving.routes import RouteBook
+from netgym_sim.serving.server import (
+    RCVHWM,
+    SNDHWM,
+    ConnectionWatch,
+    ServingThread,
+    bind_router,
+    connection_of,
+    load_secret_key,
+    plain_in_clear,
+)
+from netgym_sim.serving.worker import (
+    ACTION_TIMEOUT_S,
+    HELLO_INTERVAL_S,
+    SESSION_KEY_ENV,
+    worker_identity,
+)
 
 __all__ = ["BrokerServer"]
 
@@ -86,6 +101,7 @@ class BrokerServer(ServingThread):
         worker_hostname: Host part of the local workers' identities (default: this machine's
             name + ``.local``, so that they never take over the route of a worker started
             on this machine by hand, e.g. the original's ``admin-1-<hostname>``).
+        handover: As :class:`~netgym_sim.serving.server.FakeServer`'s, on both ports.
         limits: Per-request caps: the frontend applies ``max_message_bytes``, the local
             workers' sessions ``max_users`` and ``max_trace_points``.
     """
@@ -107,6 +123,7 @@ class BrokerServer(ServingThread):
         worker_hostname: str | None = None,
         limits: Limits | None = None,
         curve_secret_key_file: str | os.PathLike[str] | None = None,
+        handover: bool = True,
     ) -> None:
         if accounts_file is not None:
             accounts = load_accounts(accounts_file)
@@ -122,6 +139,7 @@ class BrokerServer(ServingThread):
                 f"local workers sign in as {official_account!r}, which the accounts lack",
             )
         super().__init__(host, port)
+        self.handover = handover
         self.env_port = env_port
         self._curve_keys = (
             None if curve_secret_key_file is None else load_secret_key(curve_secret_key_file)
@@ -151,6 +169,7 @@ class BrokerServer(ServingThread):
         self._context: zmq.Context[zmq.Socket[bytes]] | None = None
         self._auth: Authenticator | None = None
         self._sockets: list[zmq.Socket[bytes]] = []
+        self._watches: list[ConnectionWatch] = []
 
     @property
     def env_address(self) -> str:
@@ -197,15 +216,23 @@ class BrokerServer(ServingThread):
                 self.port,
                 max_message_bytes=2 * self.limits.max_message_bytes,
                 curve_keys=curve,
+                handover=self.handover,
+                # a client that never reads holds at most SNDHWM measurements
+                options={zmq.RCVHWM: RCVHWM, zmq.SNDHWM: SNDHWM},
             )
             self._sockets.append(frontend)
             backend, self.env_port = bind_router(
-                context, self.host, self.env_port, max_message_bytes=2 * protocol.MAX_MESSAGE_BYTES
+                context,
+                self.host,
+                self.env_port,
+                max_message_bytes=2 * protocol.MAX_MESSAGE_BYTES,
+                handover=self.handover,
             )
             self._sockets.append(backend)
         except TransportError:
             self._release()
             raise
+        self._watches = [ConnectionWatch(context, frontend), ConnectionWatch(context, backend)]
         for local in self._locals:
             self._spawn(local)
         self._start_thread(
@@ -234,8 +261,6 @@ class BrokerServer(ServingThread):
             self._worker_server(),
             "--session-name",
             account.name,
-            "--session-key",
-            account.password,
             "--id",
             str(local.worker_id),
             "--slots",
@@ -251,7 +276,10 @@ class BrokerServer(ServingThread):
         command += ["--parent-pid", str(os.getpid())]  # no orphans if this process dies
         command += ["--max-users", str(self.limits.max_users)]
         command += ["--max-trace-points", str(self.limits.max_trace_points)]
-        local.proc = subprocess.Popen(command, stdin=subprocess.DEVNULL)
+        # the password goes through the environment: a command line is readable by every
+        # user of the machine (ps)
+        env = {**os.environ, SESSION_KEY_ENV: account.password}
+        local.proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, env=env)
         local.started_s = time.monotonic()
         logger.info("started worker %r (pid %d)", local.identity, local.proc.pid)
 
@@ -284,6 +312,9 @@ class BrokerServer(ServingThread):
             self._loop(frontend, backend, waker)
         finally:
             waker.close(linger=0)
+            for watch in self._watches:
+                watch.close()
+            self._watches = []
 
     def _loop(
         self, frontend: zmq.Socket[bytes], backend: zmq.Socket[bytes], waker: zmq.Socket[bytes]
@@ -292,29 +323,47 @@ class BrokerServer(ServingThread):
         for sock in (frontend, backend, waker):
             poller.register(sock, zmq.POLLIN)
         next_chores_s = 0.0
+        # a message goes out only while the connection that last spoke for its identity (as
+        # its own account) is open: never to whoever took the identity after it left
+        books = {FRONTEND: RouteBook(), BACKEND: RouteBook()}
         while not self._stop.is_set():
             try:
                 ready = dict(poller.poll(POLL_MS))
                 out: list[Outgoing] = []
+                self._note_closed(books)
                 if frontend in ready:
-                    for frames, user in _drain(frontend):
+                    for frames, user, conn in _drain(frontend, parts=2):
+                        _note(books[FRONTEND], frames[0], user, conn)
                         out += self.broker.from_client(frames, user)
                 if backend in ready:
-                    for frames, user in _drain(backend):
+                    for frames, user, conn in _drain(backend, parts=3):
+                        _note(books[BACKEND], frames[0], user, conn)
                         out += self.broker.from_worker(frames, user)
                 now_s = time.monotonic()
                 if now_s >= next_chores_s:
                     next_chores_s = now_s + POLL_MS / 1000
                     out += self.broker.expire()
                     out += self._supervise()
+                if out:
+                    self._note_closed(books)
                 for side, frames in out:
-                    (backend if side == BACKEND else frontend).send_multipart(frames)
+                    if books[side].may_send(frames[0]):
+                        (backend if side == BACKEND else frontend).send_multipart(frames)
+                    else:
+                        logger.warning(
+                            "message to %r held back: its connection has closed", frames[0]
+                        )
             except zmq.ZMQError as exc:
                 if self._stop.is_set():
                     break
                 logger.error("socket error (continuing): %s", exc)
             except Exception:  # a bug must never stop the broker for everyone
                 logger.exception("internal error in the broker loop (continuing)")
+
+    def _note_closed(self, books: dict[str, RouteBook]) -> None:
+        if len(self._watches) == 2:
+            for side, watch in zip((FRONTEND, BACKEND), self._watches, strict=True):
+                watch.feed(books[side])
 
     def stop(self, timeout_s: float = 5.0) -> None:
         """Stop serving, stop the local workers, release everything (idempotent)."""
@@ -350,17 +399,32 @@ class BrokerServer(ServingThread):
             self._context = None
 
 
-def _drain(sock: zmq.Socket[bytes]) -> list[tuple[list[bytes], str | None]]:
-    """Up to :data:`BATCH` messages waiting on ``sock``, each with its ZAP User-Id."""
-    batch: list[tuple[list[bytes], str | None]] = []
+def _note(book: RouteBook, identity: bytes, user: str | None, conn: int | None) -> None:
+    """A message of ``identity`` on ``conn``: its route, if it spoke as its own account."""
+    if user is None or identity.decode("utf-8", errors="replace").split("-")[0] == user:
+        book.arrived(identity, conn)
+
+
+def _drain(sock: zmq.Socket[bytes], parts: int) -> list[tuple[list[bytes], str | None, int | None]]:
+    """Up to :data:`BATCH` messages waiting on ``sock``, with their ZAP User-Id and connection.
+
+    A message of other than ``parts`` frames is refused by the broker whatever it holds: its
+    payload frames are not copied (empty stand-ins keep their count for the refusal).
+    """
+    batch: list[tuple[list[bytes], str | None, int | None]] = []
     for _ in range(BATCH):
         try:
-            parts = sock.recv_multipart(zmq.NOBLOCK, copy=False)
+            received = sock.recv_multipart(zmq.NOBLOCK, copy=False)
         except zmq.Again:
             break
         try:
-            user: str | None = str(parts[-1].get("User-Id"))
+            user: str | None = str(received[-1].get("User-Id"))
         except zmq.ZMQError:  # no metadata: not an authenticated connection
             user = None
-        batch.append(([part.bytes for part in parts], user))
+        frames = (
+            [part.bytes for part in received]
+            if len(received) == parts
+            else [received[0].bytes] + [b""] * (len(received) - 1)
+        )
+        batch.append((frames, user, connection_of(received[-1])))
     return batch

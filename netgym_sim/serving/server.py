@@ -2,10 +2,28 @@
 
 Rules:
 - Like the real server's frontend (PROTOCOL.md §1): ROUTER, ``plain_server``, a ZAP
-  authenticator over the accounts' passwords, ``ROUTER_HANDOVER`` so a client restarted
-  with the same identity takes over its route (when another account's connection takes a
-  live route, the session's replies are held back: backend.py rule 1). A refused password
-  is refused at the handshake; nothing reaches the backend.
+  authenticator over the accounts' passwords. A refused password is refused at the
+  handshake; nothing reaches the backend.
+- ``ROUTER_HANDOVER`` as the original, so a client restarted with the same identity takes
+  over its route. libzmq's ZAP request carries the server's own identity, not the peer's
+  (and PLAIN's is sent before the peer's identity arrives), so an identity cannot be bound
+  to its account at authentication: with handover another account's connection can take a
+  live route and receive what is sent on it. ``handover=False`` (``serve --no-handover``)
+  keeps a live route with its connection instead.
+- A reply goes out only while the connection its request came on is open
+  (:mod:`netgym_sim.serving.routes`); when another account's connection has spoken on a
+  live route, the session's replies are held back (backend.py rule 1).
+- No ZeroMQ heartbeats: libzmq 4.3.5 aborts the whole process (``Assertion failed:
+  !_io_error``, stream_engine_base.cpp) when a connection whose route was handed over closes
+  while its heartbeat timer is armed (the handover stops the old engine's input, the close
+  marks it failed without destroying it, and the armed timer writes a PING to it). Dead
+  peers are found by TCP keepalive instead (:data:`KEEPALIVE_IDLE_S`...), which the kernel
+  runs, so a vanished client's connection still closes.
+- Memory per peer is bounded: ZeroMQ queues at most :data:`RCVHWM` messages from it and
+  :data:`SNDHWM` unread replies to it (more replies are dropped). ZeroMQ hands over a
+  message of several frames only once all of them have arrived (each at most
+  ``MAXMSGSIZE``); as no client message has several frames, their payloads are refused
+  without being copied and released at once.
 - One thread owns the socket and serves every session in lock step (a step is one call
   into the SimPy model). Before serving a message, every message already waiting on the
   socket is taken off it and its arrival noted (at most :data:`MAX_PENDING` messages and
@@ -46,10 +64,20 @@ from netgym_client.errors import ConfigError, TransportError
 from netgym_sim.core.backend import DEFAULT_ACCOUNTS, Account, Backend, load_accounts
 from netgym_sim.core.faults import FaultInjector
 from netgym_sim.core.handlers import handle_frames, handle_idle
+from netgym_sim.core.warmup import warm_up
 from netgym_sim.limits import Limits
 from netgym_sim.serving.auth import Authenticator
+from netgym_sim.serving.routes import RouteBook
 
-__all__ = ["FakeServer", "ServingThread", "bind_router", "load_secret_key", "plain_in_clear"]
+__all__ = [
+    "ConnectionWatch",
+    "FakeServer",
+    "ServingThread",
+    "bind_router",
+    "connection_of",
+    "load_secret_key",
+    "plain_in_clear",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -61,8 +89,12 @@ MAX_PENDING = 1000
 MAX_PENDING_BYTES = 64 * 1024 * 1024
 #: Messages ZeroMQ queues per peer before it stops reading that peer (clients are lock-step).
 RCVHWM = 8
-#: Server-side heartbeats: a client that answers no ping for this long is disconnected, ms.
-HEARTBEAT_IVL_MS, HEARTBEAT_TIMEOUT_MS = 1000, 10_000
+#: Replies ZeroMQ queues for a peer that does not read them; more are dropped (a lock-step
+#: client has one unread reply at a time), so a peer that never reads holds at most this many.
+SNDHWM = 8
+#: TCP keepalive of every accepted connection: first probe after this many idle seconds,
+#: then one every KEEPALIVE_INTVL_S; KEEPALIVE_CNT unanswered probes close it (~16 s).
+KEEPALIVE_IDLE_S, KEEPALIVE_INTVL_S, KEEPALIVE_CNT = 10, 2, 3
 _LOOPBACK = ("127.", "localhost", "::1", "[::1]")
 
 
@@ -133,14 +165,17 @@ def bind_router(
     max_message_bytes: int,
     curve_keys: tuple[bytes, bytes] | None = None,
     options: Mapping[int, int] | None = None,
+    handover: bool = True,
 ) -> tuple[zmq.Socket[bytes], int]:
     """A ROUTER as NetworkGym's servers bind them (PROTOCOL.md §1), and the port it got.
 
     PLAIN (or CURVE with ``curve_keys``, public and secret) under the context's ZAP
     handler, ``ROUTER_HANDOVER`` so a restarted peer with the same identity takes over its
-    route, and ``MAXMSGSIZE``: a peer sending a larger frame is disconnected by ZeroMQ
+    route, TCP keepalive (never ZeroMQ heartbeats: see the module docstring), and
+    ``MAXMSGSIZE``: a peer sending a larger frame is disconnected by ZeroMQ
     before it is buffered. ``options`` are further socket options, set before the bind.
-    ``port`` 0 picks a free one.
+    ``port`` 0 picks a free one. ``handover=False`` keeps a live route with its
+    connection: a second connection with that identity is neither read nor written.
 
     Raises:
         TransportError: The address cannot be bound (the socket is closed).
@@ -152,7 +187,11 @@ def bind_router(
     else:
         sock.setsockopt(zmq.CURVE_SERVER, 1)
         sock.setsockopt(zmq.CURVE_SECRETKEY, curve_keys[1])
-    sock.setsockopt(zmq.ROUTER_HANDOVER, 1)
+    sock.setsockopt(zmq.ROUTER_HANDOVER, int(handover))
+    sock.setsockopt(zmq.TCP_KEEPALIVE, 1)
+    sock.setsockopt(zmq.TCP_KEEPALIVE_IDLE, KEEPALIVE_IDLE_S)
+    sock.setsockopt(zmq.TCP_KEEPALIVE_INTVL, KEEPALIVE_INTVL_S)
+    sock.setsockopt(zmq.TCP_KEEPALIVE_CNT, KEEPALIVE_CNT)
     sock.setsockopt(zmq.MAXMSGSIZE, max_message_bytes)
     for option, value in (options or {}).items():
         sock.setsockopt(option, value)
@@ -165,6 +204,53 @@ def bind_router(
         sock.close(linger=0)
         raise TransportError(f"cannot bind tcp://{host}:{port}: {exc}") from exc
     return sock, port
+
+
+def connection_of(frame: zmq.Frame) -> int | None:
+    """The connection (file descriptor) a received frame came on, or None (no metadata)."""
+    try:
+        return int(frame.get("__fd"))
+    except (zmq.ZMQError, ValueError, TypeError):
+        return None
+
+
+class ConnectionWatch:
+    """The connections of one socket that ZeroMQ reports accepted and closed (a monitor).
+
+    The monitor's inproc pipe has no high-water mark: libzmq writes events to it blocking,
+    so a full pipe would stall every connection of the context until it is read.
+    """
+
+    def __init__(self, context: zmq.Context[zmq.Socket[bytes]], sock: zmq.Socket[bytes]) -> None:
+        address = f"inproc://netgym-monitor-{id(sock)}"
+        sock.monitor(address, zmq.EVENT_ACCEPTED | zmq.EVENT_DISCONNECTED)
+        self._sock = sock
+        self._pair = context.socket(zmq.PAIR)
+        self._pair.setsockopt(zmq.LINGER, 0)
+        self._pair.setsockopt(zmq.RCVHWM, 0)
+        self._pair.connect(address)
+
+    def feed(self, book: RouteBook) -> None:
+        """Tell ``book`` every connection accepted or closed since the last call, in order."""
+        while True:
+            try:
+                frames = self._pair.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            if len(frames) != 2 or len(frames[0]) != 6:
+                continue
+            event = int.from_bytes(frames[0][:2], sys.byteorder)
+            conn = int.from_bytes(frames[0][2:6], sys.byteorder)
+            if event == zmq.EVENT_ACCEPTED:
+                book.opened(conn)
+            elif event == zmq.EVENT_DISCONNECTED:
+                book.closed(conn)
+
+    def close(self) -> None:
+        """Stop monitoring and close the pipe (on the thread that owns the socket)."""
+        with contextlib.suppress(zmq.ZMQError):
+            self._sock.disable_monitor()
+        self._pair.close(linger=0)
 
 
 _S = TypeVar("_S", bound="ServingThread")
@@ -269,6 +355,14 @@ class FakeServer(ServingThread):
         idle_timeout_s: Sessions silent for longer are dropped.
         limits: Per-request caps (:class:`~netgym_sim.limits.Limits`).
         curve_secret_key_file: A ``.key_secret`` file (``netgym keys``): serve CURVE, not PLAIN.
+        handover: Hand a live identity's route to a new connection with that identity (as
+            the original; a restarted client is served at once). False: never, so no
+            connection of any account can take or listen to a live session; a client that
+            reconnects with its identity before its old connection closed is not served on
+            that connection (libzmq leaves it unread) and times out.
+        warm_up: Compile the model's numba kernel in :meth:`start`, before serving
+            (:mod:`netgym_sim.core.warmup`), so the first ``nqos_split`` session does not
+            stall every session while it compiles.
         faults: A fault plan (:class:`~netgym_sim.core.faults.FaultPlan`, or a list of
             ``"KIND@AT[:PARAM]"`` strings and dicts): replies late, lost, doubled or
             replaced on cue (see :mod:`netgym_sim.core.faults`).
@@ -291,10 +385,14 @@ class FakeServer(ServingThread):
         faults: Any = None,
         limits: Limits | None = None,
         curve_secret_key_file: str | os.PathLike[str] | None = None,
+        handover: bool = True,
+        warm_up: bool = True,
     ) -> None:
         if accounts_file is not None:
             accounts = load_accounts(accounts_file)
         super().__init__(host, port)
+        self.handover = handover
+        self.warm_up = warm_up
         self._faults = FaultInjector(faults) if faults else None
         self.backend = Backend(
             accounts if accounts is not None else DEFAULT_ACCOUNTS,
@@ -309,6 +407,8 @@ class FakeServer(ServingThread):
         self._context: zmq.Context[zmq.Socket[bytes]] | None = None
         self._auth: Authenticator | None = None
         self._socket: zmq.Socket[bytes] | None = None
+        self._watch: ConnectionWatch | None = None
+        self.routes = RouteBook()
 
     def start(self) -> FakeServer:
         """Bind, start authentication and the serving thread; returns ``self``.
@@ -318,6 +418,8 @@ class FakeServer(ServingThread):
         """
         if self._thread is not None:
             return self
+        if self.warm_up:
+            warm_up()  # numba compiles now, not on the serving thread during a session
         context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
         passwords = {a.name: a.password for a in self.backend.accounts.values()}
         curve = self._curve_keys
@@ -334,17 +436,15 @@ class FakeServer(ServingThread):
                 self.port,
                 max_message_bytes=2 * self.backend.limits.max_message_bytes,
                 curve_keys=curve,
-                options={
-                    zmq.RCVHWM: RCVHWM,
-                    zmq.HEARTBEAT_IVL: HEARTBEAT_IVL_MS,
-                    zmq.HEARTBEAT_TIMEOUT: HEARTBEAT_TIMEOUT_MS,
-                },
+                options={zmq.RCVHWM: RCVHWM, zmq.SNDHWM: SNDHWM},
+                handover=self.handover,
             )
         except TransportError:
             auth.stop()
             context.term()
             raise
         self._context, self._auth, self._socket = context, auth, sock
+        self._watch = ConnectionWatch(context, sock)
         self._start_thread(context, self._serve, sock, name=f"netgym-sim-{self.port}")
         logger.info("netgym_sim serving on %s", self.address)
         return self
@@ -354,6 +454,9 @@ class FakeServer(ServingThread):
             self._loop(sock, waker)
         finally:
             waker.close(linger=0)
+            if self._watch is not None:
+                self._watch.close()
+                self._watch = None
 
     def _loop(self, sock: zmq.Socket[bytes], waker: zmq.Socket[bytes]) -> None:
         poller = zmq.Poller()
@@ -382,13 +485,20 @@ class FakeServer(ServingThread):
                     for identity, payload in replies:
                         faults.schedule(identity, payload)
                     replies = faults.due()
+                if replies:
+                    self._note_closed()
                 for identity, payload in replies:
-                    if self.backend.route_ok(identity):
-                        sock.send_multipart([identity, payload])
-                    else:
+                    if not self.routes.may_send(identity):
+                        logger.warning(
+                            "reply to %r held back: the connection that asked has closed",
+                            identity,
+                        )
+                    elif not self.backend.route_ok(identity):
                         logger.warning(
                             "reply to %r held back: its route is another account's", identity
                         )
+                    else:
+                        sock.send_multipart([identity, payload])
             except zmq.ZMQError as exc:
                 if self._stop.is_set():
                     break
@@ -396,19 +506,28 @@ class FakeServer(ServingThread):
             except Exception:  # a bug must never stop the server for everyone
                 logger.exception("internal error in the serving loop (continuing)")
 
+    def _note_closed(self) -> None:
+        if self._watch is not None:
+            self._watch.feed(self.routes)
+
     def _drain(self, sock: zmq.Socket[bytes], pending: _Pending) -> None:
         """Take every waiting message off ``sock``, noting its arrival with the backend."""
+        self._note_closed()  # before the messages: a reused connection number stays theirs
         while pending.count < MAX_PENDING and pending.bytes < MAX_PENDING_BYTES:
             try:
                 parts = sock.recv_multipart(zmq.NOBLOCK, copy=False)
             except zmq.Again:
                 return
             received_s = time.monotonic()
-            frames = [part.bytes for part in parts]
+            if len(parts) == 2:
+                frames = [part.bytes for part in parts]
+            else:  # no client message has several frames: refused without copying them
+                frames = [parts[0].bytes] + [b""] * (len(parts) - 1)
             try:
                 user: str | None = str(parts[-1].get("User-Id"))
             except zmq.ZMQError:  # no metadata: not an authenticated connection
                 user = None
+            self.routes.arrived(frames[0], connection_of(parts[-1]))
             self.backend.note_arrival(frames[0], user, received_s)
             pending.push(frames, user)
 

@@ -44,6 +44,7 @@ from netgym_client import protocol
 from netgym_client.errors import ConfigError, ProtocolError
 from netgym_sim.core.backend import IDLE_TIMEOUT_MSG
 from netgym_sim.core.session import Session
+from netgym_sim.core.warmup import warm_up
 from netgym_sim.errors import SimError
 from netgym_sim.limits import Limits
 from netgym_sim.scenarios import SCENARIOS
@@ -52,11 +53,16 @@ __all__ = [
     "ACTION_TIMEOUT_S",
     "HELLO_INTERVAL_S",
     "NOT_A_START_MSG",
+    "SESSION_KEY_ENV",
     "UNKNOWN_ENV_MSG",
     "Worker",
     "WorkerSlot",
     "worker_identity",
 ]
+
+#: The environment variable ``python -m netgym_sim worker`` reads its password from when
+#: ``--session-key`` is not given (a command line is readable by every user through ``ps``).
+SESSION_KEY_ENV = "NETGYM_SESSION_KEY"
 
 logger = logging.getLogger(__name__)
 
@@ -312,6 +318,8 @@ class Worker:
     def run(self, stop: threading.Event | None = None) -> None:
         """Serve until ``stop`` (or :meth:`stop`) is set."""
         stop_event = stop or self._stop
+        if "nqos_split" in self.slot.env_list or "qos_steer" in self.slot.env_list:
+            warm_up()  # before the first hello: no session of this worker waits for numba
         context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
         events = zmq.EVENT_HANDSHAKE_SUCCEEDED | zmq.EVENT_HANDSHAKE_FAILED_AUTH
         sockets = [self._dealer(context, identity) for identity in self.identities]

@@ -27,11 +27,15 @@ def section() -> str:
 
 def test_the_sections_commands_parse_with_the_documented_flags() -> None:
     (block,) = re.findall(r"```bash\n(.*?)```", section(), flags=re.S)
-    commands = [ln for ln in block.splitlines() if ln.startswith("python -m netgym_sim")]
-    assert len(commands) == 2
-    serve, worker = (build_parser().parse_args(shlex.split(c)[3:]) for c in commands)
+    lines = [shlex.split(ln) for ln in block.splitlines() if "python -m netgym_sim" in ln]
+    assert len(lines) == 2
+    # an environment assignment (NAME=value) may lead a command
+    args = [words[[w.startswith("python") for w in words].index(True) + 3 :] for words in lines]
+    serve, worker = (build_parser().parse_args(a) for a in args)
     assert (serve.command, serve.workers, serve.env_port) == ("serve", 2, 8087)
     assert (worker.command, worker.server, worker.slots) == ("worker", "tcp://A:8087", 4)
+    assert "--session-key" not in lines[1]  # the documented command keeps the password off argv
+    assert lines[1][0] == "NETGYM_SESSION_KEY=admin"
 
 
 def test_the_async_vector_snippet_runs_against_serve_workers() -> None:

@@ -317,6 +317,23 @@ def test_the_replay_accepts_any_login_unless_given_accounts(zmq_context: zmq.Con
         right.close()
 
 
+def test_with_accounts_the_replay_serves_an_identity_only_to_its_account(
+    zmq_context: zmq.Context[Any],
+) -> None:
+    from netgym_sim.core.backend import Account
+
+    script = read_recording(CORPUS / "custom.jsonl").script()
+    accounts = {"alice": Account("alice", "a", 1), "mallory": Account("mallory", "m", 1)}
+    with ReplayServer(script, accounts=accounts) as checked:
+        thief = RawPeer(zmq_context, checked.address, "alice-0", "mallory", "m")
+        thief.send(script[0][1])
+        refused = thief.recv() or {}
+        thief.close()
+        assert refused.get("type") == "env-error", refused
+        assert "logged in as 'mallory'" in refused["error_msg"], refused
+        assert checked.reports == []  # no replay was started for the thief
+
+
 @pytest.mark.upstream
 def test_record_a_real_server_then_replay_it_offline(tmp_path: Path) -> None:
     """NETGYM_UPSTREAM=tcp://host:port: record a custom session there, replay it here."""

@@ -16,6 +16,7 @@ import pytest
 import zmq
 
 from netgym_client.config import load_config
+from netgym_sim.core.backend import Account
 from netgym_sim.serving.broker import WORKER_RESTARTED_MSG
 from netgym_sim.serving.broker_server import BrokerServer
 from netgym_sim.serving.worker import Worker
@@ -367,3 +368,82 @@ def zombie(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
     except OSError:
         return True
+
+
+def test_a_local_worker_gets_its_password_from_the_environment_not_its_command_line() -> None:
+    secret = "s3cret-key-not-for-ps"
+    accounts = {"admin": Account("admin", secret, 4)}
+    with BrokerServer(workers=1, accounts=accounts, hello_interval_s=HELLO_S) as server:
+        wait_until(idle_count(server, 1), "the local worker's hello", timeout_s=30.0)
+        (pid,) = server.worker_pids().values()
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        assert argv and b"worker" in argv, argv
+        assert not any(secret.encode() in arg for arg in argv), argv
+
+
+def test_a_worker_identity_taken_after_the_worker_left_gets_no_clients_start(
+    broker: BrokerServer,
+) -> None:
+    """Another account that takes a gone worker's identity receives no client's env-start."""
+    context: zmq.Context[Any] = zmq.Context()
+    client = RawPeer(context, broker.address, "admin-0")
+    thief = context.socket(zmq.DEALER)
+    thief.setsockopt(zmq.LINGER, 0)
+    try:
+        honest = Worker(broker.env_address, hostname="gone")  # admin-0-gone
+        honest.slot.hello_interval_s = HELLO_S
+        honest.start()
+        wait_until(lambda: b"admin-0-gone" in broker.broker.idle_workers(), "the worker's hello")
+        honest.stop()  # its connection closes; the broker still lists it until hello expiry
+        thief.setsockopt(zmq.IDENTITY, b"admin-0-gone")
+        thief.setsockopt(zmq.PLAIN_USERNAME, b"test")
+        thief.setsockopt(zmq.PLAIN_PASSWORD, b"test")
+        thief.connect(broker.env_address)
+        time.sleep(0.2)  # its handshake: it now holds the route, sending nothing
+        client.send(CUSTOM)
+        assert not thief.poll(1000), "the thief received a client's env-start"
+    finally:
+        client.close()
+        thief.close(linger=0)
+        context.destroy(linger=0)
+
+
+def test_the_broker_refuses_a_message_of_many_frames_by_name(broker: BrokerServer) -> None:
+    context: zmq.Context[Any] = zmq.Context()
+    peer = RawPeer(context, broker.address, "admin-0")
+    try:
+        peer.send_raw(*([b"x" * 1024] * 200))
+        reply = peer.recv()
+        assert reply is not None and "expected 1 payload frame, got 200" in reply["error_msg"]
+    finally:
+        peer.close()
+        context.destroy(linger=0)
+
+
+def test_without_handover_a_live_workers_identity_cannot_be_taken() -> None:
+    """``serve --workers --no-handover``: another account's connection with a live worker's
+    identity receives no client's env-start; the worker gets it and answers."""
+    with BrokerServer(handover=False, hello_expiry_s=60.0) as server:
+        context: zmq.Context[Any] = zmq.Context()
+        client = RawPeer(context, server.address, "admin-0")
+        thief = context.socket(zmq.DEALER)
+        thief.setsockopt(zmq.LINGER, 0)
+        honest = Worker(server.env_address, hostname="live")  # admin-0-live
+        honest.slot.hello_interval_s = HELLO_S
+        honest.start()
+        try:
+            wait_until(lambda: b"admin-0-live" in server.broker.idle_workers(), "the hello")
+            thief.setsockopt(zmq.IDENTITY, b"admin-0-live")
+            thief.setsockopt(zmq.PLAIN_USERNAME, b"test")
+            thief.setsockopt(zmq.PLAIN_PASSWORD, b"test")
+            thief.connect(server.env_address)
+            time.sleep(0.2)  # its handshake
+            client.send(CUSTOM)
+            first = client.recv()
+            assert first is not None and first["type"] == "env-measurement", first
+            assert not thief.poll(300), "the thief received a client's env-start"
+        finally:
+            honest.stop()
+            client.close()
+            thief.close(linger=0)
+            context.destroy(linger=0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from netgym_client import protocol
-from netgym_client.recording.record import RecordingWriter, read_recording, redact
+from netgym_client.recording.record import (
+    RecordingError,
+    RecordingWriter,
+    read_recording,
+    redact,
+)
 from netgym_client.testing.strategies import action_lists, messages
 from netgym_sim.replay.script import ATOL, RTOL, ReplaySession, first_difference
 
@@ -67,3 +73,60 @@ def test_an_action_matches_itself_and_a_changed_value_is_named(
         changed[0]["value"][numeric[0]] = v + (beyond if delta >= 0 else -beyond)
         found = first_difference(records, changed, "action_list")
         assert found is not None and found[0] == f"action_list[0].value[{numeric[0]}]"
+
+
+HEADER = b'{"format":"netgym-recording","version":1,"clock":"monotonic","source":"env"}\n'
+LINE_BITS = st.sampled_from(
+    [
+        b"{",
+        b"}",
+        b"[",
+        b"]",
+        b'"t_s":',
+        b'"dir":"c2s",',
+        b'"identity":"a-0",',
+        b'"payload":',
+        b'"frames_b64":["',
+        b"1e999",
+        b"NaN",
+        b"-1",
+        b"\xff",
+        b"\\ud800",
+        b"\n",
+        b",",
+        b'"',
+    ],
+)
+corrupt_lines = st.lists(LINE_BITS, max_size=30).map(b"".join)
+
+
+def _read_or_typed_error(path: Path) -> None:
+    try:
+        read_recording(path)
+    except RecordingError as exc:
+        assert "\n" not in str(exc), str(exc)  # one line
+
+
+@given(st.binary(max_size=300))
+def test_any_bytes_read_as_a_recording_or_a_typed_error(tmp_path_factory: Any, data: bytes) -> None:
+    path: Path = tmp_path_factory.mktemp("rec") / "any.jsonl"
+    path.write_bytes(data)
+    _read_or_typed_error(path)
+
+
+@given(st.one_of(st.binary(max_size=300), corrupt_lines))
+def test_any_bytes_after_a_header_read_or_a_typed_error(tmp_path_factory: Any, data: bytes) -> None:
+    path: Path = tmp_path_factory.mktemp("rec") / "after.jsonl"
+    path.write_bytes(HEADER + data)
+    _read_or_typed_error(path)
+
+
+@given(st.binary(max_size=300), st.integers(min_value=0, max_value=400))
+def test_any_gzip_bytes_or_a_cut_gzip_read_or_a_typed_error(
+    tmp_path_factory: Any, data: bytes, cut: int
+) -> None:
+    path: Path = tmp_path_factory.mktemp("rec") / "any.jsonl.gz"
+    path.write_bytes(data)
+    _read_or_typed_error(path)
+    path.write_bytes(gzip.compress(HEADER + data)[:cut])
+    _read_or_typed_error(path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -75,7 +76,7 @@ def test_an_override_by_class_or_by_name() -> None:
     [
         ("no_colon_here", "package.module:Class"),
         ("netgym_client.no_such_module:X", "cannot import"),
-        ("netgym_client.adapters.rmcat:NoSuchClass", "has no"),
+        ("netgym_client.adapters.rmcat:NoSuchClass", "defines no 'NoSuchClass'"),
         ("netgym_client.adapters.rmcat:math", "not an Adapter subclass"),
         (int, "not an Adapter subclass"),
         ("netgym_client.adapters.custom:CustomAdapter", "serves env 'custom', not 'rmcat'"),
@@ -141,3 +142,25 @@ def test_the_env_reports_a_bad_rl_config_adapter() -> None:
 
 def test_adapter_is_the_public_base() -> None:
     assert all(issubclass(cls, Adapter) for cls in BUILT_IN.values())
+
+
+def test_a_module_that_does_not_define_the_class_is_never_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A config naming ``module:Class`` runs the module only if its source binds Class."""
+    marker = tmp_path / "ran"
+    (tmp_path / "sideeffect_mod.py").write_text(
+        f"open({str(marker)!r}, 'w').close()\nclass Other: pass\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(ConfigError, match="defines no 'X'"):
+        adapter_class("custom", "sideeffect_mod:X")
+    assert not marker.exists()
+    with pytest.raises(ConfigError, match="not an Adapter subclass"):
+        adapter_class("custom", "sideeffect_mod:Other")  # named: imported, then refused
+    assert marker.exists()
+
+
+def test_a_config_file_naming_an_unrun_module_is_refused_before_import(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not a Python source module"):
+        adapter_class("custom", "sys:path")

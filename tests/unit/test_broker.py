@@ -319,3 +319,17 @@ def test_slots_of_the_least_busy_process_are_chosen_first() -> None:
     }
     chosen = [broker.from_client([f"admin-{i}".encode(), start_msg()])[0][1][0] for i in range(4)]
     assert chosen == [b"admin-0-h", b"admin-2-h", b"admin-1-h", b"admin-3-h"]
+
+
+def test_no_available_worker_names_only_the_asking_accounts_own_workers() -> None:
+    broker = Broker()
+    hello(broker, b"admin-1-secret.host", ["nqos_split"])
+    hello(broker, b"admin-2-other.host", ["qos_steer"])
+    hello(broker, b"test-0-mine", ["custom"])
+    out = decoded(broker.from_client([b"test-0", start_msg("rmcat")], "test"))
+    ((side, (_, reply)),) = out
+    assert side == FRONTEND and reply["type"] == "no-available-worker", out
+    text = reply["msg"]
+    assert "secret.host" not in text and "other.host" not in text, text
+    assert "test-0-mine" in text and "other-workers" in text, text
+    assert "nqos_split" in text and "qos_steer" in text, text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import struct
 import sys
 import types
@@ -295,3 +296,65 @@ def test_baselines_markdown(capsys: pytest.CaptureFixture[str]) -> None:
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("| env | agent | mean return")
     assert [ln.split("|")[2].strip() for ln in lines[2:]] == ["system_default", "random"]
+
+
+def test_a_full_disk_under_out_is_one_line_and_the_summary_still_shows(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import errno
+
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", full)
+    argv = ["run", "custom", "--episodes", "1", "--steps-per-episode", "2", "--out", str(tmp_path)]
+    assert cli.main([*argv, "--json", "--no-progress"]) == 1
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["episodes"] == 1  # the run's figures are not lost
+    lines = [ln for ln in captured.err.splitlines() if "No space left on device" in ln]
+    assert len(lines) == 1 and "Traceback" not in captured.err, captured.err
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no half-written file
+
+
+def test_results_files_appear_whole_or_not_at_all(tmp_path: Path) -> None:
+    from netgym_client.cli.results import ResultsError, write_whole
+
+    target = tmp_path / "steps.csv"
+    target.write_text("old, complete\n")
+
+    def fails_midway(f: Any) -> None:
+        f.write("half a ")
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(ResultsError, match="No space left on device"):
+        write_whole(target, fails_midway)
+    assert target.read_text() == "old, complete\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["steps.csv"]
+
+
+def test_run_honours_the_config_files_server_address(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from netgym_sim.embedded import FakeServer
+
+    with FakeServer() as server:
+        config = tmp_path / "c.json"
+        config.write_text(json.dumps({"server": {"address": server.address}}))
+        argv = ["run", "custom", "--episodes", "1", "--steps-per-episode", "2"]
+        assert cli.main([*argv, "--config", str(config), "--json", "--no-progress"]) == 0
+        figures = json.loads(capsys.readouterr().out)
+        assert figures["server"] == server.address
+    with FakeServer(max_sessions=0) as full:  # proves the session goes there, not in process
+        config.write_text(json.dumps({"server": {"address": full.address}}))
+        assert cli.main([*argv, "--config", str(config), "--json", "--no-progress"]) == 1
+        assert "no-available-worker" in capsys.readouterr().err.lower().replace(" ", "-")
+
+
+def test_run_server_flag_beats_the_config_file(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    config = tmp_path / "c.json"
+    config.write_text(json.dumps({"server": {"address": "tcp://127.0.0.1:9"}}))
+    argv = ["run", "custom", "--episodes", "1", "--steps-per-episode", "2", "--server", "embedded"]
+    assert cli.main([*argv, "--config", str(config), "--json", "--no-progress"]) == 0
+    assert json.loads(capsys.readouterr().out)["server"] == "embedded"

@@ -40,3 +40,13 @@ def test_bad_flags_are_refused_naming_the_flag(
     args = build_parser().parse_args(["worker", "--server", "tcp://127.0.0.1:1", *flags])
     assert run_worker(args) == 2
     assert text in caplog.text
+
+
+def test_the_password_comes_from_the_environment_unless_given(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("NETGYM_SESSION_KEY", "from-env")
+    args = build_parser().parse_args(["worker", "--server", "tcp://h:8087"])
+    assert args.session_key == "from-env"
+    args = build_parser().parse_args(["worker", "--server", "tcp://h:1", "--session-key", "k"])
+    assert args.session_key == "k"
