@@ -1,7 +1,7 @@
 """netgym beside every real ns-3 recording of fixtures/ns3: the same start, the same actions.
 
 Usage: python benchmarks/calibrate_ns3.py [--dir fixtures/ns3] [--stats mean,user_cv,time_cv]
-       [--markdown]
+       [--markdown] [--by-config [--seeds K]]
 
 For each recording (``*.jsonl.gz``, made with ``netgym record`` against NetworkGym's ns-3; see
 fixtures/ns3/README.md), netgym's embedded simulator is sent the recorded env-start and the
@@ -11,15 +11,22 @@ across users, spread over time). Prints one row per recording and metric: ns-3, 
 their ratio; then, per metric and statistic, the median ratio over the recordings and how
 many are within ±30 %. FIDELITY.md holds this table; tests/unit/test_calibration_ns3.py
 keeps the calibrated rows there.
+
+``--by-config`` groups the recordings of one configuration (the same name but for its seed):
+the ns-3 figure is the mean over its recorded seeds, netgym's the mean over ``--seeds`` runs
+of each recording's start and actions (its own seed, then seeds 1001, 1002, …), so one
+session's draw of positions weighs less.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import re
 import statistics
 import sys
 from pathlib import Path
+from typing import Any
 
 from netgym_client.errors import NetGymError
 from netgym_client.recording import compare
@@ -33,12 +40,68 @@ def _fmt(value: float) -> str:
     return "–" if not math.isfinite(value) else f"{value:.3g}"
 
 
+def config_key(name: str) -> str:
+    """A recording's configuration: its name without the seed (``_s3``) and ``_long``."""
+    return re.sub(r"_s\d+(_long)?$", "", name)
+
+
+def _figures(session: compare.Session, seeds: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """ns-3's statistics of ``session`` and netgym's mean over ``seeds`` runs of it."""
+    recorded = compare.statistics(session.measurements, session.user_ids)
+    runs = []
+    for k in range(seeds):
+        config = dict(session.env_config)
+        if k:
+            config["random_seed"] = 1000 + k
+        run = compare.Session(session.identity, config, session.actions, session.measurements)
+        runs.append(compare.statistics(compare.simulate(run), session.user_ids))
+    ours = {
+        metric: {stat: _mean([r[metric][stat] for r in runs]) for stat in recorded[metric]}
+        for metric in recorded
+    }
+    return recorded, ours
+
+
+def _mean(values: list[float]) -> float:
+    finite = [v for v in values if math.isfinite(v)]
+    return statistics.fmean(finite) if finite else math.nan
+
+
+def by_config(paths: list[Path], wanted: set[str], seeds: int, sep: str) -> None:
+    """Print one row per configuration, metric and statistic (see the module's text)."""
+    groups: dict[str, list[Path]] = {}
+    for path in paths:
+        groups.setdefault(config_key(path.name.removesuffix(".jsonl.gz")), []).append(path)
+    print(sep.join(["config", "recordings", "metric", "stat", "ns-3", "netgym", "ratio"]))
+    for key, members in groups.items():
+        ns3: dict[tuple[str, str], list[float]] = {}
+        ours: dict[tuple[str, str], list[float]] = {}
+        for path in members:
+            session = compare.recorded_session(read_recording(path))
+            try:
+                recorded, simulated = _figures(session, seeds)
+            except NetGymError as exc:
+                print(f"{path.name}: netgym refused the session: {exc}")
+                continue
+            for metric, figures in recorded.items():
+                for stat, value in figures.items():
+                    if stat in wanted:
+                        ns3.setdefault((metric, stat), []).append(value)
+                        ours.setdefault((metric, stat), []).append(simulated[metric][stat])
+        for (metric, stat), values in ns3.items():
+            a, b = _mean(values), _mean(ours[(metric, stat)])
+            cells = [key, str(len(members)), metric, stat, _fmt(a), _fmt(b)]
+            print(sep.join([*cells, _fmt(compare.ratio(b, a))]))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Print the calibration table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dir", type=Path, default=ROOT / "fixtures" / "ns3")
     parser.add_argument("--stats", default="mean,user_cv,time_cv")
     parser.add_argument("--markdown", action="store_true", help="rows as a markdown table")
+    parser.add_argument("--by-config", action="store_true", help="one row per configuration")
+    parser.add_argument("--seeds", type=int, default=3, help="netgym runs per recording")
     args = parser.parse_args(argv)
     wanted = set(args.stats.split(","))
     paths = sorted(args.dir.glob("*.jsonl.gz"))
@@ -47,6 +110,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     ratios: dict[tuple[str, str], list[float]] = {}
     sep = " | " if args.markdown else "  "
+    if args.by_config:
+        by_config(paths, wanted, max(1, args.seeds), sep)
+        return 0
     print(sep.join(["recording", "metric", "stat", "ns-3", "netgym", "ratio"]))
     for path in paths:
         session = compare.recorded_session(read_recording(path))

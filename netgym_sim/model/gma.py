@@ -51,15 +51,20 @@ import numpy.typing as npt
 
 from netgym_sim.model.topology import FloatArray
 
+#: Share of a flow below which a link does not bound its in-order delivery (:func:`in_order_bits`).
+MIN_SHARE = 1e-9
+
 __all__ = [
     "BURST_PACKETS",
     "MAX_BUSY",
+    "MIN_SHARE",
     "REORDERING_FACTOR",
     "SPLIT_LAG_MS",
     "TSC_DELAY_THRESHOLD_MS",
     "TSC_PERIOD_MS",
     "burst_fractions",
     "delay_based_step",
+    "in_order_bits",
     "lag_factor",
     "md1_wait_ms",
     "steer_fractions",
@@ -173,3 +178,20 @@ def delay_based_step(
     out[rows[shift], slow[shift]] -= 1.0
     out[rows[shift], fast[shift]] += 1.0
     return out
+
+
+def in_order_bits(served: FloatArray, offered: FloatArray) -> FloatArray:
+    """Bits per user that arrive in order after GMA's reordering (what TCP acknowledges).
+
+    Packets are split over the links in the ratio they were offered; the receiver hands them
+    on in order, so the link that delivers the smallest part of its share bounds the flow. A
+    link offered less than :data:`MIN_SHARE` of the flow bounds nothing.
+    """
+    total = offered.sum(axis=1)
+    spread = offered / np.where(total > 0.0, total, 1.0)[:, None]
+    part = spread > MIN_SHARE
+    per_share = np.where(part, served / np.where(part, spread, 1.0), np.inf)
+    bound = per_share.min(axis=1)
+    every = served.sum(axis=1)
+    in_order: FloatArray = np.where(np.isfinite(bound), np.minimum(bound, every), every)
+    return in_order

@@ -24,6 +24,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from netgym_sim.model import gma
 from netgym_sim.model.network import MultiAccessNetwork
 from netgym_sim.model.radio import (
     LTE_CQI_SE,
@@ -215,3 +216,45 @@ def test_f5_bbr_queues_less_than_the_loss_based_sender_at_a_comparable_rate(
     (bbr_owd, bbr_rate), (reno_owd, reno_rate) = figures("TcpBbr"), figures("TcpNewReno")
     assert bbr_owd < reno_owd
     assert bbr_rate >= 0.7 * reno_rate
+
+
+_bits = st.floats(0.0, 1e6, allow_nan=False)
+
+
+@given(
+    st.integers(1, 6).flatmap(
+        lambda n: st.tuples(
+            st.lists(st.tuples(_bits, _bits, _bits), min_size=n, max_size=n),
+            st.lists(st.tuples(_bits, _bits, _bits), min_size=n, max_size=n),
+        )
+    )
+)
+def test_in_order_delivery_is_bounded_by_the_link_that_keeps_least_of_its_share(
+    pair: tuple[list[tuple[float, float, float]], list[tuple[float, float, float]]],
+) -> None:
+    """GMA hands packets on in order: what TCP sees is at most what was served, and at most
+    what the slowest link's part (served ÷ its share of the offer) allows; served in the
+    offer's ratio, it is everything served."""
+    served, offered = np.array(pair[0]), np.array(pair[1])
+    got = gma.in_order_bits(served, offered)
+    assert got.shape == (served.shape[0],)
+    assert np.all(got <= served.sum(axis=1) + 1e-6)
+    assert np.all(got >= 0.0)
+    total = offered.sum(axis=1)
+    for u in range(served.shape[0]):
+        share = offered[u] / total[u] if total[u] > 0 else np.zeros(3)
+        for link in np.nonzero(share > gma.MIN_SHARE)[0]:
+            assert got[u] <= served[u, link] / share[link] * (1 + 1e-9) + 1e-6
+    proportional = gma.in_order_bits(offered * 0.5, offered)
+    np.testing.assert_allclose(proportional, offered.sum(axis=1) * 0.5, rtol=1e-9, atol=1e-6)
+
+
+@settings(max_examples=5, deadline=None)
+@given(seeds)
+def test_a_bbr_flow_on_lte_alone_keeps_growing_its_queue_without_loss(seed: int) -> None:
+    """fixtures/ns3 ``*_tcp_lte_*``: ns-3's BBR over LTE grows the queue every second."""
+    config = docs_layout(2, static=True, protocol="tcp")
+    history = [by_name(m) for m in run(config, seed, 80, split_action([[0, 0, 1]] * 2))]
+    owd = np.array([values(h, "gma::lte::dl::owd") for h in history])
+    early, late = float(np.median(owd[20])), float(np.median(owd[-1]))
+    assert late > early + 100.0, (early, late)  # ~50 ms per second for 6 s
