@@ -1,7 +1,7 @@
 """netgym beside every real ns-3 recording of fixtures/ns3: the same start, the same actions.
 
 Usage: python benchmarks/calibrate_ns3.py [--dir fixtures/ns3] [--stats mean,user_cv,time_cv]
-       [--markdown] [--by-config [--seeds K]]
+       [--markdown] [--by-config | --matrix] [--seeds K]
 
 For each recording (``*.jsonl.gz``, made with ``netgym record`` against NetworkGym's ns-3; see
 fixtures/ns3/README.md), netgym's embedded simulator is sent the recorded env-start and the
@@ -15,7 +15,8 @@ keeps the calibrated rows there.
 ``--by-config`` groups the recordings of one configuration (the same name but for its seed):
 the ns-3 figure is the mean over its recorded seeds, netgym's the mean over ``--seeds`` runs
 of each recording's start and actions (its own seed, then seeds 1001, 1002, …), so one
-session's draw of positions weighs less.
+session's draw of positions weighs less. ``--matrix`` prints the means of the main metrics per
+configuration as one Markdown table (ns-3 → netgym (ratio)): FIDELITY.md holds it.
 """
 
 from __future__ import annotations
@@ -67,12 +68,27 @@ def _mean(values: list[float]) -> float:
     return statistics.fmean(finite) if finite else math.nan
 
 
-def by_config(paths: list[Path], wanted: set[str], seeds: int, sep: str) -> None:
-    """Print one row per configuration, metric and statistic (see the module's text)."""
+#: The metrics of ``--matrix``, with their column titles.
+MATRIX = [
+    ("gma::dl::rate", "dl rate"),
+    ("gma::dl::owd", "dl owd"),
+    ("gma::wifi::dl::rate", "Wi-Fi rate"),
+    ("gma::lte::dl::rate", "LTE rate"),
+    ("gma::wifi::dl::owd", "Wi-Fi owd"),
+    ("gma::lte::dl::owd", "LTE owd"),
+    ("gma::wifi::dl::split_ratio", "split %"),
+    ("wifi::dl::max_rate", "Wi-Fi max_rate"),
+]
+
+
+def config_figures(
+    paths: list[Path], wanted: set[str], seeds: int
+) -> dict[str, tuple[int, dict[tuple[str, str], tuple[float, float]]]]:
+    """Per configuration: its recordings' count and ``{(metric, stat): (ns-3, netgym)}``."""
     groups: dict[str, list[Path]] = {}
     for path in paths:
         groups.setdefault(config_key(path.name.removesuffix(".jsonl.gz")), []).append(path)
-    print(sep.join(["config", "recordings", "metric", "stat", "ns-3", "netgym", "ratio"]))
+    out: dict[str, tuple[int, dict[tuple[str, str], tuple[float, float]]]] = {}
     for key, members in groups.items():
         ns3: dict[tuple[str, str], list[float]] = {}
         ours: dict[tuple[str, str], list[float]] = {}
@@ -88,10 +104,33 @@ def by_config(paths: list[Path], wanted: set[str], seeds: int, sep: str) -> None
                     if stat in wanted:
                         ns3.setdefault((metric, stat), []).append(value)
                         ours.setdefault((metric, stat), []).append(simulated[metric][stat])
-        for (metric, stat), values in ns3.items():
-            a, b = _mean(values), _mean(ours[(metric, stat)])
-            cells = [key, str(len(members)), metric, stat, _fmt(a), _fmt(b)]
+        out[key] = (
+            len(members),
+            {k: (_mean(v), _mean(ours[k])) for k, v in ns3.items()},
+        )
+    return out
+
+
+def by_config(paths: list[Path], wanted: set[str], seeds: int, sep: str) -> None:
+    """Print one row per configuration, metric and statistic (see the module's text)."""
+    print(sep.join(["config", "recordings", "metric", "stat", "ns-3", "netgym", "ratio"]))
+    for key, (count, figures) in config_figures(paths, wanted, seeds).items():
+        for (metric, stat), (a, b) in figures.items():
+            cells = [key, str(count), metric, stat, _fmt(a), _fmt(b)]
             print(sep.join([*cells, _fmt(compare.ratio(b, a))]))
+
+
+def matrix(paths: list[Path], seeds: int) -> None:
+    """A Markdown table: per configuration, each :data:`MATRIX` mean as ns-3 → netgym (ratio)."""
+    print("| config | recordings | " + " | ".join(title for _, title in MATRIX) + " |")
+    print("|---|---|" + "---|" * len(MATRIX))
+    for key, (count, figures) in config_figures(paths, {"mean"}, seeds).items():
+        cells = []
+        for metric, _ in MATRIX:
+            a, b = figures.get((metric, "mean"), (math.nan, math.nan))
+            r = compare.ratio(b, a)
+            cells.append(f"{_fmt(a)} → {_fmt(b)} ({_fmt(r)})" if math.isfinite(r) else "–")
+        print(f"| {key} | {count} | " + " | ".join(cells) + " |")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -101,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stats", default="mean,user_cv,time_cv")
     parser.add_argument("--markdown", action="store_true", help="rows as a markdown table")
     parser.add_argument("--by-config", action="store_true", help="one row per configuration")
+    parser.add_argument("--matrix", action="store_true", help="config × metric means (Markdown)")
     parser.add_argument("--seeds", type=int, default=3, help="netgym runs per recording")
     args = parser.parse_args(argv)
     wanted = set(args.stats.split(","))
@@ -110,6 +150,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     ratios: dict[tuple[str, str], list[float]] = {}
     sep = " | " if args.markdown else "  "
+    if args.matrix:
+        matrix(paths, max(1, args.seeds))
+        return 0
     if args.by_config:
         by_config(paths, wanted, max(1, args.seeds), sep)
         return 0

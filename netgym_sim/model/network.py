@@ -213,6 +213,7 @@ class MultiAccessNetwork:
         self._thresholds = np.column_stack((users.qos_delay_ms, users.test1_ms, users.test2_ms))
         self._wifi_home = np.full(n, -1, dtype=np.int64)
         self.cell_idx: IntArray = np.full((n, NUM_LINKS), -1, dtype=np.int64)
+        self._wifi_snr_db: FloatArray = np.full(n, -np.inf)
         self.max_rate_mbps: FloatArray = np.zeros((2, n, NUM_LINKS))
         self.queue_bits: FloatArray = np.zeros((n, NUM_LINKS))
         self.target: FloatArray = np.zeros((2, n, NUM_LINKS))
@@ -351,7 +352,9 @@ class MultiAccessNetwork:
                 owd = np.where(
                     seen, self._tsc_delay_bits_ms / np.where(seen, self._tsc_bits, 1.0), base
                 )
-            stepped = gma.delay_based_step(self._bursts[direction], owd, self._usable[direction])
+            usable = self._usable[direction].copy()
+            usable[:, WIFI] &= self._wifi_snr_db >= gma.WIFI_DOWN_SNR_DB
+            stepped = gma.delay_based_step(self._bursts[direction], owd, usable)
             keep = ~self.builtin[direction] | self._steered(direction) | ~deciding
             self._bursts[direction] = np.where(keep[:, None], self._bursts[direction], stepped)
         self._tsc_ms[deciding] = 0.0
@@ -396,6 +399,8 @@ class MultiAccessNetwork:
                 uplink=True,
             )
             self.cell_idx[:, link] = np.where(connected, idx, -1)
+            if link == WIFI:
+                self._wifi_snr_db = chosen_dl
             self.max_rate_mbps[0, :, link] = np.where(
                 connected, capacity_mbps(profile, chosen_dl), 0
             )
@@ -497,10 +502,8 @@ class MultiAccessNetwork:
         """1 for users whose LTE queue is their longest (as time to drain it), else 0."""
         rate = np.maximum(self._rate_bits_ms[self._dir], 1e-9)
         wait = np.where(self._usable[self._dir], self.queue_bits / rate, -1.0)
-        lte: FloatArray = ((wait[:, LTE] > 0.0) & (wait[:, LTE] >= wait.max(axis=1))).astype(
-            np.float64
-        )
-        return lte
+        longest = (wait[:, LTE] > 0.0) & (wait[:, LTE] >= wait.max(axis=1))
+        return np.asarray(longest, dtype=np.float64)
 
     def _tick_python(self, dt_ms: float, measured: bool, arrivals: FloatArray) -> None:
         """The rest of a sub-step in numpy (LTE sliced, or numba not installed)."""

@@ -233,6 +233,11 @@ def _whole(values: FloatArray) -> list[Any]:
     return whole
 
 
+def _whole_ms(values: FloatArray) -> list[Any]:
+    """Delays in whole ms, cut down as ns-3 does (fixtures/ns3: sub-ms UDP delays read 0)."""
+    return _whole(np.floor(values))
+
+
 class _Direction:
     """Per-user arrays of one direction, zero/sentinel when it carries no traffic."""
 
@@ -330,14 +335,14 @@ def _user_getters(
         g[p + "delay_test_2_violation"] = _floats(v.violation[:, 2])
         g[p + "rate"] = _rates(v.rate)
         g[p + "qos_rate"] = _rates(v.qos_rate)
-        g[p + "owd"] = _wholes(v.owd)
-        g[p + "max_owd"] = _wholes(v.max_owd)
+        g[p + "owd"] = _delays(v.owd)
+        g[p + "max_owd"] = _delays(v.max_owd)
         for link, lname in enumerate(LINK_NAMES):
             q = f"gma::{lname}::{dname}::"
             g[q + "rate"] = _rates(v.link_rate[:, link])
             g[q + "qos_rate"] = _rates(v.link_qos[:, link])
-            g[q + "owd"] = _wholes(v.link_owd[:, link])
-            g[q + "max_owd"] = _wholes(v.link_max_owd[:, link])
+            g[q + "owd"] = _delays(v.link_owd[:, link])
+            g[q + "max_owd"] = _delays(v.link_max_owd[:, link])
             g[q + "priority"] = _ints(v.priority[:, link])
             g[q + "traffic_ratio"] = _wholes(v.traffic_ratio[:, link])
             g[q + "split_ratio"] = _floats(v.split_ratio[:, link])
@@ -354,6 +359,10 @@ def _rates(values: FloatArray) -> Callable[[], list[Any]]:
 
 def _wholes(values: FloatArray) -> Callable[[], list[Any]]:
     return lambda: _whole(values)
+
+
+def _delays(values: FloatArray) -> Callable[[], list[Any]]:
+    return lambda: _whole_ms(values)
 
 
 def _ints(values: IntArray) -> Callable[[], list[Any]]:

@@ -8,8 +8,8 @@ properties: same seed, one change, compare.
   whichever link limits it, so a small move leaves the bloated queue as full as before.
 - F4 A farther user never gets a higher quantized ``max_rate`` (shadowing off), and every
   reported capacity is one of the technology's rate levels; LTE is free space, as ns-3's.
-- F5 BBR (``tcp``, ``TcpBbr``) keeps a smaller queue than the loss-based sender on the same
-  path, at a comparable rate: its window is capped at two bandwidth-delay products.
+- F5 BBR (``tcp``, ``TcpBbr``) holds a steady queue on Wi-Fi, where its window binds, and
+  grows its queue on LTE all session (ns-3's TcpBbr over LTE, fixtures/ns3).
 F1–F3 are laws of the loss-based sender (``TcpNewReno``), which fills whatever buffer it has.
 Plus the calibration fact the model must keep: a loss-based TCP builds queues of tens to
 hundreds of ms on LTE.
@@ -200,22 +200,25 @@ def test_tcp_bloats_lte_to_tens_or_hundreds_of_ms_where_udp_does_not(seed: int) 
 
 # -- F5 ------------------------------------------------------------------------------------
 @settings(max_examples=5, deadline=None)
-@given(seeds, st.integers(1, 4))
-def test_f5_bbr_queues_less_than_the_loss_based_sender_at_a_comparable_rate(
-    seed: int, users: int
-) -> None:
-    def figures(protocol: str) -> tuple[float, float]:
-        config = docs_layout(users, static=True, protocol=protocol)
-        history = [by_name(m) for m in run(config, seed, 60, split_action([[0, 0, 1]] * users))][
-            20:
-        ]
-        owd = np.array([values(h, "gma::dl::owd") for h in history])
-        rate = np.array([values(h, "gma::dl::rate") for h in history])
-        return float(np.mean(owd[owd >= 0])), float(rate.mean())
+@given(seeds, st.integers(2, 4))
+def test_f5_bbr_on_wifi_holds_its_queue_where_on_lte_it_grows(seed: int, users: int) -> None:
+    """fixtures/ns3: ns-3's BBR on Wi-Fi keeps its queue (60–120 ms in ``*_tcp_wifi_*``), on
+    LTE the queue grows all session (``*_tcp_lte_*``); the rate of that growth is calibrated
+    against the recordings in tests/unit/test_calibration_ns3.py."""
 
-    (bbr_owd, bbr_rate), (reno_owd, reno_rate) = figures("TcpBbr"), figures("TcpNewReno")
-    assert bbr_owd < reno_owd
-    assert bbr_rate >= 0.7 * reno_rate
+    def figures(weights: list[float]) -> tuple[float, float, float]:
+        config = docs_layout(users, static=True, protocol="TcpBbr")
+        history = [by_name(m) for m in run(config, seed, 60, split_action([weights] * users))]
+        owd = np.array([values(h, "gma::dl::owd") for h in history])
+        rate = np.array([values(h, "gma::dl::rate") for h in history[20:]])
+        middle, late = owd[20:30], owd[50:60]  # 3 s apart
+        return float(np.median(middle)), float(np.median(late)), float(rate.mean())
+
+    wifi_mid, wifi_late, wifi_rate = figures([1, 0, 0])
+    lte_mid, lte_late, lte_rate = figures([0, 0, 1])
+    assert wifi_late <= 1.1 * wifi_mid + 5.0, (wifi_mid, wifi_late)  # no growth
+    assert lte_late > lte_mid + 30.0, (lte_mid, lte_late)  # growth (ns-3: ~48 ms per second)
+    assert wifi_rate > 0.0 and lte_rate > 0.0
 
 
 _bits = st.floats(0.0, 1e6, allow_nan=False)
@@ -247,14 +250,3 @@ def test_in_order_delivery_is_bounded_by_the_link_that_keeps_least_of_its_share(
             assert got[u] <= served[u, link] / share[link] * (1 + 1e-9) + 1e-6
     proportional = gma.in_order_bits(offered * 0.5, offered)
     np.testing.assert_allclose(proportional, offered.sum(axis=1) * 0.5, rtol=1e-9, atol=1e-6)
-
-
-@settings(max_examples=5, deadline=None)
-@given(seeds)
-def test_a_bbr_flow_on_lte_alone_keeps_growing_its_queue_without_loss(seed: int) -> None:
-    """fixtures/ns3 ``*_tcp_lte_*``: ns-3's BBR over LTE grows the queue every second."""
-    config = docs_layout(2, static=True, protocol="tcp")
-    history = [by_name(m) for m in run(config, seed, 80, split_action([[0, 0, 1]] * 2))]
-    owd = np.array([values(h, "gma::lte::dl::owd") for h in history])
-    early, late = float(np.median(owd[20])), float(np.median(owd[-1]))
-    assert late > early + 100.0, (early, late)  # ~50 ms per second for 6 s
