@@ -1,7 +1,8 @@
 """Compile the model's numba kernel before serving, so no session waits for it.
 
 Rules:
-- numba compiles :func:`netgym_sim.model._kernel.tick_core` on its first call (tens of
+- numba compiles :func:`netgym_sim.model._kernel.tick_core` (and BBR's loops,
+  :mod:`netgym_sim.model._bbr_kernel`) on its first call (tens of
   seconds after an install; its on-disk cache then makes later processes load it in a
   fraction of a second). The first call used to come from the first ``nqos_split`` session,
   on the serving thread: every session of the server waited. :func:`warm_up` makes that
@@ -36,6 +37,7 @@ def _tiny_config() -> dict[str, Any]:
     for key in per:
         per[key] = per[key][:1]
     per["num_users"] = [1]
+    per["transport_protocol"] = ["tcp"]  # BBR: its kernel (model._bbr_kernel) compiles too
     interval_ms = 100
     for section in ("gma", "wifi", "lte"):
         config[section]["measurement_interval_ms"] = interval_ms

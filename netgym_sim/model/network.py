@@ -489,21 +489,21 @@ class MultiAccessNetwork:
         arrivals = self.traffic.arrivals_bits(dt_ms)
         self.applied += (self.target - self.applied) * gma.lag_factor(dt_ms, self.params.lag_tau_ms)
         if self.tcp.bbr_any:
-            self.tcp.set_bbr_windows(self.rtt_ms, self._lte_bound())
+            paths = (self.queue_bits, self._rate_bits_ms[self._dir], self._usable[self._dir])
+            if self.use_kernel:
+                self.tcp.bbr_windows_compiled(self.rtt_ms, *paths)
+            else:
+                self.tcp.bbr_windows(self.rtt_ms, *paths)
         if self.use_kernel and self.slicing is None:
             self._tick_kernel(dt_ms, measured, arrivals)
         else:
             self._tick_python(dt_ms, measured, arrivals)
         if self.tcp.bbr_any:
-            delivered = gma.in_order_bits(self.last_served_bits, self.last_offered_bits)
-            self.tcp.on_bbr_delivery(self.now_ms + dt_ms, delivered, dt_ms, self.rtt_ms)
-
-    def _lte_bound(self) -> FloatArray:
-        """1 for users whose LTE queue is their longest (as time to drain it), else 0."""
-        rate = np.maximum(self._rate_bits_ms[self._dir], 1e-9)
-        wait = np.where(self._usable[self._dir], self.queue_bits / rate, -1.0)
-        longest = (wait[:, LTE] > 0.0) & (wait[:, LTE] >= wait.max(axis=1))
-        return np.asarray(longest, dtype=np.float64)
+            served = (self.last_served_bits, self.last_offered_bits, self.rtt_ms)
+            if self.use_kernel:
+                self.tcp.bbr_delivery_compiled(self.now_ms + dt_ms, dt_ms, *served)
+            else:
+                self.tcp.bbr_delivery(self.now_ms + dt_ms, dt_ms, *served)
 
     def _tick_python(self, dt_ms: float, measured: bool, arrivals: FloatArray) -> None:
         """The rest of a sub-step in numpy (LTE sliced, or numba not installed)."""

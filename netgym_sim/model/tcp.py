@@ -71,7 +71,9 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from netgym_sim.model.topology import FloatArray
+from netgym_sim.model import _bbr_kernel
+from netgym_sim.model.gma import MIN_SHARE, in_order_bits
+from netgym_sim.model.topology import LTE, FloatArray
 
 __all__ = [
     "ACK_BYTES",
@@ -176,6 +178,17 @@ class TcpSenders:
         self.rtprop_ms: FloatArray = np.full(n, np.inf)
         self._lte_bound: FloatArray = np.zeros(n)
         self._lte_extra_bits: FloatArray = np.zeros(n)
+        self._window_consts = np.array(
+            [
+                BBR_HIGH_GAIN,
+                BBR_CWND_GAIN,
+                BBR_AGGREGATION,
+                BBR_EXTRA_ACKED_MS,
+                INITIAL_WINDOW_SEGMENTS,
+                BBR_MIN_WINDOW_SEGMENTS,
+                MAX_CWND_BITS,
+            ]
+        )
 
     def _gains(self) -> tuple[FloatArray, FloatArray]:
         """Pacing and window gains of every BBR flow's phase."""
@@ -210,6 +223,96 @@ class TcpSenders:
         )
         window = np.clip(window, BBR_MIN_WINDOW_SEGMENTS * self.mss, MAX_CWND_BITS)
         self.cwnd_bits = np.where(self.bbr, window, self.cwnd_bits)
+
+    def bbr_windows(
+        self,
+        rtt_ms: FloatArray,
+        queue_bits: FloatArray,
+        rate_bits_ms: FloatArray,
+        usable: npt.NDArray[np.bool_],
+    ) -> None:
+        """:meth:`set_bbr_windows`, a flow LTE-bound where its LTE queue (as time to drain it
+        at the link's rate) is its longest."""
+        wait = np.where(usable, queue_bits / np.maximum(rate_bits_ms, 1e-9), -1.0)
+        longest = (wait[:, LTE] > 0.0) & (wait[:, LTE] >= wait.max(axis=1))
+        self.set_bbr_windows(rtt_ms, np.asarray(longest, dtype=np.float64))
+
+    def bbr_delivery(
+        self,
+        now_ms: float,
+        dt_ms: float,
+        served_bits: FloatArray,
+        offered_bits: FloatArray,
+        rtt_ms: FloatArray,
+    ) -> None:
+        """:meth:`on_bbr_delivery` of what GMA delivers in order (:func:`in_order_bits`)."""
+        delivered = in_order_bits(served_bits, offered_bits)
+        self.on_bbr_delivery(now_ms, delivered, dt_ms, rtt_ms)
+
+    def bbr_windows_compiled(
+        self,
+        rtt_ms: FloatArray,
+        queue_bits: FloatArray,
+        rate_bits_ms: FloatArray,
+        usable: npt.NDArray[np.bool_],
+    ) -> None:
+        """:meth:`set_bbr_windows` with the LTE-bound flags from the queues, in one compiled
+        loop (:mod:`netgym_sim.model._bbr_kernel`)."""
+        _bbr_kernel.windows(
+            rtt_ms,
+            queue_bits,
+            rate_bits_ms,
+            usable,
+            LTE,
+            self.bbr,
+            self.mss,
+            self.btlbw_bits_ms,
+            self.rtprop_ms,
+            self._phase,
+            self._cycle,
+            BBR_CYCLE,
+            self._lte_bound,
+            self._lte_extra_bits,
+            self.cwnd_bits,
+            self._window_consts,
+        )
+
+    def bbr_delivery_compiled(
+        self,
+        now_ms: float,
+        dt_ms: float,
+        served_bits: FloatArray,
+        offered_bits: FloatArray,
+        rtt_ms: FloatArray,
+    ) -> None:
+        """:meth:`on_bbr_delivery` of the in-order delivery of ``served_bits`` (per link, of
+        ``offered_bits``), in one compiled loop (:mod:`netgym_sim.model._bbr_kernel`)."""
+        _bbr_kernel.delivery(
+            now_ms,
+            dt_ms,
+            served_bits,
+            offered_bits,
+            rtt_ms,
+            self.bbr,
+            self.start_ms,
+            self._round_max,
+            self.rtprop_ms,
+            self._round_start_ms,
+            self._cycle_start_ms,
+            self._bw_rounds,
+            self._rounds,
+            self.btlbw_bits_ms,
+            self._full_bw,
+            self._full_bw_count,
+            self._phase,
+            self._cycle,
+            self._lte_bound,
+            self._lte_extra_bits,
+            MIN_SHARE,
+            BBR_LTE_GROWTH,
+            BBR_FULL_BW_ROUNDS,
+            BBR_CYCLE.size,
+        )
 
     def on_bbr_delivery(
         self, now_ms: float, delivered_bits: FloatArray, dt_ms: float, rtt_ms: FloatArray
