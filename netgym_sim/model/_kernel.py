@@ -31,6 +31,8 @@ import numpy as np
 
 __all__ = ["COMPILED", "tick_core"]
 
+_WIFI = 0  # netgym_sim.model.topology.WIFI (this module imports nothing of the model)
+
 logger = logging.getLogger(__name__)
 
 
@@ -225,6 +227,16 @@ def _tick_core(  # noqa: PLR0917 - one argument per array of the network's state
             c = busy_group[u, k]
             if c >= 0:
                 busy_cell[c] += out_share[u, k]
+    # Wi-Fi: one transmit queue per AP (gma.queue_waits_ms).
+    cell_q0 = np.zeros(max(group_count, 1))
+    cell_q1 = np.zeros(max(group_count, 1))
+    cell_rate = np.zeros(max(group_count, 1))
+    for u in range(n):
+        c = busy_group[u, _WIFI]
+        if c >= 0 and served[u, _WIFI] > 0.0:
+            cell_q0[c] += queue0[u, _WIFI]
+            cell_q1[c] += queue[u, _WIFI]
+            cell_rate[c] += served[u, _WIFI] / dt_ms
     lo_ms = np.empty(links)
     hi_ms = np.empty(links)
     mean_ms = np.empty(links)
@@ -237,6 +249,8 @@ def _tick_core(  # noqa: PLR0917 - one argument per array of the network's state
             rho = min(max(busy_cell[c], 0.0), max_busy) if c >= 0 else 0.0
             wait = rho / (2.0 * (1.0 - rho)) * tx_ms[u, k]
             q0, q1 = queue0[u, k], queue[u, k]
+            if k == _WIFI and c >= 0 and s > 0.0 and cell_rate[c] > 0.0:
+                q0, q1, rate = cell_q0[c], cell_q1[c], cell_rate[c]
             lo_ms[k] = fixed_ms[u, k] + min(q0, q1) / rate
             hi_ms[k] = fixed_ms[u, k] + max(q0, q1) / rate + 2.0 * wait
             mean_ms[k] = 0.5 * (lo_ms[k] + hi_ms[k])

@@ -555,8 +555,8 @@ class MultiAccessNetwork:
             safe_cell.ravel(), weights=(share * member).ravel(), minlength=max(self._group_count, 1)
         )
         busy = np.where(member, per_cell[safe_cell], 0.0)
-        lo = fixed + np.minimum(queue0, queue1) / served_rate
-        hi = fixed + np.maximum(queue0, queue1) / served_rate
+        wait_lo, wait_hi = gma.queue_waits_ms(queue0, queue1, served, dt_ms, cell, WIFI)
+        lo, hi = fixed + wait_lo, fixed + wait_hi
         hi += 2.0 * gma.md1_wait_ms(busy, self._tx_ms[d])
         mean = 0.5 * (lo + hi)
         slowest = np.max(np.where(has, mean, -np.inf), axis=1)
