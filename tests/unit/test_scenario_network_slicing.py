@@ -191,6 +191,26 @@ def test_empty_value_returns_a_kind_to_its_configured_allocation() -> None:
     assert scenario.allocation.prioritized.tolist() == [[13.0, 12.0]]
 
 
+def test_the_original_no_action_policy_per_cell_is_the_system_default() -> None:
+    """The original adapter's get_policy([]) sends ``{"slice": [0, 1], "value": []}`` per cell."""
+    from netgym_client.protocol import validate_action_list
+
+    scenario = NetworkSlicingScenario(default_config(ENV), 1)
+    scenario.apply(allocation("prb_allocation", [3.0, 4.0], 0))
+    no_action = [
+        allocation(name, [], 0) | {"value": [{"slice": [0, 1], "value": []}]}
+        for name in ("drb_allocation", "prb_allocation", "srb_allocation")
+    ]
+    validate_action_list(no_action)  # the wire takes it
+    scenario.apply(no_action)
+    assert scenario.allocation.prioritized.tolist() == [[13.0, 12.0]]
+    assert scenario.allocation.dedicated.tolist() == [[0.0, 0.0]]
+    scenario.apply(allocation("prb_allocation", [3.0, 4.0], 0))
+    one = allocation("prb_allocation", [], 0) | {"value": [{"slice": [1], "value": []}]}
+    scenario.apply(one)  # only the slices listed return to the configured allocation
+    assert scenario.allocation.prioritized.tolist() == [[3.0, 12.0]]
+
+
 def test_a_shared_count_above_the_carrier_is_a_cap() -> None:
     config = congested()
     config["per_slice_config"]["shared_rbg"] = [25, 25]
