@@ -44,6 +44,7 @@ from netgym_client.protocol.codec import (
     decode_object,
     encode,
     expect_measurement,
+    identity_text,
 )
 from netgym_client.protocol.jsontext import decode_json, json_codec
 from netgym_client.protocol.messages import (
@@ -81,6 +82,7 @@ __all__ = [
     "decode_object",
     "encode",
     "expect_measurement",
+    "identity_text",
     "json_codec",
     "record_ids_values",
     "validate_action_list",

@@ -49,6 +49,7 @@ from typing import Protocol
 
 from netgym_client import protocol
 from netgym_client.errors import ConfigError
+from netgym_client.protocol import identity_text as _t
 from netgym_sim.core.session import Session
 from netgym_sim.errors import SimError, UnknownEnvironment
 from netgym_sim.limits import Limits, LogTally, echo
@@ -308,13 +309,13 @@ class Backend:
             return self._action(identity, msg, apply_action)
         if isinstance(msg, protocol.EnvEnd):
             if self._sessions.pop(identity, None) is not None:
-                logger.info("%r ended its session", identity)
+                logger.info("%s ended its session", _t(identity))
             return [(identity, protocol.EnvEnd())]
         return [(identity, protocol.ErrorReply(UNKNOWN_TYPE_MSG))]
 
     def _start(self, identity: bytes, msg: protocol.EnvStart) -> list[Reply]:
         if self._sessions.pop(identity, None) is not None:
-            logger.info("%r restarted while its session ran; session dropped", identity)
+            logger.info("%s restarted while its session ran; session dropped", _t(identity))
             return [(identity, protocol.ErrorReply(MAPPING_EXISTS_MSG))]
         if len(self._sessions) >= self.max_sessions:
             return [(identity, protocol.NoWorkerReply())]
@@ -330,7 +331,7 @@ class Backend:
             return [(identity, protocol.NoWorkerReply(msg=text))]
         except SimError as exc:
             return [(identity, protocol.ErrorReply(exc.error_msg))]
-        logger.info("%r started a %s session", identity, session.env_name)
+        logger.info("%s started a %s session", _t(identity), session.env_name)
         if not session.finished:  # a one-measurement session ends with its first reply
             self._sessions[identity] = _Entry(session, self._clock())
         return [(identity, protocol.EnvMeasurement(network_stats=records))]
@@ -348,7 +349,7 @@ class Backend:
             return [(identity, protocol.ErrorReply(exc.error_msg))]
         if entry.session.finished:
             del self._sessions[identity]
-            logger.info("%r finished its session", identity)
+            logger.info("%s finished its session", _t(identity))
         else:
             entry.last_seen_s = self._clock()
         return [(identity, protocol.EnvMeasurement(network_stats=records))]
@@ -368,6 +369,6 @@ class Backend:
         for identity in stale:
             del self._sessions[identity]
             logger.info(
-                "%r idle for more than %.1f s; session dropped", identity, self.idle_timeout_s
+                "%s idle for more than %.1f s; session dropped", _t(identity), self.idle_timeout_s
             )
         return [(identity, protocol.ErrorReply(IDLE_TIMEOUT_MSG)) for identity in stale]

@@ -61,6 +61,7 @@ import zmq
 import zmq.auth
 
 from netgym_client.errors import ConfigError, TransportError
+from netgym_client.protocol import identity_text as _t
 from netgym_sim.core.backend import DEFAULT_ACCOUNTS, Account, Backend, load_accounts
 from netgym_sim.core.faults import FaultInjector
 from netgym_sim.core.handlers import handle_frames, handle_idle
@@ -490,12 +491,12 @@ class FakeServer(ServingThread):
                 for identity, payload in replies:
                     if not self.routes.may_send(identity):
                         logger.warning(
-                            "reply to %r held back: the connection that asked has closed",
-                            identity,
+                            "reply to %s held back: the connection that asked has closed",
+                            _t(identity),
                         )
                     elif not self.backend.route_ok(identity):
                         logger.warning(
-                            "reply to %r held back: its route is another account's", identity
+                            "reply to %s held back: its route is another account's", _t(identity)
                         )
                     else:
                         sock.send_multipart([identity, payload])

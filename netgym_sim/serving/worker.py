@@ -42,6 +42,7 @@ from zmq.utils.monitor import recv_monitor_message
 
 from netgym_client import protocol
 from netgym_client.errors import ConfigError, ProtocolError
+from netgym_client.protocol import identity_text as _t
 from netgym_sim.core.backend import IDLE_TIMEOUT_MSG
 from netgym_sim.core.session import Session
 from netgym_sim.core.warmup import warm_up
@@ -149,7 +150,7 @@ class WorkerSlot:
             return []
         assert self.client is not None
         logger.info(
-            "no action from %r for %.1f s; session ended", self.client, self.action_timeout_s
+            "no action from %s for %.1f s; session ended", _t(self.client), self.action_timeout_s
         )
         return [_send(self.client, protocol.ErrorReply(IDLE_TIMEOUT_MSG)), self._idle()]
 
@@ -167,12 +168,12 @@ class WorkerSlot:
                 return self._when_idle(client, kind, obj)
             return self._when_busy(client, kind, obj)
         except ProtocolError as exc:
-            logger.info("%r sent a malformed message: %s", client, exc)
+            logger.info("%s sent a malformed message: %s", _t(client), exc)
             return self._fail(client, f"ProtocolError: {exc}")
         except SimError as exc:
             return self._fail(client, exc.error_msg)
         except Exception as exc:  # a bug must cost one session, not the worker
-            logger.exception("internal error while serving %r", client)
+            logger.exception("internal error while serving %s", _t(client))
             return self._fail(client, f"InternalError: {type(exc).__name__}: {exc}")
 
     def _fail(self, client: bytes, text: str) -> list[Frames]:
@@ -197,13 +198,13 @@ class WorkerSlot:
         session = Session(start.env_config, self.limits)
         records = session.first_measurement()
         self.sessions_run += 1
-        logger.info("%r started a %s session", client, session.env_name)
+        logger.info("%s started a %s session", _t(client), session.env_name)
         return self._measured(client, session, records)
 
     def _measured(self, client: bytes, session: Session, records: list[Any]) -> list[Frames]:
         out = [_send(client, protocol.EnvMeasurement(network_stats=records))]
         if session.finished:
-            logger.info("%r finished its session", client)
+            logger.info("%s finished its session", _t(client))
             out += [_send(client, protocol.EnvEnd()), self._idle()]
         else:
             self.client, self.session = client, session
@@ -216,10 +217,10 @@ class WorkerSlot:
             text = f"this worker is running a session for {self.client!r}; try another worker"
             return [_send(client, protocol.ErrorReply(text))]
         if kind in ("env-end", "env-start"):
-            logger.info("%r left its session (%s); abandoned", client, kind)
+            logger.info("%s left its session (%s); abandoned", _t(client), kind)
             return [self._idle()]
         if kind != "env-action":
-            logger.warning("%r sent %r during its session; ignored", client, kind)
+            logger.warning("%s sent %r during its session; ignored", _t(client), kind)
             return []
         action = protocol.decode_object(obj)
         assert isinstance(action, protocol.EnvAction)
