@@ -16,7 +16,10 @@ Rules (PROTOCOL.md §4, without the original server's known defects):
   what they offer (the asking account's own workers by identity, every other worker under
   one anonymous name: worker identities are not told to other accounts).
 - ``env-action`` of a routed client → its worker (bytes unchanged); unrouted → "…mapping
-  removed.". netgym's ``env-end`` from a client drops its route, is passed to the worker
+  removed." (malformed or not). A malformed action of a routed client ends its session: the
+  route is dropped, the worker is sent ``env-end`` (it abandons the session) and the client
+  gets the ``env-error``, as a bad action ends an ns-3 session behind the original server.
+  netgym's ``env-end`` from a client drops its route, is passed to the worker
   (which abandons the session) and is answered with ``env-end``, as in-process.
 - Backend: ``env-hello`` makes a worker idle; a non-official account's worker offers only
   ``["<account>-custom"]``, an official worker's ``custom`` is renamed; a hello from a worker
@@ -45,6 +48,7 @@ from dataclasses import dataclass
 
 from netgym_client import protocol
 from netgym_client.errors import ProtocolError
+from netgym_client.protocol import identity_text as _t
 from netgym_sim.core.backend import (
     DEFAULT_ACCOUNTS,
     MAPPING_EXISTS_MSG,
@@ -159,6 +163,7 @@ class Broker:
         if refusal is not None:
             return [_reply(identity, protocol.ErrorReply(refusal))]
         payload = frames[1]
+        kind: object = None
         try:
             obj = protocol.decode_json(payload, max_bytes=self.max_message_bytes)
             kind = obj.get("type")
@@ -166,8 +171,15 @@ class Broker:
                 return [_reply(identity, protocol.ErrorReply(UNKNOWN_TYPE_MSG))]
             msg = protocol.decode_object(obj)
         except ProtocolError as exc:
-            logger.info("%r sent a malformed message: %s", identity, exc)
-            return [_reply(identity, protocol.ErrorReply(f"ProtocolError: {exc}"))]
+            logger.info("%s sent a malformed message: %s", _t(identity), exc)
+            out: list[Outgoing] = []
+            if kind == "env-action":
+                worker = self._drop_route(identity)
+                if worker is None:  # no session: the original's answer to any action
+                    return [_reply(identity, protocol.ErrorReply(NO_MAPPING_MSG))]
+                # the session ends with the error, as when ns-3 aborts on a bad action
+                out.append((BACKEND, [worker, identity, _END_BYTES]))
+            return [*out, _reply(identity, protocol.ErrorReply(f"ProtocolError: {exc}"))]
         if isinstance(msg, protocol.EnvStart):
             return self._start(identity, msg, payload)
         if isinstance(msg, protocol.EnvAction):
@@ -176,10 +188,10 @@ class Broker:
                 return [_reply(identity, protocol.ErrorReply(NO_MAPPING_MSG))]
             return [(BACKEND, [worker, identity, payload])]
         # netgym's own env-end (backend.py rule 5): end the session here and at the worker
-        out: list[Outgoing] = []
+        out = []
         worker = self._drop_route(identity)
         if worker is not None:
-            logger.info("%r ended its session on %r", identity, worker)
+            logger.info("%s ended its session on %s", _t(identity), _t(worker))
             out.append((BACKEND, [worker, identity, _END_BYTES]))
         out.append(_reply(identity, protocol.EnvEnd()))
         return out
@@ -195,7 +207,7 @@ class Broker:
     def _start(self, identity: bytes, msg: protocol.EnvStart, payload: bytes) -> list[Outgoing]:
         worker = self._drop_route(identity)
         if worker is not None:
-            logger.info("%r restarted while routed to %r; route dropped", identity, worker)
+            logger.info("%s restarted while routed to %s; route dropped", _t(identity), _t(worker))
             return [
                 (BACKEND, [worker, identity, payload]),
                 _reply(identity, protocol.ErrorReply(MAPPING_EXISTS_MSG)),
@@ -214,7 +226,7 @@ class Broker:
                 entry.assigned_s = self._clock()
                 entry.heard_since_assigned = False
                 self.routes[identity] = entry.identity
-                logger.info("%r → %r (%s)", identity, entry.identity, env)
+                logger.info("%s → %s (%s)", _t(identity), _t(entry.identity), env)
                 return [(BACKEND, [entry.identity, identity, payload])]
         # another account's worker identities are its own business: they are listed under
         # one anonymous name, by the environments they offer
@@ -251,11 +263,11 @@ class Broker:
         """
         worker = frames[0]
         if len(frames) != 3:
-            logger.warning("worker %r sent %d frames; expected 3", worker, len(frames))
+            logger.warning("worker %s sent %d frames; expected 3", _t(worker), len(frames))
             return []
         account = worker.decode("utf-8", errors="replace").split("-")[0]
         if user is not None and account != user:  # no worker ids limit: the original has none
-            logger.warning("worker %r refused: it logged in as %r", worker, user)
+            logger.warning("worker %s refused: it logged in as %r", _t(worker), user)
             return []
         client, payload = frames[1], frames[2]
         sniffed = _LEADING_TYPE.match(payload)
@@ -264,14 +276,16 @@ class Broker:
             try:
                 obj = protocol.decode_json(payload)
             except ProtocolError as exc:
-                logger.warning("worker %r sent a malformed message: %s", worker, exc)
+                logger.warning("worker %s sent a malformed message: %s", _t(worker), exc)
                 return []
             kind = obj.get("type")
             if kind == "env-hello":
                 return self._hello(worker, obj)
         entry = self.workers.get(worker)
         if entry is None or entry.client is None or entry.client != client:
-            logger.info("dropped a %r from %r about %r: not routed there", kind, worker, client)
+            logger.info(
+                "dropped a %r from %s about %s: not routed there", kind, _t(worker), _t(client)
+            )
             return []
         entry.heard_since_assigned = True
         if kind == "env-end":
@@ -285,7 +299,7 @@ class Broker:
         try:
             hello = protocol.decode_object(obj)
         except ProtocolError as exc:
-            logger.warning("worker %r sent a malformed hello: %s", worker, exc)
+            logger.warning("worker %s sent a malformed hello: %s", _t(worker), exc)
             return []
         if not isinstance(hello, protocol.EnvHello):  # pragma: no cover - type was env-hello
             return []
@@ -298,7 +312,7 @@ class Broker:
         out: list[Outgoing] = []
         entry = self.workers.get(worker)
         if entry is None:
-            logger.info("worker %r registered offering %s", worker, env_list)
+            logger.info("worker %s registered offering %s", _t(worker), env_list)
             entry = WorkerEntry(worker, env_list, None, True, self._clock())
             self.workers[worker] = entry
         elif entry.client is not None:
@@ -314,7 +328,7 @@ class Broker:
         """Whether a hello crossed the start on the wire (sent idle, before the start came)."""
         recent = self._clock() - entry.assigned_s < self.hello_grace_s
         if recent and not entry.heard_since_assigned:
-            logger.debug("a hello of %r crossed its env-start; ignored", entry.identity)
+            logger.debug("a hello of %s crossed its env-start; ignored", _t(entry.identity))
             return True
         return False
 
@@ -329,7 +343,9 @@ class Broker:
         if client is None:
             return []
         logger.info(
-            "worker %r restarted; its client %r is told to try again", entry.identity, client
+            "worker %s restarted; its client %s is told to try again",
+            _t(entry.identity),
+            _t(client),
         )
         return [_reply(client, protocol.ErrorReply(WORKER_RESTARTED_MSG))]
 
@@ -346,7 +362,9 @@ class Broker:
         for identity, entry in list(self.workers.items()):
             if entry.client is None and now_s - entry.last_hello_s > self.hello_expiry_s:
                 logger.info(
-                    "worker %r sent no hello for %.0f s; forgotten", identity, self.hello_expiry_s
+                    "worker %s sent no hello for %.0f s; forgotten",
+                    _t(identity),
+                    self.hello_expiry_s,
                 )
                 del self.workers[identity]
         return []

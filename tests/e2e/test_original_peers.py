@@ -1,0 +1,115 @@
+"""What the original NetworkGym peers do, over real ZeroMQ on loopback (issue 24's cases).
+
+Each case runs direct (``netgym serve``'s in-process sessions) and through the broker with
+netgym workers (``serve --workers``), with a raw peer that sends what the original client
+sends. Every wait is bounded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from netgym_client.config import load_config
+from netgym_sim.core.backend import NO_MAPPING_MSG
+from netgym_sim.serving.broker_server import BrokerServer
+from netgym_sim.serving.server import FakeServer
+from netgym_sim.serving.worker import Worker
+from tests.e2e.rawpeer import RawPeer
+from tests.e2e.test_worker import (  # noqa: F401 (fixtures)
+    broker,
+    idle_count,
+    peers,
+    wait_until,
+    workers,
+)
+
+pytestmark = pytest.mark.e2e
+
+CONFIGS = Path(__file__).resolve().parents[2] / "netgym_client" / "configs"
+
+
+def start_of(env: str, **overrides: Any) -> dict[str, Any]:
+    """The env-start the original client sends for netgym's shipped config of ``env``."""
+    config = load_config(env, {"env_config": overrides})
+    return dict(config.env_config)
+
+
+@pytest.fixture(params=["direct", "workers"])
+def peer_of(request: pytest.FixtureRequest, zmq_context: Any) -> Callable[[str], RawPeer]:
+    """A raw peer factory for one path: a FakeServer, or a broker with one netgym worker."""
+    if request.param == "direct":
+        server = FakeServer(idle_timeout_s=30.0).start()
+        request.addfinalizer(server.stop)
+        address = server.address
+    else:
+        hub = BrokerServer(hello_expiry_s=60.0).start()
+        request.addfinalizer(hub.stop)
+        worker = Worker(hub.env_address, worker_id=1, hostname="t", hello_interval_s=0.1)
+        worker.start()
+        request.addfinalizer(worker.stop)
+        wait_until(idle_count(hub, 1), "the worker's hello")
+        address = hub.address
+    made: list[RawPeer] = []
+
+    def make(identity: str = "admin-0") -> RawPeer:
+        made.append(RawPeer(zmq_context, address, identity))
+        return made[-1]
+
+    request.addfinalizer(lambda: [p.close() for p in made])
+    return make
+
+
+def original_no_action(measurement: dict[str, Any]) -> list[dict[str, Any]]:
+    """The original network_slicing adapter's get_policy([]): per cell, slices, no values."""
+    row = next(r for r in measurement["network_stats"] if r["name"] == "dl::cell::max_rate")
+    return [
+        {
+            "name": name,
+            "ts": row["ts"],
+            "source": "lte",
+            "id": row["id"],
+            "value": [{"slice": cell["slice"], "value": []} for cell in row["value"]],
+        }
+        for name in ("drb_allocation", "prb_allocation", "srb_allocation")
+    ]
+
+
+def test_the_original_slicing_no_action_is_the_system_default(
+    peer_of: Callable[[str], RawPeer],
+) -> None:
+    peer = peer_of("admin-0")
+    peer.send(start_of("network_slicing", steps_per_episode=3, episodes_per_session=1))
+    reply = peer.recv()
+    for _ in range(2):
+        assert reply is not None and reply["type"] == "env-measurement", reply
+        peer.send({"type": "env-action", "action_list": original_no_action(reply)})
+        reply = peer.recv()
+    assert reply is not None and reply["type"] == "env-measurement", reply
+
+
+def test_a_bad_action_ends_the_session_as_the_original_does(
+    peer_of: Callable[[str], RawPeer],
+) -> None:
+    peer = peer_of("admin-0")
+    peer.send(start_of("custom", steps_per_episode=5, episodes_per_session=1))
+    first = peer.recv()
+    assert first is not None and first["type"] == "env-measurement", first
+    ts = first["network_stats"][0]["ts"]
+    bad = {"source": "test", "name": "srate", "ts": ts, "id": [0, 1], "value": [1.0]}
+    peer.send({"type": "env-action", "action_list": bad})
+    error = peer.recv()
+    assert error is not None and error["type"] == "env-error", error
+    assert "has 1 items but id has 2" in error["error_msg"]
+    good = {"source": "test", "name": "srate", "ts": ts, "id": [0, 1], "value": [1.0, 1.0]}
+    peer.send({"type": "env-action", "action_list": good})  # the session is gone
+    assert peer.recv() == {"type": "env-error", "error_msg": NO_MAPPING_MSG}
+    peer.send({"type": "env-action", "action_list": bad})  # malformed or not
+    assert peer.recv() == {"type": "env-error", "error_msg": NO_MAPPING_MSG}
+    # a client of that identity starts afresh, without "Mapping Exits"
+    peer.send(start_of("custom", steps_per_episode=5, episodes_per_session=1))
+    again = peer.recv()
+    assert again is not None and again["type"] == "env-measurement", again
