@@ -20,6 +20,10 @@ Rules (PROTOCOL.md §1–§5; captures 01, 03, 04, 07, 08, 11, 12, 13, 20):
   server forwards a restarted client's start to its old worker), abandons the session
   silently. Another client's message gets an ``env-error`` naming the busy slot.
 - After every session, whatever ended it, the worker is idle and says so with a hello.
+- A worker that is stopped (SIGTERM, Ctrl-C: :meth:`Worker.stop`) first sends each busy
+  slot's client ``env-error`` "Worker Stopped, Try Again." (lingering up to
+  :data:`STOP_LINGER_MS` for it to leave), so the server relays it and drops the route
+  instead of leaving the client to its reply timeout (the original server's 60 s).
 - Reconnection is ZeroMQ's: a restarted server is re-dialled and learns of the worker from
   its next hello. Messages are never queued for a server that is not connected
   (``IMMEDIATE``): they would reach a restarted server that knows none of their clients.
@@ -56,6 +60,7 @@ __all__ = [
     "NOT_A_START_MSG",
     "SESSION_KEY_ENV",
     "UNKNOWN_ENV_MSG",
+    "WORKER_STOPPED_MSG",
     "Worker",
     "WorkerSlot",
     "worker_identity",
@@ -77,6 +82,10 @@ NOT_A_START_MSG = "Unkown MSG type, Expecting env-start!"
 UNKNOWN_ENV_MSG = "Unkown Environment!"
 #: How often the socket loop checks for shutdown at the latest, in ms.
 POLL_MS = 100
+#: What a stopped worker tells the client of each session it was running.
+WORKER_STOPPED_MSG = "Worker Stopped, Try Again."
+#: How long a stopping worker waits for those env-errors to leave, in ms.
+STOP_LINGER_MS = 1000
 
 Frames = list[bytes]
 
@@ -153,6 +162,16 @@ class WorkerSlot:
             "no action from %s for %.1f s; session ended", _t(self.client), self.action_timeout_s
         )
         return [_send(self.client, protocol.ErrorReply(IDLE_TIMEOUT_MSG)), self._idle()]
+
+    def stop(self) -> list[Frames]:
+        """The worker is stopping: ``env-error`` to the running session's client, if any."""
+        if self.session is None or self.client is None:
+            return []
+        client = self.client
+        logger.info("stopping: %s is told its session ended", _t(client))
+        self.client, self.session = None, None
+        self._deadline_s = float("inf")
+        return [_send(client, protocol.ErrorReply(WORKER_STOPPED_MSG))]
 
     def seconds_to_next_event(self) -> float:
         """Seconds until :meth:`tick` has something to do (hello or timeout)."""
@@ -363,10 +382,12 @@ class Worker:
                     modules = len(sys.modules)
                     gc.freeze()
         finally:
-            for sock, monitor in zip(sockets, monitors, strict=True):
+            for sock, monitor, slot in zip(sockets, monitors, self.slots, strict=True):
+                told = slot.stop()
+                self._send(sock, told)
                 sock.disable_monitor()
                 monitor.close(linger=0)
-                sock.close(linger=0)
+                sock.close(linger=STOP_LINGER_MS if told else 0)
             context.term()
 
     def _send(self, sock: zmq.Socket[bytes], out: list[Frames]) -> None:

@@ -7,6 +7,11 @@ sends. Every wait is bounded.
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,7 +22,7 @@ from netgym_client.config import load_config
 from netgym_sim.core.backend import NO_MAPPING_MSG
 from netgym_sim.serving.broker_server import BrokerServer
 from netgym_sim.serving.server import FakeServer
-from netgym_sim.serving.worker import Worker
+from netgym_sim.serving.worker import WORKER_STOPPED_MSG, Worker
 from tests.e2e.rawpeer import RawPeer
 from tests.e2e.test_worker import (  # noqa: F401 (fixtures)
     broker,
@@ -113,3 +118,37 @@ def test_a_bad_action_ends_the_session_as_the_original_does(
     peer.send(start_of("custom", steps_per_episode=5, episodes_per_session=1))
     again = peer.recv()
     assert again is not None and again["type"] == "env-measurement", again
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_stopped_worker_tells_its_running_session(
+    broker: BrokerServer,  # noqa: F811 (the fixture)
+    zmq_context: Any,
+    signum: int,
+) -> None:
+    """A worker process stopped mid-session sends env-error: the client is not left waiting."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "netgym_sim", "worker", "--server", broker.env_address,
+         "--id", "5", "--hostname", "t", "--envs", "custom", "--hello-interval", "0.1"],
+        env={**os.environ, "NETGYM_SESSION_KEY": "admin"},
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    peer = RawPeer(zmq_context, broker.address, "admin-0")
+    try:
+        wait_until(idle_count(broker, 1), "the worker's hello", 60.0)
+        peer.send(start_of("custom", steps_per_episode=5, episodes_per_session=1))
+        first = peer.recv()
+        assert first is not None and first["type"] == "env-measurement", first
+        stopped_at = time.monotonic()
+        proc.send_signal(signum)
+        told = peer.recv(timeout_ms=5_000)
+        waited_s = time.monotonic() - stopped_at
+        assert told == {"type": "env-error", "error_msg": WORKER_STOPPED_MSG}, told
+        assert waited_s < 3.0, waited_s
+        assert proc.wait(15) == 0
+        assert broker.broker.routes == {}  # the route went with the error
+    finally:
+        peer.close()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)

@@ -177,3 +177,16 @@ def test_malformed_bytes_are_an_env_error_never_an_exception() -> None:
     out = worker.handle(CLIENT, b"\xff{")
     assert parsed(out[0])[1]["error_msg"].startswith("ProtocolError")
     assert not worker.busy
+
+
+def test_a_stopping_slot_tells_its_client_and_says_no_hello() -> None:
+    from netgym_sim.serving.worker import WORKER_STOPPED_MSG
+
+    clock = Clock()
+    worker = slot(clock)
+    assert worker.stop() == []  # idle: nobody to tell
+    worker.handle(*frames_of("03")[1:])
+    assert worker.busy
+    (told,) = worker.stop()
+    assert parsed(told) == (CLIENT, {"type": "env-error", "error_msg": WORKER_STOPPED_MSG})
+    assert not worker.busy and worker.stop() == []
