@@ -24,8 +24,12 @@ Rules (PROTOCOL.md §4, without the original server's known defects):
 - Backend: ``env-hello`` makes a worker idle; a non-official account's worker offers only
   ``["<account>-custom"]``, an official worker's ``custom`` is renamed; a hello from a worker
   that has a client means it restarted: the client gets "Worker Restarted, Try Again." and
-  the route is dropped (unless the hello crossed the start on the wire: it came within
-  ``hello_grace_s`` of the start, before the worker's first answer). A worker that has no
+  the route is dropped, unless the hello crossed the start on the wire. A netgym worker's
+  hello names its run and the starts it had received (``netgym_boot``, ``netgym_starts``):
+  the same run with fewer starts than the broker sent it crossed a start (the worker may
+  still be loading it), another run is a restart. A hello without them (an ns-3 worker's)
+  crossed when it came within ``hello_grace_s`` of the start, before the worker's first
+  answer. A worker that has no
   client and sent no hello for ``hello_expiry_s`` is forgotten.
 - A worker's message about a client is relayed only while that client is routed to that
   very worker (a late message of an abandoned session never reaches a client's new
@@ -101,6 +105,10 @@ class WorkerEntry:
     last_hello_s: float
     assigned_s: float = 0.0
     heard_since_assigned: bool = False
+    #: The run of the worker its hellos name (``netgym_boot``; None: a worker that names none).
+    boot: str | None = None
+    #: ``env-start`` messages sent to it in that run.
+    starts_sent: int = 0
 
 
 def _reply(identity: bytes, msg: protocol.Message) -> Outgoing:
@@ -208,6 +216,7 @@ class Broker:
         worker = self._drop_route(identity)
         if worker is not None:
             logger.info("%s restarted while routed to %s; route dropped", _t(identity), _t(worker))
+            self._count_start(worker)
             return [
                 (BACKEND, [worker, identity, payload]),
                 _reply(identity, protocol.ErrorReply(MAPPING_EXISTS_MSG)),
@@ -225,6 +234,7 @@ class Broker:
                 entry.client = identity
                 entry.assigned_s = self._clock()
                 entry.heard_since_assigned = False
+                entry.starts_sent += 1
                 self.routes[identity] = entry.identity
                 logger.info("%s → %s (%s)", _t(identity), _t(entry.identity), env)
                 return [(BACKEND, [entry.identity, identity, payload])]
@@ -240,6 +250,11 @@ class Broker:
             f"No available workers for env: {env}. Available_workers and their [env list]:{listing}"
         )
         return [_reply(identity, protocol.NoWorkerReply(msg=text))]
+
+    def _count_start(self, worker: bytes) -> None:
+        entry = self.workers.get(worker)
+        if entry is not None:
+            entry.starts_sent += 1
 
     def _by_load(self, idle: list[WorkerEntry]) -> list[WorkerEntry]:
         """Idle workers, those of the least busy process first (stable: registration order)."""
@@ -309,6 +324,8 @@ class Broker:
             env_list = [custom]
         else:
             env_list = [custom if e == self.custom_env_name else e for e in hello.env_list]
+        boot, starts = hello.extra.get("netgym_boot"), hello.extra.get("netgym_starts")
+        counted = isinstance(boot, str) and type(starts) is int
         out: list[Outgoing] = []
         entry = self.workers.get(worker)
         if entry is None:
@@ -316,16 +333,31 @@ class Broker:
             entry = WorkerEntry(worker, env_list, None, True, self._clock())
             self.workers[worker] = entry
         elif entry.client is not None:
-            if self._crossed(entry):
+            if self._crossed(entry, boot if counted else None, starts):
                 return []
             out = self._restarted(entry)
+        if counted:  # the worker's own count: the starts it has, from this run on
+            assert isinstance(boot, str) and isinstance(starts, int)
+            entry.boot, entry.starts_sent = boot, starts
         entry.env_list = env_list
         entry.idle = True
         entry.last_hello_s = self._clock()
         return out
 
-    def _crossed(self, entry: WorkerEntry) -> bool:
-        """Whether a hello crossed the start on the wire (sent idle, before the start came)."""
+    def _crossed(self, entry: WorkerEntry, boot: str | None, starts: object) -> bool:
+        """Whether a hello crossed the start on the wire (sent idle, before the start came).
+
+        A netgym worker says so itself: its hello names its run (``boot``) and the starts it
+        had received; the same run with fewer starts than were sent to it was sent before the
+        last start arrived (however long that start then took to load), and another run is a
+        restart. For other workers (ns-3's), a hello within ``hello_grace_s`` of the start and
+        before any answer is taken as crossed.
+        """
+        if boot is not None and isinstance(starts, int):
+            if boot == entry.boot and starts < entry.starts_sent:
+                logger.debug("a hello of %s crossed its env-start; ignored", _t(entry.identity))
+                return True
+            return False
         recent = self._clock() - entry.assigned_s < self.hello_grace_s
         if recent and not entry.heard_since_assigned:
             logger.debug("a hello of %s crossed its env-start; ignored", _t(entry.identity))

@@ -24,6 +24,12 @@ Rules (PROTOCOL.md §1–§5; captures 01, 03, 04, 07, 08, 11, 12, 13, 20):
   slot's client ``env-error`` "Worker Stopped, Try Again." (lingering up to
   :data:`STOP_LINGER_MS` for it to leave), so the server relays it and drops the route
   instead of leaving the client to its reply timeout (the original server's 60 s).
+- Each hello also says which run of the slot sent it and how many ``env-start`` it has
+  received (``"netgym_boot"``: a token drawn when the slot is made; ``"netgym_starts"``),
+  keys the original server ignores: netgym's broker tells from them a hello that crossed a
+  start on the wire (same run, fewer starts than sent) from a restarted worker (another run).
+  A hello that falls due is sent only after the messages already waiting on the socket
+  are handled (a start that came in while another slot was busy is answered, not greeted).
 - Reconnection is ZeroMQ's: a restarted server is re-dialled and learns of the worker from
   its next hello. Messages are never queued for a server that is not connected
   (``IMMEDIATE``): they would reach a restarted server that knows none of their clients.
@@ -34,6 +40,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import secrets
 import socket
 import sys
 import threading
@@ -128,8 +135,19 @@ class WorkerSlot:
         self.session: Session | None = None
         self._next_hello_s = clock()  # the first hello goes out at once
         self._deadline_s = float("inf")
-        self._hello = protocol.encode(protocol.EnvHello(self.env_list))
+        self.boot = secrets.token_hex(8)
+        self.starts_received = 0
         self.sessions_run = 0
+
+    @property
+    def _hello(self) -> bytes:
+        extra = {"netgym_boot": self.boot, "netgym_starts": self.starts_received}
+        return protocol.encode(protocol.EnvHello(self.env_list, extra=extra), validate=False)
+
+    @property
+    def hello_due(self) -> bool:
+        """Whether the next :meth:`tick` says hello."""
+        return self.session is None and self._clock() >= self._next_hello_s
 
     @property
     def busy(self) -> bool:
@@ -183,6 +201,8 @@ class WorkerSlot:
         try:
             obj = protocol.decode_json(payload)
             kind = obj.get("type")
+            if kind == "env-start":
+                self.starts_received += 1
             if self.session is None:
                 return self._when_idle(client, kind, obj)
             return self._when_busy(client, kind, obj)
@@ -368,7 +388,9 @@ class Worker:
                     if monitor in ready:
                         self._log_event(recv_monitor_message(monitor), slot)
                     out: list[Frames] = []
-                    if sock in ready:
+                    # a start that came while another slot was busy is answered before a
+                    # hello that fell due meanwhile could tell the server this slot is idle
+                    if sock in ready or (slot.hello_due and sock.poll(0, zmq.POLLIN)):
                         frames = sock.recv_multipart()
                         if len(frames) == 2:
                             out = slot.handle(frames[0], frames[1])
