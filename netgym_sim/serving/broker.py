@@ -61,6 +61,7 @@ from netgym_sim.core.backend import (
     WORKER_RESTARTED_MSG,
     Account,
     Backend,
+    no_worker_text,
 )
 from netgym_sim.core.handlers import CLIENT_TYPES
 from netgym_sim.limits import Limits
@@ -246,10 +247,7 @@ class Broker:
             name = entry.identity if own else "other-workers"
             offered = listing.setdefault(name, [])
             offered += [e for e in entry.env_list if e not in offered]
-        text = (
-            f"No available workers for env: {env}. Available_workers and their [env list]:{listing}"
-        )
-        return [_reply(identity, protocol.NoWorkerReply(msg=text))]
+        return [_reply(identity, protocol.NoWorkerReply(msg=no_worker_text(str(env), listing)))]
 
     def _count_start(self, worker: bytes) -> None:
         entry = self.workers.get(worker)
