@@ -39,6 +39,8 @@ Rules:
 from __future__ import annotations
 
 from netgym_client.protocol.codec import (
+    SERVER_METADATA,
+    SERVER_PROPERTY,
     check_message,
     decode,
     decode_object,
@@ -68,6 +70,8 @@ from netgym_client.protocol.records import (
 __all__ = [
     "MAX_MESSAGE_BYTES",
     "MAX_NESTING_DEPTH",
+    "SERVER_METADATA",
+    "SERVER_PROPERTY",
     "EnvAction",
     "EnvEnd",
     "EnvHello",
