@@ -134,8 +134,8 @@ class NorthboundClient:
         self._socket: zmq.Socket[bytes] | None = None
         self._closed = False
         self._unanswered_ends = 0
-        #: What the server's handshake named it (:data:`~netgym_client.protocol.SERVER_PROPERTY`,
-        #: netgym's version), read from its first reply; None before that, or when the server
+        #: What the server's handshake named it (:data:`~netgym_client.protocol.SERVER_PROPERTY`:
+        #: ``"netgym"``), read from its first reply; None before that, or when the server
         #: names itself not (a NetworkGym server, ns-3 behind it).
         self.server_software: str | None = None
         self._server_checked = False

@@ -7,7 +7,6 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from netgym_client._version import __version__
 from netgym_client.errors import EnvError, NoAvailableWorker, ProtocolError
 from netgym_client.protocol.jsontext import (
     _SURROGATE_ESCAPE,
@@ -188,12 +187,12 @@ def encode(msg: Message, *, indent: int | None = None, validate: bool = True) ->
     return data
 
 
-#: The ZMTP handshake property with which netgym's servers name themselves (its value: the
-#: netgym version). It travels in ZeroMQ's metadata, not in any message, so the original
+#: The ZMTP handshake property with which netgym's servers name themselves (value
+#: ``netgym``). It travels in ZeroMQ's metadata, not in any message, so the original
 #: client never sees it; a netgym client reads it to know that a server is netgym's.
 SERVER_PROPERTY = "X-Netgym-Server"
-#: The ``ZMQ_METADATA`` a netgym server's ROUTER sets: the property and ``netgym/<version>``.
-SERVER_METADATA = f"{SERVER_PROPERTY}:netgym/{__version__}".encode()
+#: The ``ZMQ_METADATA`` a netgym server's ROUTER sets.
+SERVER_METADATA = f"{SERVER_PROPERTY}:netgym".encode()
 
 #: Longest identity :func:`identity_text` writes out whole.
 IDENTITY_TEXT_CHARS = 80

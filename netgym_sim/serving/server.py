@@ -175,7 +175,7 @@ def bind_router(
     handler, ``ROUTER_HANDOVER`` so a restarted peer with the same identity takes over its
     route, TCP keepalive (never ZeroMQ heartbeats: see the module docstring), and
     ``MAXMSGSIZE``: a peer sending a larger frame is disconnected by ZeroMQ
-    before it is buffered, and netgym's name and version as the handshake property
+    before it is buffered, and netgym's name as the handshake property
     :data:`~netgym_client.protocol.SERVER_PROPERTY`. ``options`` are further socket options,
     set before the bind.
     ``port`` 0 picks a free one. ``handover=False`` keeps a live route with its
