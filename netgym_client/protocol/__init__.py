@@ -26,8 +26,8 @@ Rules:
   as Python's ``json`` and the original peers do.
 - Unknown extra keys are allowed everywhere and preserved: at the top level in ``extra``
   (``env-start``: in ``env_config``), inside records as received.
-- Codec: payloads are parsed with ``orjson`` when it is installed (``pip install
-  'netgym[fast]'``), else with the standard library's ``json``; both give the same objects
+- Codec: payloads are parsed with ``orjson`` when it is installed (``pip install -e
+  '.[fast]'`` in a clone), else with the standard library's ``json``; both give the same objects
   and the same errors. orjson's answer is taken only where it is exactly the stdlib's: a
   payload orjson refuses is parsed again by ``json`` (so errors keep the stdlib's wording),
   and one holding a run of 19 or more digits (an integer orjson would turn into a float

@@ -1,6 +1,6 @@
 """Offline-RL datasets in Minari's format, collected live or rebuilt from recordings.
 
-``pip install 'netgym[datasets]'`` installs Minari (with its HDF5 storage). A dataset is a
+``pip install -e '.[datasets]'`` installs Minari (with its HDF5 storage). A dataset is a
 list of episodes of (observation, action, reward, terminated, truncated, info), written
 with :func:`minari.create_dataset_from_buffers` and read back with
 :func:`minari.load_dataset` under Minari's datasets root (``MINARI_DATASETS_PATH``, default
@@ -342,7 +342,10 @@ def _require_minari() -> Any:
     try:
         return importlib.import_module("minari")
     except ImportError as exc:
-        raise DatasetError("datasets need Minari: pip install 'netgym[datasets]'") from exc
+        raise DatasetError(
+            "datasets need Minari, the optional extra 'datasets': in a clone of netgym, "
+            "pip install -e '.[datasets]'"
+        ) from exc
 
 
 def _infos(infos: list[dict[str, float]]) -> dict[str, np.ndarray]:

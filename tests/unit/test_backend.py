@@ -280,3 +280,10 @@ def test_custom_is_per_account_as_the_original_routes_it() -> None:
         "NetworkGym Client - Worker Mapping Exits (Client was force quited, e.g., ctrl+c!). "
         "Restart the client."
     )
+
+
+def test_logs_name_identities_as_text(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("INFO", logger="netgym_sim"):
+        Backend().handle(b"admin-0", start_msg())
+    assert "admin-0 started a custom session" in caplog.text
+    assert "b'" not in caplog.text
