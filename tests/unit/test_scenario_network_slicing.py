@@ -86,9 +86,22 @@ def test_default_config_runs_and_reports_every_subscription_in_its_shape() -> No
 
 def test_the_old_layout_is_rejected_naming_its_first_key() -> None:
     config = default_config(ENV)
-    config["slice_list"] = [{"num_users": 2}]
-    with pytest.raises(InvalidEnvConfig, match=r"slice_list.*per_slice_config"):
+    config["enb_locations"] = {"x": 40, "y": 0, "z": 3}
+    with pytest.raises(InvalidEnvConfig, match=r"enb_locations.*lte_enb_locations"):
         NetworkSlicingScenario(config, 1)
+
+
+def test_the_original_adapters_old_keys_beside_the_current_layout_are_ignored() -> None:
+    """The original network_slicing adapter reads ``slice_list`` and ``LTE`` from the config
+    it sends: beside ``per_slice_config`` and ``lte`` they are ignored, as ns-3 ignores them."""
+    config = default_config(ENV)
+    old = {"num_users": 9, "dedicated_rbg": 0, "prioritized_rbg": 1, "shared_rbg": 1}
+    extra = {"slice_list": [old, old, old], "LTE": {"resource_block_num": 6}}
+    scenario = NetworkSlicingScenario({**config, **extra}, 1)
+    assert scenario.allocation.prioritized.tolist() == [[13.0, 12.0]]
+    alone = {k: v for k, v in {**config, **extra}.items() if k != "per_slice_config"}
+    with pytest.raises(InvalidEnvConfig, match="slice_list: unknown key \\(old config layout"):
+        NetworkSlicingScenario(alone, 1)
 
 
 def test_a_configured_allocation_beyond_the_carrier_is_rejected() -> None:
