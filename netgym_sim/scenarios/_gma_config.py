@@ -261,8 +261,9 @@ def _per_slice(value: Any) -> dict[str, list[Any]]:
 
 
 #: Old-layout keys the original network_slicing adapter reads from the config it also sends
-#: (``slice_list``, ``LTE.resource_block_num``): beside their current key, ignored, as ns-3
-#: ignores keys it does not read; alone, refused as the old layout.
+#: (``slice_list``, ``LTE.resource_block_num``): in a network_slicing start, beside their
+#: current key, ignored, as ns-3 ignores keys it does not read; otherwise refused as the old
+#: layout.
 ORIGINAL_ADAPTER_KEYS = {"slice_list": "per_slice_config", "LTE": "lte"}
 
 
@@ -271,7 +272,7 @@ class GmaSettings:
 
     def __init__(self, config: Mapping[str, Any]) -> None:
         for key in config:
-            if ORIGINAL_ADAPTER_KEYS.get(key) in config:
+            if config.get("env") == "network_slicing" and ORIGINAL_ADAPTER_KEYS.get(key) in config:
                 logger.debug("env_config.%s ignored beside %s", key, ORIGINAL_ADAPTER_KEYS[key])
                 continue
             if key not in TOP_KEYS:
