@@ -152,3 +152,63 @@ def test_a_stopped_worker_tells_its_running_session(
         if proc.poll() is None:
             proc.kill()
             proc.wait(10)
+
+
+def test_a_start_that_came_while_another_slot_loaded_is_answered_before_a_hello(
+    zmq_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A two-slot worker loads slot 0's first session while slot 1's start comes in: slot 1
+    must not greet the server as idle after that start (the hello the broker took for a
+    restart)."""
+    import json
+
+    import zmq
+    from zmq.auth.thread import ThreadAuthenticator
+
+    from netgym_sim.core.session import Session
+
+    slow = Session.first_measurement
+
+    def loading(self: Session) -> Any:
+        time.sleep(1.0)  # a first session that loads longer than the hello interval
+        return slow(self)
+
+    monkeypatch.setattr(Session, "first_measurement", loading)
+    auth = ThreadAuthenticator(zmq_context)
+    auth.start()
+    auth.configure_plain(domain="*", passwords={"admin": "admin"})
+    router = zmq_context.socket(zmq.ROUTER)
+    router.setsockopt(zmq.LINGER, 0)
+    router.setsockopt(zmq.PLAIN_SERVER, 1)
+    port = router.bind_to_random_port("tcp://127.0.0.1")
+    worker = Worker(
+        f"tcp://127.0.0.1:{port}", hostname="t", slots=2, hello_interval_s=0.2, env_list=["custom"]
+    ).start()
+    try:
+        seen: dict[bytes, list[dict[str, Any]]] = {b"admin-0-t": [], b"admin-1-t": []}
+
+        def receive(timeout_ms: int) -> None:
+            if router.poll(timeout_ms):
+                slot, _, payload = router.recv_multipart()
+                seen[slot].append(json.loads(payload))
+
+        deadline = time.monotonic() + 15
+        while not all(seen.values()):
+            assert time.monotonic() < deadline, "no hello from both slots"
+            receive(100)
+        start = json.dumps(start_of("custom", steps_per_episode=3)).encode()
+        router.send_multipart([b"admin-0-t", b"admin-0", start])
+        loading_until = time.monotonic() + 0.3
+        while time.monotonic() < loading_until:  # slot 0 is loading; earlier hellos drain
+            receive(20)
+        router.send_multipart([b"admin-1-t", b"admin-1", start])
+        count = len(seen[b"admin-1-t"])
+        deadline = time.monotonic() + 10
+        while len(seen[b"admin-1-t"]) == count and time.monotonic() < deadline:
+            receive(100)
+        first = seen[b"admin-1-t"][count]
+        assert first["type"] == "env-measurement", first
+    finally:
+        worker.stop()
+        router.close(linger=0)
+        auth.stop()
