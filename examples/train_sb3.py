@@ -1,6 +1,6 @@
 """Train PPO (stable-baselines3) on ``nqos_split`` against the embedded simulator.
 
-Needs the optional extra ``sb3`` (``pip install 'netgym[sb3]'``; install a CPU build of torch
+Needs the optional extra ``sb3`` (``pip install -e '.[sb3]'``; install a CPU build of torch
 first if you do not want the CUDA one)::
 
     python examples/train_sb3.py --steps 3000
@@ -93,7 +93,7 @@ def train(steps: int, seed: int = 0) -> dict[str, Any]:
     except ImportError as exc:
         raise ImportError(
             "this example needs stable-baselines3, the optional extra 'sb3': "
-            "pip install 'netgym[sb3]'"
+            "in a clone of netgym, pip install -e '.[sb3]'"
         ) from exc
 
     class RolloutRewards(BaseCallback):

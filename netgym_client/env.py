@@ -150,12 +150,33 @@ class _InProcessLink:
 
 
 class _WireLink:
-    """The ZeroMQ path: one :class:`NorthboundClient` per session, as the original client."""
+    """The ZeroMQ path: one :class:`NorthboundClient` per session, as the original client.
 
-    def __init__(self, make_client: Callable[[], NorthboundClient]) -> None:
+    ``users_over_ns3`` (a GMA session with more users than ns-3 takes) is logged as a warning
+    once the server's first answer (or its absence) shows a server that did not name itself
+    netgym's in its handshake: nothing is sent to ns-3 by a netgym server.
+    """
+
+    def __init__(
+        self, make_client: Callable[[], NorthboundClient], users_over_ns3: int = 0
+    ) -> None:
         self._make_client = make_client
         self._client: NorthboundClient | None = None
         self._last_ts: int | None = None
+        self._users_over_ns3 = users_over_ns3
+
+    def _check_server(self) -> None:
+        """Warn once of a session too large for ns-3 on a server that is not netgym's."""
+        if not self._users_over_ns3 or self._client is None:
+            return
+        if self._client.server_software is None:
+            logger.warning(
+                "%d users: ns-3 NetworkGym servers accept at most %d (this server did not "
+                "name itself netgym's, whose simulator takes more)",
+                self._users_over_ns3,
+                NS3_MAX_USERS,
+            )
+        self._users_over_ns3 = 0
 
     def _receive(self, first: bool = False) -> NetworkStats:
         """The next measurement of the session, skipping any whose ``ts`` was already seen.
@@ -197,6 +218,7 @@ class _WireLink:
         try:
             return self._receive(first=True)
         except EnvError as exc:
+            self._check_server()
             if not any(text in exc.message for text in _RETRYABLE):
                 raise
             logger.info("server asked for a restart (%s); retrying once", exc.message)
@@ -205,6 +227,8 @@ class _WireLink:
             self._client = self._make_client()
             self._client.start(env_config)
             return self._receive(first=True)
+        finally:
+            self._check_server()
 
     def act(self, action_list: PolicyRecords) -> NetworkStats:
         assert self._client is not None
@@ -397,13 +421,6 @@ class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
             address, timeout_s = self._server.address, server.embedded_step_timeout_s
         else:
             address, timeout_s = server.address, server.step_timeout_s
-            if self.config.env in GMA_ENVS and self.config.num_users > NS3_MAX_USERS:
-                logger.warning(
-                    "%d users: ns-3 NetworkGym servers accept at most %d (netgym's own "
-                    "server takes more)",
-                    self.config.num_users,
-                    NS3_MAX_USERS,
-                )
 
         def make_client() -> NorthboundClient:
             return NorthboundClient(
@@ -417,7 +434,8 @@ class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
                 server_public_key=server.server_public_key or None,
             )
 
-        return _WireLink(make_client)
+        large = self.config.env in GMA_ENVS and self.config.num_users > NS3_MAX_USERS
+        return _WireLink(make_client, self.config.num_users if large else 0)
 
     def _tap(self, link: _Link) -> _Link:
         """``link``, recording what crosses it when ``record=`` was given."""

@@ -134,6 +134,11 @@ class NorthboundClient:
         self._socket: zmq.Socket[bytes] | None = None
         self._closed = False
         self._unanswered_ends = 0
+        #: What the server's handshake named it (:data:`~netgym_client.protocol.SERVER_PROPERTY`:
+        #: ``"netgym"``), read from its first reply; None before that, or when the server
+        #: names itself not (a NetworkGym server, ns-3 behind it).
+        self.server_software: str | None = None
+        self._server_checked = False
 
     @property
     def identity(self) -> str:
@@ -311,7 +316,13 @@ class NorthboundClient:
     def _receive_one(self, wait_s: float) -> protocol.Message:
         assert self._socket is not None and self._monitor is not None
         self._await_readable(self._socket, self._monitor, wait_s)
-        frames = self._socket.recv_multipart()
+        if not self._server_checked:
+            self._server_checked = True
+            first = self._socket.recv_multipart(copy=False)
+            self.server_software = _property(first[0], protocol.SERVER_PROPERTY)
+            frames = [frame.bytes for frame in first]
+        else:
+            frames = self._socket.recv_multipart()
         if len(frames) != 1:
             raise ProtocolError("", f"expected 1 frame from the server, got {len(frames)}")
         return protocol.decode(frames[0])
@@ -367,3 +378,12 @@ class NorthboundClient:
         if self._socket is not None:
             self._socket.close(linger=LINGER_MS)
             self._socket = None
+
+
+def _property(frame: zmq.Frame, name: str) -> str | None:
+    """A ZMTP metadata property of the connection ``frame`` came on, or None."""
+    try:
+        value = frame.get(name)
+    except zmq.ZMQError:  # the peer's handshake did not carry it
+        return None
+    return value if isinstance(value, str) else None

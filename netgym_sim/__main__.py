@@ -243,6 +243,7 @@ def run_worker(args: argparse.Namespace) -> int:
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
+        logger.info("signal %d: stopping (running sessions are told)", signum)
         stop.set()
 
     signal.signal(signal.SIGINT, on_signal)

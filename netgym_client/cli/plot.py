@@ -1,6 +1,6 @@
 """A picture of one run: reward, per-link rate and delay over time, and the users' map.
 
-matplotlib is an optional extra (``pip install 'netgym[plot]'``); it is imported only when a
+matplotlib is an optional extra (``pip install -e '.[plot]'``); it is imported only when a
 plot is drawn, through its object-oriented API on the Agg canvas (no pyplot, so the caller's
 backend and global state are untouched).
 
@@ -156,13 +156,14 @@ def require_matplotlib() -> None:
     """Check that matplotlib can be imported.
 
     Raises:
-        MissingExtra: It cannot; the message says ``pip install 'netgym[plot]'``.
+        MissingExtra: It cannot; the message says ``pip install -e '.[plot]'``.
     """
     try:
         import matplotlib  # noqa: PLC0415, F401 (optional extra)
     except ImportError as exc:
         raise MissingExtra(
-            "plotting needs matplotlib, the optional extra 'plot': pip install 'netgym[plot]'"
+            "plotting needs matplotlib, the optional extra 'plot': in a clone of netgym, "
+            "pip install -e '.[plot]'"
         ) from exc
 
 
@@ -173,7 +174,7 @@ def plot_run(path: str | Path, recorder: RunRecorder, title: str = "") -> Path:
         The path written.
 
     Raises:
-        MissingExtra: matplotlib is not installed (``pip install 'netgym[plot]'``).
+        MissingExtra: matplotlib is not installed (``pip install -e '.[plot]'``).
         NetGymError: The recorder holds no step.
     """
     require_matplotlib()

@@ -26,8 +26,8 @@ Rules:
   as Python's ``json`` and the original peers do.
 - Unknown extra keys are allowed everywhere and preserved: at the top level in ``extra``
   (``env-start``: in ``env_config``), inside records as received.
-- Codec: payloads are parsed with ``orjson`` when it is installed (``pip install
-  'netgym[fast]'``), else with the standard library's ``json``; both give the same objects
+- Codec: payloads are parsed with ``orjson`` when it is installed (``pip install -e
+  '.[fast]'`` in a clone), else with the standard library's ``json``; both give the same objects
   and the same errors. orjson's answer is taken only where it is exactly the stdlib's: a
   payload orjson refuses is parsed again by ``json`` (so errors keep the stdlib's wording),
   and one holding a run of 19 or more digits (an integer orjson would turn into a float
@@ -39,11 +39,14 @@ Rules:
 from __future__ import annotations
 
 from netgym_client.protocol.codec import (
+    SERVER_METADATA,
+    SERVER_PROPERTY,
     check_message,
     decode,
     decode_object,
     encode,
     expect_measurement,
+    identity_text,
 )
 from netgym_client.protocol.jsontext import decode_json, json_codec
 from netgym_client.protocol.messages import (
@@ -67,6 +70,8 @@ from netgym_client.protocol.records import (
 __all__ = [
     "MAX_MESSAGE_BYTES",
     "MAX_NESTING_DEPTH",
+    "SERVER_METADATA",
+    "SERVER_PROPERTY",
     "EnvAction",
     "EnvEnd",
     "EnvHello",
@@ -81,6 +86,7 @@ __all__ = [
     "decode_object",
     "encode",
     "expect_measurement",
+    "identity_text",
     "json_codec",
     "record_ids_values",
     "validate_action_list",

@@ -185,3 +185,29 @@ def encode(msg: Message, *, indent: int | None = None, validate: bool = True) ->
     if len(data) > MAX_MESSAGE_BYTES:
         raise ProtocolError("", f"encoded size {len(data)} bytes exceeds {MAX_MESSAGE_BYTES}")
     return data
+
+
+#: The ZMTP handshake property with which netgym's servers name themselves (value
+#: ``netgym``). It travels in ZeroMQ's metadata, not in any message, so the original
+#: client never sees it; a netgym client reads it to know that a server is netgym's.
+SERVER_PROPERTY = "X-Netgym-Server"
+#: The ``ZMQ_METADATA`` a netgym server's ROUTER sets.
+SERVER_METADATA = f"{SERVER_PROPERTY}:netgym".encode()
+
+#: Longest identity :func:`identity_text` writes out whole.
+IDENTITY_TEXT_CHARS = 80
+
+
+def identity_text(identity: bytes | str) -> str:
+    """A ZeroMQ identity as log text: ``admin-0``, not ``b'admin-0'``.
+
+    Bytes that are not UTF-8 are written as ``\\xNN`` escapes and control characters as
+    escapes too, so a hostile identity cannot forge log lines; the text is cut to
+    :data:`IDENTITY_TEXT_CHARS` characters (``…`` marks a cut).
+    """
+    text = identity if isinstance(identity, str) else identity.decode("utf-8", "backslashreplace")
+    if not text.isprintable():
+        text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    if len(text) > IDENTITY_TEXT_CHARS:
+        text = text[: IDENTITY_TEXT_CHARS - 1] + "…"
+    return text if text else "''"

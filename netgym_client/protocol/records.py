@@ -50,10 +50,17 @@ def _check_numbers(values: list[Any], path: str) -> None:
                 raise ProtocolError(f"{path}[{i}]", problem)
 
 
-def _check_sliced(value: Mapping[str, Any], path: str) -> None:
-    """A per-cell-per-slice value: ``{"slice": [int, …], "value": [number, …]}``."""
+def _check_sliced(value: Mapping[str, Any], path: str, *, action: bool = False) -> None:
+    """A per-cell-per-slice value: ``{"slice": [int, …], "value": [number, …]}``.
+
+    In an action (``action``), ``value: []`` is the original adapters' "no action" for that
+    cell (the system default), whatever ``slice`` lists.
+    """
     slices = _require(value, "slice", path, list, "an array")
     numbers = _require(value, "value", path, list, "an array")
+    if action and not numbers:
+        _check_ints(slices, _join(path, "slice"))
+        return
     if len(slices) != len(numbers):
         raise ProtocolError(
             _join(path, "value"), f"has {len(numbers)} items but slice has {len(slices)}"
@@ -70,7 +77,7 @@ def _check_values(values: list[Any], path: str, *, rows: bool) -> None:
         if _is_number(v):
             continue
         if isinstance(v, dict):
-            _check_sliced(v, f"{path}[{i}]")
+            _check_sliced(v, f"{path}[{i}]", action=rows)
         elif rows and isinstance(v, list):
             _check_numbers(v, f"{path}[{i}]")
         else:
@@ -158,7 +165,8 @@ def validate_action_list(action_list: Any, *, where: str = "action_list") -> Non
     either both scalars (an integer id, a finite number), or equal-length arrays, or
     ``value == []`` (the worker's built-in algorithm; ``id`` is then any array). A value in an
     array is a finite number, an array of numbers (``nqos_split`` sends one row per id), or a
-    ``{"slice": [int, …], "value": [number, …]}`` object. Extra keys are allowed.
+    ``{"slice": [int, …], "value": [number, …]}`` object, whose ``value`` may be ``[]`` (the
+    original network_slicing adapter's "no action" for that cell). Extra keys are allowed.
 
     Args:
         action_list: The decoded ``action_list``.

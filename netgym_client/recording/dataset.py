@@ -1,6 +1,6 @@
 """Offline-RL datasets in Minari's format, collected live or rebuilt from recordings.
 
-``pip install 'netgym[datasets]'`` installs Minari (with its HDF5 storage). A dataset is a
+``pip install -e '.[datasets]'`` installs Minari (with its HDF5 storage). A dataset is a
 list of episodes of (observation, action, reward, terminated, truncated, info), written
 with :func:`minari.create_dataset_from_buffers` and read back with
 :func:`minari.load_dataset` under Minari's datasets root (``MINARI_DATASETS_PATH``, default
@@ -26,8 +26,10 @@ Rules:
 - From a recording (:func:`episodes_from_recording`): each ``env-start`` begins a session;
   its measurements are cut into episodes of ``steps_per_episode``; the actions between
   them are read from the recorded ``env-action`` records (``value`` reshaped into the action
-  space, or the applied action when it was empty). The action a new episode's ``reset()``
-  sends is not a transition and is left out.
+  space, or the applied action when it was empty); network_slicing's from its
+  ``prb_allocation`` record, per-cell ``{slice, value}`` objects included
+  (:func:`slicing_action`). The action a new episode's ``reset()`` sends is not a transition
+  and is left out.
 - Writing is all or nothing: the dataset is written under a hidden directory of the datasets
   root (``.netgym-partial-*``, which Minari does not list) and renamed to its id only when
   complete, so a run killed midway leaves no dataset (and a re-run works). A disk without
@@ -208,11 +210,63 @@ def _session_config(env_name: str, start: Mapping[str, Any]) -> Any:
         return load_config(env_name, {"env_config": kept})
 
 
+#: The record that carries each environment's action (``name``), when it sends several.
+ACTION_RECORD = {"network_slicing": "prb_allocation"}
+
+
+def _action_record(env_name: str, records: Any) -> Any:
+    """The recorded ``action_list`` record that holds the agent's action."""
+    listed = records if isinstance(records, list) else [records]
+    wanted = ACTION_RECORD.get(env_name)
+    for record in listed:
+        if wanted is None or (isinstance(record, dict) and record.get("name") == wanted):
+            return record
+    raise DatasetError(
+        f"{env_name}: the recorded action_list holds no {wanted!r} record to read the action from"
+    )
+
+
+def slicing_action(adapter: Any, record: Mapping[str, Any]) -> np.ndarray:
+    """network_slicing's action from a recorded ``lte::prb_allocation`` record.
+
+    The action is each slice's prioritized RBGs over ``rbg_num / S`` (the inverse of the
+    adapter's scaling, so the action re-sends the same RBGs), read from the lowest cell id
+    the record names (the cell the adapter observes). A cell entry is a ``{slice, value}``
+    object (netgym's and the original client's) or a list of one count per slice. What ns-3
+    then applies for an empty ``value`` (the whole record's, or one cell's: the original
+    adapters' "no action") and for a slice the entry leaves out is the configured
+    ``per_slice_config.prioritized_rbg``, the system default.
+    """
+    slices = int(adapter.num_slices)
+    scale = float(adapter.rbg_num) / slices
+    configured = adapter.config.env_config["per_slice_config"]["prioritized_rbg"]
+    rbgs = np.array([float(configured[s]) for s in range(slices)])
+    ids, values = record.get("id"), record.get("value")
+    if isinstance(values, list) and values and isinstance(ids, list) and len(ids) == len(values):
+        entry = values[min(range(len(ids)), key=lambda i: ids[i])]
+        if isinstance(entry, Mapping):
+            listed, counts = entry.get("slice"), entry.get("value")
+        else:
+            listed, counts = list(range(slices)), entry
+        if not isinstance(listed, list) or not isinstance(counts, list):
+            raise DatasetError(f"network_slicing: cannot read RBG counts from {entry!r:.80}")
+        for sid, count in zip(listed, counts, strict=False):
+            if isinstance(sid, int) and 0 <= sid < slices:
+                rbgs[sid] = float(count)
+    elif values != []:
+        raise DatasetError(
+            f"network_slicing: cannot read an action from the recorded value {values!r:.80}"
+        )
+    action: np.ndarray = np.clip(rbgs / scale, 0.0, 1.0).astype(adapter.action_space.dtype)
+    return action
+
+
 def _recorded_action(
     env_name: str, adapter: Any, action: Mapping[str, Any], after: NetworkStats
 ) -> np.ndarray:
-    records = action.get("action_list")
-    record = records[0] if isinstance(records, list) and records else records
+    record = _action_record(env_name, action.get("action_list"))
+    if env_name == "network_slicing":
+        return slicing_action(adapter, record)
     value = record.get("value") if isinstance(record, dict) else None
     shape: tuple[int, ...] = tuple(adapter.action_space.shape)
     if isinstance(value, list) and not value:
@@ -288,7 +342,10 @@ def _require_minari() -> Any:
     try:
         return importlib.import_module("minari")
     except ImportError as exc:
-        raise DatasetError("datasets need Minari: pip install 'netgym[datasets]'") from exc
+        raise DatasetError(
+            "datasets need Minari, the optional extra 'datasets': in a clone of netgym, "
+            "pip install -e '.[datasets]'"
+        ) from exc
 
 
 def _infos(infos: list[dict[str, float]]) -> dict[str, np.ndarray]:

@@ -44,6 +44,7 @@ import zmq
 from zmq.utils.monitor import recv_monitor_message
 
 from netgym_client.errors import TransportError
+from netgym_client.protocol import identity_text as _t
 from netgym_client.recording.record import RecordingError, RecordingWriter
 
 __all__ = ["RecordingProxy"]
@@ -252,7 +253,7 @@ class RecordingProxy:
                     del self._front_conn[identity]
                     if identity in self._upstreams:
                         self._close_upstream(identity)
-                        logger.info("client %r left: upstream connection closed", identity)
+                        logger.info("client %s left: upstream connection closed", _t(identity))
 
     def _answer_zap(self, zap: zmq.Socket[bytes]) -> None:
         request = zap.recv_multipart()
@@ -273,14 +274,14 @@ class RecordingProxy:
         if known is not None and (credentials is None or known[0] == token):
             return known[1]
         if credentials is None:
-            logger.warning("no credentials for %r: message dropped", identity)
+            logger.warning("no credentials for %s: message dropped", _t(identity))
             return None
         if known is not None:
             self._close_upstream(identity)
         elif len(self._upstreams) >= MAX_UPSTREAMS:
             logger.warning(
-                "%r: %d upstream connections already open: message not forwarded",
-                identity,
+                "%s: %d upstream connections already open: message not forwarded",
+                _t(identity),
                 MAX_UPSTREAMS,
             )
             return None
@@ -296,7 +297,7 @@ class RecordingProxy:
         self._monitors[monitor] = identity
         sock.connect(self.upstream)
         self._upstreams[identity] = (token, sock)
-        logger.info("client %r: upstream connection opened", identity)
+        logger.info("client %s: upstream connection opened", _t(identity))
         return sock
 
     def _close_upstream(self, identity: bytes) -> None:
@@ -337,8 +338,8 @@ class RecordingProxy:
             upstream.send_multipart(payload, zmq.NOBLOCK)
         except zmq.Again:
             logger.warning(
-                "%r: the upstream takes no message (credentials refused?): not forwarded",
-                identity,
+                "%s: the upstream takes no message (credentials refused?): not forwarded",
+                _t(identity),
             )
         self._record("c2s", identity, payload)
         if conn is not None and conn in self._front_closed:  # read after its client left

@@ -19,7 +19,10 @@ Rules (PROTOCOL.md §4, in the real server's order, without its known defects):
    "…Worker Mapping Exits…"; the original client answers by sending ``env-start`` again
    one second later, which then starts afresh. Otherwise the scenario is built and its
    first measurement sent. A full server answers ``no-available-worker`` (no msg); an env
-   we do not simulate answers ``no-available-worker`` with a msg listing what we offer.
+   we do not simulate answers ``no-available-worker`` with the original's msg listing what
+   the simulated worker offers. As the original routes ``custom`` per account
+   (``"<account>-custom"``) and the simulated worker is the official account's (``admin``),
+   another account's ``custom`` gets that answer too (``test`` may run every other env).
 3. ``env-action`` with a session: applied, one step run, the next measurement sent; after
    the session's last measurement the session is dropped (the worker's ``env-end``, which
    the server never relays). Without a session: ``env-error`` "algorithm client to network
@@ -49,6 +52,7 @@ from typing import Protocol
 
 from netgym_client import protocol
 from netgym_client.errors import ConfigError
+from netgym_client.protocol import identity_text as _t
 from netgym_sim.core.session import Session
 from netgym_sim.errors import SimError, UnknownEnvironment
 from netgym_sim.limits import Limits, LogTally, echo
@@ -85,8 +89,8 @@ INSTANCE_LIMIT_MSG = (
     "launched per client. Please contact us to add more instances."
 )
 MAPPING_EXISTS_MSG = (
-    "Client to Worker Mapping Exits (Client was force quited or another client uses the same "
-    "identity). Restart the client."
+    "NetworkGym Client - Worker Mapping Exits (Client was force quited, e.g., ctrl+c!). "
+    "Restart the client."
 )
 NO_MAPPING_MSG = "algorithm client to network gym env worker mapping removed."
 UNKNOWN_TYPE_MSG = "unknown msg type"
@@ -99,6 +103,23 @@ _foreign = LogTally(logger, "identities of another account")
 _INSTANCE = re.compile(r"0|[1-9][0-9]{0,8}")
 #: A worker's host part: a host name (letters, digits, ``.``, ``_``, ``-``).
 _HOST = re.compile(r"[A-Za-z0-9_.][A-Za-z0-9_.-]{0,252}")
+#: The env name the original server routes per account, as ``"<account>-custom"``.
+CUSTOM_ENV = "custom"
+#: The account whose workers offer every environment (the original's ``official_session_name``).
+OFFICIAL_ACCOUNT = "admin"
+
+
+def no_worker_text(env: str, offered: Mapping[bytes | str, list[str]] | list[str]) -> str:
+    """The original server's ``no-available-worker`` msg: idle workers, none offering ``env``.
+
+    Args:
+        env: The env asked for, as routed (``"<account>-custom"`` for custom).
+        offered: Each idle worker's env list by name, or the simulated worker's env list.
+    """
+    listing = {"netgym-sim": offered} if isinstance(offered, list) else dict(offered)
+    return f"No available workers for env: {env}. Available_workers and their [env list]:{listing}"
+
+
 #: The message type with which a netgym client ends its own session (rule 5).
 CLIENT_END_TYPE = "env-end"
 
@@ -185,6 +206,9 @@ class Backend:
         clock: Monotonic clock in seconds (injectable for tests).
         faults: A fault plan applied by :func:`netgym_sim.core.handlers.handle_message`.
         limits: Per-request caps (:class:`~netgym_sim.limits.Limits`; default its defaults).
+        official_account: The account whose workers offer every environment; another
+            account's ``custom`` is its own (``"<account>-custom"``), which the simulated
+            worker does not offer (rule 2).
     """
 
     def __init__(
@@ -196,8 +220,10 @@ class Backend:
         clock: Callable[[], float] = time.monotonic,
         faults: FaultHook | None = None,
         limits: Limits | None = None,
+        official_account: str = OFFICIAL_ACCOUNT,
     ) -> None:
         self.accounts = dict(accounts)
+        self.official_account = official_account
         self.limits = limits or Limits()
         self.faults = faults
         self.max_sessions = max_sessions
@@ -308,29 +334,40 @@ class Backend:
             return self._action(identity, msg, apply_action)
         if isinstance(msg, protocol.EnvEnd):
             if self._sessions.pop(identity, None) is not None:
-                logger.info("%r ended its session", identity)
+                logger.info("%s ended its session", _t(identity))
             return [(identity, protocol.EnvEnd())]
         return [(identity, protocol.ErrorReply(UNKNOWN_TYPE_MSG))]
 
+    def _offered(self) -> list[str]:
+        """The environments the simulated worker offers, named as the original server lists
+        an official worker's (``custom`` as ``"<official>-custom"``)."""
+        custom = f"{self.official_account}-{CUSTOM_ENV}"
+        return [custom if env == CUSTOM_ENV else env for env in sorted(SCENARIOS)]
+
+    def _no_worker(self, identity: bytes, env: str) -> list[Reply]:
+        return [(identity, protocol.NoWorkerReply(msg=no_worker_text(env, self._offered())))]
+
     def _start(self, identity: bytes, msg: protocol.EnvStart) -> list[Reply]:
         if self._sessions.pop(identity, None) is not None:
-            logger.info("%r restarted while its session ran; session dropped", identity)
+            logger.info("%s restarted while its session ran; session dropped", _t(identity))
             return [(identity, protocol.ErrorReply(MAPPING_EXISTS_MSG))]
         if len(self._sessions) >= self.max_sessions:
             return [(identity, protocol.NoWorkerReply())]
+        env = msg.env_config.get("env")
+        account = self._account_of(identity)
+        if env == CUSTOM_ENV and account != self.official_account:
+            # the original routes custom per account (``<account>-custom``): only that
+            # account's own workers offer it, and the simulated worker is the official one's
+            return self._no_worker(identity, f"{account}-{CUSTOM_ENV}")
         try:
             session = Session(msg.env_config, self.limits)
             records = session.first_measurement()
         except UnknownEnvironment:
-            offered = sorted(SCENARIOS)
-            text = (
-                f"No available workers for env: {echo(msg.env_config.get('env'))[1:-1]}. "
-                f"Available_workers and their [env list]:{{'netgym-sim': {offered}}}"
-            )
-            return [(identity, protocol.NoWorkerReply(msg=text))]
+            named = echo(env)[1:-1] if isinstance(env, str) else echo(env)
+            return self._no_worker(identity, named)
         except SimError as exc:
             return [(identity, protocol.ErrorReply(exc.error_msg))]
-        logger.info("%r started a %s session", identity, session.env_name)
+        logger.info("%s started a %s session", _t(identity), session.env_name)
         if not session.finished:  # a one-measurement session ends with its first reply
             self._sessions[identity] = _Entry(session, self._clock())
         return [(identity, protocol.EnvMeasurement(network_stats=records))]
@@ -348,7 +385,7 @@ class Backend:
             return [(identity, protocol.ErrorReply(exc.error_msg))]
         if entry.session.finished:
             del self._sessions[identity]
-            logger.info("%r finished its session", identity)
+            logger.info("%s finished its session", _t(identity))
         else:
             entry.last_seen_s = self._clock()
         return [(identity, protocol.EnvMeasurement(network_stats=records))]
@@ -368,6 +405,6 @@ class Backend:
         for identity in stale:
             del self._sessions[identity]
             logger.info(
-                "%r idle for more than %.1f s; session dropped", identity, self.idle_timeout_s
+                "%s idle for more than %.1f s; session dropped", _t(identity), self.idle_timeout_s
             )
         return [(identity, protocol.ErrorReply(IDLE_TIMEOUT_MSG)) for identity in stale]

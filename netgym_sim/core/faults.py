@@ -53,6 +53,7 @@ from typing import TYPE_CHECKING, Any
 
 from netgym_client import protocol
 from netgym_client.errors import ConfigError
+from netgym_client.protocol import identity_text as _t
 from netgym_sim.core.backend import WORKER_RESTARTED_MSG
 from netgym_sim.core.session import session_seed
 from netgym_sim.errors import SimError
@@ -419,7 +420,7 @@ class FaultInjector:
         fired = [f for i, f in enumerate(self.plan.faults) if self._fires(i, f, state, n)]
         missed = False
         for fault in fired:
-            logger.info("fault %s at measurement %d of %r", fault.kind, n, identity)
+            logger.info("fault %s at measurement %d of %s", fault.kind, n, _t(identity))
             if fault.kind == "no-available-worker":
                 return [(identity, protocol.NoWorkerReply())]
             if fault.kind in ("env-error", "worker-restart"):
@@ -491,7 +492,7 @@ class FaultInjector:
         if dropped:
             heapq.heapify(kept)
             self._queue = kept
-            logger.info("%d late replies to %r cancelled", dropped, identity)
+            logger.info("%d late replies to %s cancelled", dropped, _t(identity))
         self._shaping.pop(identity, None)
         self._sessions.pop(identity, None)
         return dropped

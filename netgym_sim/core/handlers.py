@@ -10,6 +10,11 @@ Replies are compact JSON, like the real server's own messages.
   :func:`~netgym_client.protocol.decode_object` on the parsed object).
 - The replies are built here from the backend's own records, so they are encoded without
   being validated again (``validate=False``; the codec still refuses non-JSON values).
+- An ``env-action`` that is malformed (its records break the wire's rules) ends the client's
+  session with the ``env-error``, as a bad action does to an ns-3 session behind the original
+  server (the worker aborts, the server drops the mapping): the next action gets "…mapping
+  removed.", as any action without a session does, malformed or not. A bad action the scenario
+  refuses ends the session the same way (the backend's rule).
 - :func:`handle_message` is the same answer without bytes: the embedded client calls it in
   process with message objects and gets message objects back, so both paths share every
   rule, error text and error type.
@@ -21,7 +26,14 @@ import logging
 
 from netgym_client import protocol
 from netgym_client.errors import ProtocolError
-from netgym_sim.core.backend import CLIENT_END_TYPE, UNKNOWN_TYPE_MSG, Backend, Reply
+from netgym_client.protocol import identity_text as _t
+from netgym_sim.core.backend import (
+    CLIENT_END_TYPE,
+    NO_MAPPING_MSG,
+    UNKNOWN_TYPE_MSG,
+    Backend,
+    Reply,
+)
 from netgym_sim.limits import LogTally
 
 __all__ = ["handle_frames", "handle_idle", "handle_message"]
@@ -64,7 +76,7 @@ def handle_message(backend: Backend, identity: bytes, msg: protocol.Message) -> 
             return backend.faults.handle(backend, identity, msg)
         return backend.handle(identity, msg)
     except Exception as exc:  # a bug must cost one session, not the server
-        logger.exception("internal error while serving %r", identity)
+        logger.exception("internal error while serving %s", _t(identity))
         backend.drop(identity)
         text = f"InternalError: {type(exc).__name__}: {exc}"
         return [(identity, protocol.ErrorReply(text))]
@@ -90,6 +102,7 @@ def handle_frames(
     refusal = backend.check_identity(identity, user)
     if refusal is not None:
         return _error(identity, refusal)
+    kind: object = None
     try:
         obj = protocol.decode_json(frames[1], max_bytes=backend.limits.max_message_bytes)
         kind = obj.get("type")
@@ -99,12 +112,18 @@ def handle_frames(
         msg = protocol.decode_object(obj)
     except ProtocolError as exc:
         _malformed.add(identity, exc)
+        if kind == "env-action":
+            if not backend.drop(identity):  # no session: the original's answer to any action
+                return _error(identity, NO_MAPPING_MSG)
+            # what the original does with a bad action: the session ends with the env-error
+            # (ns-3 aborts, its worker reports it, the server drops the client's mapping)
+            logger.info("%s sent a malformed action; session ended", _t(identity))
         return _error(identity, f"ProtocolError: {exc}")
     replies = handle_message(backend, identity, msg)
     try:
         return [(to, protocol.encode(_clipped(reply), validate=False)) for to, reply in replies]
     except ProtocolError as exc:  # a scenario built a non-JSON record: a bug, one session
-        logger.error("cannot encode the reply to %r: %s", identity, exc)
+        logger.error("cannot encode the reply to %s: %s", _t(identity), exc)
         backend.drop(identity)
         return _error(identity, f"InternalError: {exc}")
 

@@ -29,6 +29,7 @@ import zmq
 
 from netgym_client import protocol
 from netgym_client.errors import ProtocolError, TransportError
+from netgym_client.protocol import identity_text as _t
 from netgym_sim.core.backend import Account
 from netgym_sim.core.handlers import CLIENT_MAX_BYTES
 from netgym_sim.replay.script import Mode, ReplayReport, ReplaySession, Script
@@ -159,7 +160,9 @@ class ReplayServer(ServingThread):
         account = frames[0].decode("utf-8", errors="replace").partition("-")[0]
         if self.passwords is not None and user is not None and user != account:
             # with accounts, an identity is its account's: another login gets nothing of it
-            logger.warning("refused identity %r: the connection logged in as %r", frames[0], user)
+            logger.warning(
+                "refused identity %s: the connection logged in as %r", _t(frames[0]), user
+            )
             return [
                 _error(
                     f"identity {frames[0].decode('utf-8', 'replace')[:64]!r} belongs to account "

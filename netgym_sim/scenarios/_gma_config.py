@@ -13,6 +13,7 @@ Rules (PROTOCOL.md §9, §10, §14):
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -21,6 +22,8 @@ from netgym_sim.errors import InvalidEnvConfig
 from netgym_sim.limits import BASE_KEYS
 from netgym_sim.model.mobility import WalkParams
 from netgym_sim.model.topology import NUM_LINKS, Area, Cells
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["MAX_USERS", "GmaSettings"]
 
@@ -257,11 +260,21 @@ def _per_slice(value: Any) -> dict[str, list[Any]]:
     return out
 
 
+#: Old-layout keys the original network_slicing adapter reads from the config it also sends
+#: (``slice_list``, ``LTE.resource_block_num``): in a network_slicing start, beside their
+#: current key, ignored, as ns-3 ignores keys it does not read; otherwise refused as the old
+#: layout.
+ORIGINAL_ADAPTER_KEYS = {"slice_list": "per_slice_config", "LTE": "lte"}
+
+
 class GmaSettings:
     """A checked GMA ``env_config``, in model terms."""
 
     def __init__(self, config: Mapping[str, Any]) -> None:
         for key in config:
+            if config.get("env") == "network_slicing" and ORIGINAL_ADAPTER_KEYS.get(key) in config:
+                logger.debug("env_config.%s ignored beside %s", key, ORIGINAL_ADAPTER_KEYS[key])
+                continue
             if key not in TOP_KEYS:
                 if key in LEGACY_KEYS:
                     hint = f"old config layout; the current layout uses {LEGACY_KEYS[key]!r}"

@@ -12,7 +12,8 @@ Rules (PROTOCOL.md §11, §13, §14; MODEL.md L15–L17, L21–L24):
   slice, in slice order). RBG counts are numbers ≥ 0 (fractions allowed: the original client
   sends ``R`` itself as the shared count, 16.67 for 50 RBs; a shared count is a cap and may
   exceed ``R``); slices a record leaves out keep their allocation. ``value: []`` returns that
-  kind of allocation to the configured one.
+  kind of allocation to the configured one, and so does a cell's ``{"slice": [...], "value":
+  []}`` (the original adapters' "no action", sent per cell) for the slices it lists.
 - All records of a policy are checked before any is applied; a cell whose dedicated plus
   prioritized RBGs exceed ``R`` is rejected with an env-error naming the cell and the excess
   (nothing of that policy is applied).
@@ -93,16 +94,25 @@ class NetworkSlicingScenario(GmaScenario):
             raise InvalidAction(f"{where}.value: {knob} needs one entry per cell id in arrays")
         cells = entity_indices(ids, f"{where}.id", self.cells, "LTE cell")
         table = np.full((len(cells), self.num_slices), np.nan)
+        default = getattr(self.configured, field)
         for row, value in enumerate(values):
-            self._slice_row(value, table[row], f"{where}.value[{row}]")
+            self._slice_row(value, table[row], default[cells[row]], f"{where}.value[{row}]")
         return f"alloc:{field}", 0, cells, table
 
-    def _slice_row(self, value: Any, row: np.ndarray, where: str) -> None:
-        """Fill ``row`` (NaN = keep) from one cell's ``{slice, value}`` object or list."""
+    def _slice_row(self, value: Any, row: np.ndarray, default: np.ndarray, where: str) -> None:
+        """Fill ``row`` (NaN = keep) from one cell's ``{slice, value}`` object or list.
+
+        ``{"slice": [...], "value": []}`` (the original adapters' "no action") gives the listed
+        slices the cell's configured allocation (``default``), the system default.
+        """
         if isinstance(value, Mapping):
             slices, counts = value["slice"], value["value"]
             if len(set(slices)) != len(slices):
                 raise InvalidAction(f"{where}.slice: slice ids must not repeat, got {slices!r:.80}")
+            if not counts:
+                self._check_slice_ids(slices, where)
+                row[slices] = default[slices]
+                return
         elif isinstance(value, list) and len(value) == self.num_slices:
             slices, counts = list(range(self.num_slices)), value
         else:
@@ -110,15 +120,23 @@ class NetworkSlicingScenario(GmaScenario):
                 f"{where}: must be a {{slice, value}} object or {self.num_slices} RBG counts, "
                 f"got {value!r:.60}"
             )
+        if len(slices) != len(counts):
+            raise InvalidAction(
+                f"{where}.value: has {len(counts)} items but slice has {len(slices)}"
+            )
+        self._check_slice_ids(slices, where)
         for k, (sid, count) in enumerate(zip(slices, counts, strict=True)):
+            if count < 0:
+                raise InvalidAction(f"{where}.value[{k}]: RBGs must be >= 0, got {count!r:.40}")
+            row[sid] = float(count)
+
+    def _check_slice_ids(self, slices: list[Any], where: str) -> None:
+        for k, sid in enumerate(slices):
             if not 0 <= sid < self.num_slices:
                 raise InvalidAction(
                     f"{where}.slice[{k}]: must be a slice id in 0..{self.num_slices - 1}, "
                     f"got {sid!r:.40}"
                 )
-            if count < 0:
-                raise InvalidAction(f"{where}.value[{k}]: RBGs must be >= 0, got {count!r:.40}")
-            row[sid] = float(count)
 
     def _commit(self, parsed: list[Parsed]) -> None:
         """Check the new allocation whole, then apply the other knobs and the allocation."""

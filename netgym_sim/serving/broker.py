@@ -16,13 +16,20 @@ Rules (PROTOCOL.md §4, without the original server's known defects):
   what they offer (the asking account's own workers by identity, every other worker under
   one anonymous name: worker identities are not told to other accounts).
 - ``env-action`` of a routed client → its worker (bytes unchanged); unrouted → "…mapping
-  removed.". netgym's ``env-end`` from a client drops its route, is passed to the worker
+  removed." (malformed or not). A malformed action of a routed client ends its session: the
+  route is dropped, the worker is sent ``env-end`` (it abandons the session) and the client
+  gets the ``env-error``, as a bad action ends an ns-3 session behind the original server.
+  netgym's ``env-end`` from a client drops its route, is passed to the worker
   (which abandons the session) and is answered with ``env-end``, as in-process.
 - Backend: ``env-hello`` makes a worker idle; a non-official account's worker offers only
   ``["<account>-custom"]``, an official worker's ``custom`` is renamed; a hello from a worker
   that has a client means it restarted: the client gets "Worker Restarted, Try Again." and
-  the route is dropped (unless the hello crossed the start on the wire: it came within
-  ``hello_grace_s`` of the start, before the worker's first answer). A worker that has no
+  the route is dropped, unless the hello crossed the start on the wire. A netgym worker's
+  hello names its run and the starts it had received (``netgym_boot``, ``netgym_starts``):
+  the same run with fewer starts than the broker sent it crossed a start (the worker may
+  still be loading it), another run is a restart. A hello without them (an ns-3 worker's)
+  crossed when it came within ``hello_grace_s`` of the start, before the worker's first
+  answer. A worker that has no
   client and sent no hello for ``hello_expiry_s`` is forgotten.
 - A worker's message about a client is relayed only while that client is routed to that
   very worker (a late message of an abandoned session never reaches a client's new
@@ -45,6 +52,7 @@ from dataclasses import dataclass
 
 from netgym_client import protocol
 from netgym_client.errors import ProtocolError
+from netgym_client.protocol import identity_text as _t
 from netgym_sim.core.backend import (
     DEFAULT_ACCOUNTS,
     MAPPING_EXISTS_MSG,
@@ -53,6 +61,7 @@ from netgym_sim.core.backend import (
     WORKER_RESTARTED_MSG,
     Account,
     Backend,
+    no_worker_text,
 )
 from netgym_sim.core.handlers import CLIENT_TYPES
 from netgym_sim.limits import Limits
@@ -97,6 +106,10 @@ class WorkerEntry:
     last_hello_s: float
     assigned_s: float = 0.0
     heard_since_assigned: bool = False
+    #: The run of the worker its hellos name (``netgym_boot``; None: a worker that names none).
+    boot: str | None = None
+    #: ``env-start`` messages sent to it in that run.
+    starts_sent: int = 0
 
 
 def _reply(identity: bytes, msg: protocol.Message) -> Outgoing:
@@ -159,6 +172,7 @@ class Broker:
         if refusal is not None:
             return [_reply(identity, protocol.ErrorReply(refusal))]
         payload = frames[1]
+        kind: object = None
         try:
             obj = protocol.decode_json(payload, max_bytes=self.max_message_bytes)
             kind = obj.get("type")
@@ -166,8 +180,15 @@ class Broker:
                 return [_reply(identity, protocol.ErrorReply(UNKNOWN_TYPE_MSG))]
             msg = protocol.decode_object(obj)
         except ProtocolError as exc:
-            logger.info("%r sent a malformed message: %s", identity, exc)
-            return [_reply(identity, protocol.ErrorReply(f"ProtocolError: {exc}"))]
+            logger.info("%s sent a malformed message: %s", _t(identity), exc)
+            out: list[Outgoing] = []
+            if kind == "env-action":
+                worker = self._drop_route(identity)
+                if worker is None:  # no session: the original's answer to any action
+                    return [_reply(identity, protocol.ErrorReply(NO_MAPPING_MSG))]
+                # the session ends with the error, as when ns-3 aborts on a bad action
+                out.append((BACKEND, [worker, identity, _END_BYTES]))
+            return [*out, _reply(identity, protocol.ErrorReply(f"ProtocolError: {exc}"))]
         if isinstance(msg, protocol.EnvStart):
             return self._start(identity, msg, payload)
         if isinstance(msg, protocol.EnvAction):
@@ -176,10 +197,10 @@ class Broker:
                 return [_reply(identity, protocol.ErrorReply(NO_MAPPING_MSG))]
             return [(BACKEND, [worker, identity, payload])]
         # netgym's own env-end (backend.py rule 5): end the session here and at the worker
-        out: list[Outgoing] = []
+        out = []
         worker = self._drop_route(identity)
         if worker is not None:
-            logger.info("%r ended its session on %r", identity, worker)
+            logger.info("%s ended its session on %s", _t(identity), _t(worker))
             out.append((BACKEND, [worker, identity, _END_BYTES]))
         out.append(_reply(identity, protocol.EnvEnd()))
         return out
@@ -195,7 +216,8 @@ class Broker:
     def _start(self, identity: bytes, msg: protocol.EnvStart, payload: bytes) -> list[Outgoing]:
         worker = self._drop_route(identity)
         if worker is not None:
-            logger.info("%r restarted while routed to %r; route dropped", identity, worker)
+            logger.info("%s restarted while routed to %s; route dropped", _t(identity), _t(worker))
+            self._count_start(worker)
             return [
                 (BACKEND, [worker, identity, payload]),
                 _reply(identity, protocol.ErrorReply(MAPPING_EXISTS_MSG)),
@@ -213,8 +235,9 @@ class Broker:
                 entry.client = identity
                 entry.assigned_s = self._clock()
                 entry.heard_since_assigned = False
+                entry.starts_sent += 1
                 self.routes[identity] = entry.identity
-                logger.info("%r → %r (%s)", identity, entry.identity, env)
+                logger.info("%s → %s (%s)", _t(identity), _t(entry.identity), env)
                 return [(BACKEND, [entry.identity, identity, payload])]
         # another account's worker identities are its own business: they are listed under
         # one anonymous name, by the environments they offer
@@ -224,10 +247,12 @@ class Broker:
             name = entry.identity if own else "other-workers"
             offered = listing.setdefault(name, [])
             offered += [e for e in entry.env_list if e not in offered]
-        text = (
-            f"No available workers for env: {env}. Available_workers and their [env list]:{listing}"
-        )
-        return [_reply(identity, protocol.NoWorkerReply(msg=text))]
+        return [_reply(identity, protocol.NoWorkerReply(msg=no_worker_text(str(env), listing)))]
+
+    def _count_start(self, worker: bytes) -> None:
+        entry = self.workers.get(worker)
+        if entry is not None:
+            entry.starts_sent += 1
 
     def _by_load(self, idle: list[WorkerEntry]) -> list[WorkerEntry]:
         """Idle workers, those of the least busy process first (stable: registration order)."""
@@ -251,11 +276,11 @@ class Broker:
         """
         worker = frames[0]
         if len(frames) != 3:
-            logger.warning("worker %r sent %d frames; expected 3", worker, len(frames))
+            logger.warning("worker %s sent %d frames; expected 3", _t(worker), len(frames))
             return []
         account = worker.decode("utf-8", errors="replace").split("-")[0]
         if user is not None and account != user:  # no worker ids limit: the original has none
-            logger.warning("worker %r refused: it logged in as %r", worker, user)
+            logger.warning("worker %s refused: it logged in as %r", _t(worker), user)
             return []
         client, payload = frames[1], frames[2]
         sniffed = _LEADING_TYPE.match(payload)
@@ -264,14 +289,16 @@ class Broker:
             try:
                 obj = protocol.decode_json(payload)
             except ProtocolError as exc:
-                logger.warning("worker %r sent a malformed message: %s", worker, exc)
+                logger.warning("worker %s sent a malformed message: %s", _t(worker), exc)
                 return []
             kind = obj.get("type")
             if kind == "env-hello":
                 return self._hello(worker, obj)
         entry = self.workers.get(worker)
         if entry is None or entry.client is None or entry.client != client:
-            logger.info("dropped a %r from %r about %r: not routed there", kind, worker, client)
+            logger.info(
+                "dropped a %r from %s about %s: not routed there", kind, _t(worker), _t(client)
+            )
             return []
         entry.heard_since_assigned = True
         if kind == "env-end":
@@ -285,7 +312,7 @@ class Broker:
         try:
             hello = protocol.decode_object(obj)
         except ProtocolError as exc:
-            logger.warning("worker %r sent a malformed hello: %s", worker, exc)
+            logger.warning("worker %s sent a malformed hello: %s", _t(worker), exc)
             return []
         if not isinstance(hello, protocol.EnvHello):  # pragma: no cover - type was env-hello
             return []
@@ -295,26 +322,43 @@ class Broker:
             env_list = [custom]
         else:
             env_list = [custom if e == self.custom_env_name else e for e in hello.env_list]
+        boot, starts = hello.extra.get("netgym_boot"), hello.extra.get("netgym_starts")
+        counted = isinstance(boot, str) and type(starts) is int
         out: list[Outgoing] = []
         entry = self.workers.get(worker)
         if entry is None:
-            logger.info("worker %r registered offering %s", worker, env_list)
+            logger.info("worker %s registered offering %s", _t(worker), env_list)
             entry = WorkerEntry(worker, env_list, None, True, self._clock())
             self.workers[worker] = entry
         elif entry.client is not None:
-            if self._crossed(entry):
+            if self._crossed(entry, boot if counted else None, starts):
                 return []
             out = self._restarted(entry)
+        if counted:  # the worker's own count: the starts it has, from this run on
+            assert isinstance(boot, str) and isinstance(starts, int)
+            entry.boot, entry.starts_sent = boot, starts
         entry.env_list = env_list
         entry.idle = True
         entry.last_hello_s = self._clock()
         return out
 
-    def _crossed(self, entry: WorkerEntry) -> bool:
-        """Whether a hello crossed the start on the wire (sent idle, before the start came)."""
+    def _crossed(self, entry: WorkerEntry, boot: str | None, starts: object) -> bool:
+        """Whether a hello crossed the start on the wire (sent idle, before the start came).
+
+        A netgym worker says so itself: its hello names its run (``boot``) and the starts it
+        had received; the same run with fewer starts than were sent to it was sent before the
+        last start arrived (however long that start then took to load), and another run is a
+        restart. For other workers (ns-3's), a hello within ``hello_grace_s`` of the start and
+        before any answer is taken as crossed.
+        """
+        if boot is not None and isinstance(starts, int):
+            if boot == entry.boot and starts < entry.starts_sent:
+                logger.debug("a hello of %s crossed its env-start; ignored", _t(entry.identity))
+                return True
+            return False
         recent = self._clock() - entry.assigned_s < self.hello_grace_s
         if recent and not entry.heard_since_assigned:
-            logger.debug("a hello of %r crossed its env-start; ignored", entry.identity)
+            logger.debug("a hello of %s crossed its env-start; ignored", _t(entry.identity))
             return True
         return False
 
@@ -329,7 +373,9 @@ class Broker:
         if client is None:
             return []
         logger.info(
-            "worker %r restarted; its client %r is told to try again", entry.identity, client
+            "worker %s restarted; its client %s is told to try again",
+            _t(entry.identity),
+            _t(client),
         )
         return [_reply(client, protocol.ErrorReply(WORKER_RESTARTED_MSG))]
 
@@ -346,7 +392,9 @@ class Broker:
         for identity, entry in list(self.workers.items()):
             if entry.client is None and now_s - entry.last_hello_s > self.hello_expiry_s:
                 logger.info(
-                    "worker %r sent no hello for %.0f s; forgotten", identity, self.hello_expiry_s
+                    "worker %s sent no hello for %.0f s; forgotten",
+                    _t(identity),
+                    self.hello_expiry_s,
                 )
                 del self.workers[identity]
         return []

@@ -32,6 +32,7 @@ import zmq
 
 from netgym_client import protocol
 from netgym_client.errors import ConfigError, TransportError
+from netgym_client.protocol import identity_text as _t
 from netgym_sim.core.backend import DEFAULT_ACCOUNTS, Account, load_accounts
 from netgym_sim.limits import Limits
 from netgym_sim.serving.auth import Authenticator
@@ -281,7 +282,7 @@ class BrokerServer(ServingThread):
         env = {**os.environ, SESSION_KEY_ENV: account.password}
         local.proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, env=env)
         local.started_s = time.monotonic()
-        logger.info("started worker %r (pid %d)", local.identity, local.proc.pid)
+        logger.info("started worker %s (pid %d)", _t(local.identity), local.proc.pid)
 
     def _supervise(self) -> list[Outgoing]:
         out: list[Outgoing] = []
@@ -291,7 +292,7 @@ class BrokerServer(ServingThread):
                 code = local.proc.poll()
                 if code is None:
                     continue
-                logger.warning("worker %r exited with %s; restarting it", local.identity, code)
+                logger.warning("worker %s exited with %s; restarting it", _t(local.identity), code)
                 for slot in local.slot_identities:
                     out += self.broker.worker_lost(slot)
                 young = now_s - local.started_s < YOUNG_S
@@ -351,7 +352,7 @@ class BrokerServer(ServingThread):
                         (backend if side == BACKEND else frontend).send_multipart(frames)
                     else:
                         logger.warning(
-                            "message to %r held back: its connection has closed", frames[0]
+                            "message to %s held back: its connection has closed", _t(frames[0])
                         )
             except zmq.ZMQError as exc:
                 if self._stop.is_set():

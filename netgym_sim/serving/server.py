@@ -60,7 +60,9 @@ from typing import Any, TypeVar
 import zmq
 import zmq.auth
 
+from netgym_client import protocol
 from netgym_client.errors import ConfigError, TransportError
+from netgym_client.protocol import identity_text as _t
 from netgym_sim.core.backend import DEFAULT_ACCOUNTS, Account, Backend, load_accounts
 from netgym_sim.core.faults import FaultInjector
 from netgym_sim.core.handlers import handle_frames, handle_idle
@@ -173,7 +175,9 @@ def bind_router(
     handler, ``ROUTER_HANDOVER`` so a restarted peer with the same identity takes over its
     route, TCP keepalive (never ZeroMQ heartbeats: see the module docstring), and
     ``MAXMSGSIZE``: a peer sending a larger frame is disconnected by ZeroMQ
-    before it is buffered. ``options`` are further socket options, set before the bind.
+    before it is buffered, and netgym's name as the handshake property
+    :data:`~netgym_client.protocol.SERVER_PROPERTY`. ``options`` are further socket options,
+    set before the bind.
     ``port`` 0 picks a free one. ``handover=False`` keeps a live route with its
     connection: a second connection with that identity is neither read nor written.
 
@@ -193,6 +197,9 @@ def bind_router(
     sock.setsockopt(zmq.TCP_KEEPALIVE_INTVL, KEEPALIVE_INTVL_S)
     sock.setsockopt(zmq.TCP_KEEPALIVE_CNT, KEEPALIVE_CNT)
     sock.setsockopt(zmq.MAXMSGSIZE, max_message_bytes)
+    # netgym's name in the handshake's metadata (never in a message): a netgym client knows
+    # its server is netgym's, not one whose ns-3 stops at 50 users
+    sock.setsockopt(zmq.METADATA, protocol.SERVER_METADATA)
     for option, value in (options or {}).items():
         sock.setsockopt(option, value)
     try:
@@ -490,12 +497,12 @@ class FakeServer(ServingThread):
                 for identity, payload in replies:
                     if not self.routes.may_send(identity):
                         logger.warning(
-                            "reply to %r held back: the connection that asked has closed",
-                            identity,
+                            "reply to %s held back: the connection that asked has closed",
+                            _t(identity),
                         )
                     elif not self.backend.route_ok(identity):
                         logger.warning(
-                            "reply to %r held back: its route is another account's", identity
+                            "reply to %s held back: its route is another account's", _t(identity)
                         )
                     else:
                         sock.send_multipart([identity, payload])

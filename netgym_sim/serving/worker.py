@@ -20,6 +20,16 @@ Rules (PROTOCOL.md §1–§5; captures 01, 03, 04, 07, 08, 11, 12, 13, 20):
   server forwards a restarted client's start to its old worker), abandons the session
   silently. Another client's message gets an ``env-error`` naming the busy slot.
 - After every session, whatever ended it, the worker is idle and says so with a hello.
+- A worker that is stopped (SIGTERM, Ctrl-C: :meth:`Worker.stop`) first sends each busy
+  slot's client ``env-error`` "Worker Stopped, Try Again." (lingering up to
+  :data:`STOP_LINGER_MS` for it to leave), so the server relays it and drops the route
+  instead of leaving the client to its reply timeout (the original server's 60 s).
+- Each hello also says which run of the slot sent it and how many ``env-start`` it has
+  received (``"netgym_boot"``: a token drawn when the slot is made; ``"netgym_starts"``),
+  keys the original server ignores: netgym's broker tells from them a hello that crossed a
+  start on the wire (same run, fewer starts than sent) from a restarted worker (another run).
+  A hello that falls due is sent only after the messages already waiting on the socket
+  are handled (a start that came in while another slot was busy is answered, not greeted).
 - Reconnection is ZeroMQ's: a restarted server is re-dialled and learns of the worker from
   its next hello. Messages are never queued for a server that is not connected
   (``IMMEDIATE``): they would reach a restarted server that knows none of their clients.
@@ -30,6 +40,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import secrets
 import socket
 import sys
 import threading
@@ -42,6 +53,7 @@ from zmq.utils.monitor import recv_monitor_message
 
 from netgym_client import protocol
 from netgym_client.errors import ConfigError, ProtocolError
+from netgym_client.protocol import identity_text as _t
 from netgym_sim.core.backend import IDLE_TIMEOUT_MSG
 from netgym_sim.core.session import Session
 from netgym_sim.core.warmup import warm_up
@@ -55,6 +67,7 @@ __all__ = [
     "NOT_A_START_MSG",
     "SESSION_KEY_ENV",
     "UNKNOWN_ENV_MSG",
+    "WORKER_STOPPED_MSG",
     "Worker",
     "WorkerSlot",
     "worker_identity",
@@ -76,6 +89,10 @@ NOT_A_START_MSG = "Unkown MSG type, Expecting env-start!"
 UNKNOWN_ENV_MSG = "Unkown Environment!"
 #: How often the socket loop checks for shutdown at the latest, in ms.
 POLL_MS = 100
+#: What a stopped worker tells the client of each session it was running.
+WORKER_STOPPED_MSG = "Worker Stopped, Try Again."
+#: How long a stopping worker waits for those env-errors to leave, in ms.
+STOP_LINGER_MS = 1000
 
 Frames = list[bytes]
 
@@ -118,8 +135,19 @@ class WorkerSlot:
         self.session: Session | None = None
         self._next_hello_s = clock()  # the first hello goes out at once
         self._deadline_s = float("inf")
-        self._hello = protocol.encode(protocol.EnvHello(self.env_list))
+        self.boot = secrets.token_hex(8)
+        self.starts_received = 0
         self.sessions_run = 0
+
+    @property
+    def _hello(self) -> bytes:
+        extra = {"netgym_boot": self.boot, "netgym_starts": self.starts_received}
+        return protocol.encode(protocol.EnvHello(self.env_list, extra=extra), validate=False)
+
+    @property
+    def hello_due(self) -> bool:
+        """Whether the next :meth:`tick` says hello."""
+        return self.session is None and self._clock() >= self._next_hello_s
 
     @property
     def busy(self) -> bool:
@@ -149,9 +177,19 @@ class WorkerSlot:
             return []
         assert self.client is not None
         logger.info(
-            "no action from %r for %.1f s; session ended", self.client, self.action_timeout_s
+            "no action from %s for %.1f s; session ended", _t(self.client), self.action_timeout_s
         )
         return [_send(self.client, protocol.ErrorReply(IDLE_TIMEOUT_MSG)), self._idle()]
+
+    def stop(self) -> list[Frames]:
+        """The worker is stopping: ``env-error`` to the running session's client, if any."""
+        if self.session is None or self.client is None:
+            return []
+        client = self.client
+        logger.info("stopping: %s is told its session ended", _t(client))
+        self.client, self.session = None, None
+        self._deadline_s = float("inf")
+        return [_send(client, protocol.ErrorReply(WORKER_STOPPED_MSG))]
 
     def seconds_to_next_event(self) -> float:
         """Seconds until :meth:`tick` has something to do (hello or timeout)."""
@@ -163,16 +201,18 @@ class WorkerSlot:
         try:
             obj = protocol.decode_json(payload)
             kind = obj.get("type")
+            if kind == "env-start":
+                self.starts_received += 1
             if self.session is None:
                 return self._when_idle(client, kind, obj)
             return self._when_busy(client, kind, obj)
         except ProtocolError as exc:
-            logger.info("%r sent a malformed message: %s", client, exc)
+            logger.info("%s sent a malformed message: %s", _t(client), exc)
             return self._fail(client, f"ProtocolError: {exc}")
         except SimError as exc:
             return self._fail(client, exc.error_msg)
         except Exception as exc:  # a bug must cost one session, not the worker
-            logger.exception("internal error while serving %r", client)
+            logger.exception("internal error while serving %s", _t(client))
             return self._fail(client, f"InternalError: {type(exc).__name__}: {exc}")
 
     def _fail(self, client: bytes, text: str) -> list[Frames]:
@@ -197,13 +237,13 @@ class WorkerSlot:
         session = Session(start.env_config, self.limits)
         records = session.first_measurement()
         self.sessions_run += 1
-        logger.info("%r started a %s session", client, session.env_name)
+        logger.info("%s started a %s session", _t(client), session.env_name)
         return self._measured(client, session, records)
 
     def _measured(self, client: bytes, session: Session, records: list[Any]) -> list[Frames]:
         out = [_send(client, protocol.EnvMeasurement(network_stats=records))]
         if session.finished:
-            logger.info("%r finished its session", client)
+            logger.info("%s finished its session", _t(client))
             out += [_send(client, protocol.EnvEnd()), self._idle()]
         else:
             self.client, self.session = client, session
@@ -216,10 +256,10 @@ class WorkerSlot:
             text = f"this worker is running a session for {self.client!r}; try another worker"
             return [_send(client, protocol.ErrorReply(text))]
         if kind in ("env-end", "env-start"):
-            logger.info("%r left its session (%s); abandoned", client, kind)
+            logger.info("%s left its session (%s); abandoned", _t(client), kind)
             return [self._idle()]
         if kind != "env-action":
-            logger.warning("%r sent %r during its session; ignored", client, kind)
+            logger.warning("%s sent %r during its session; ignored", _t(client), kind)
             return []
         action = protocol.decode_object(obj)
         assert isinstance(action, protocol.EnvAction)
@@ -348,7 +388,9 @@ class Worker:
                     if monitor in ready:
                         self._log_event(recv_monitor_message(monitor), slot)
                     out: list[Frames] = []
-                    if sock in ready:
+                    # a start that came while another slot was busy is answered before a
+                    # hello that fell due meanwhile could tell the server this slot is idle
+                    if sock in ready or (slot.hello_due and sock.poll(0, zmq.POLLIN)):
                         frames = sock.recv_multipart()
                         if len(frames) == 2:
                             out = slot.handle(frames[0], frames[1])
@@ -362,10 +404,12 @@ class Worker:
                     modules = len(sys.modules)
                     gc.freeze()
         finally:
-            for sock, monitor in zip(sockets, monitors, strict=True):
+            for sock, monitor, slot in zip(sockets, monitors, self.slots, strict=True):
+                told = slot.stop()
+                self._send(sock, told)
                 sock.disable_monitor()
                 monitor.close(linger=0)
-                sock.close(linger=0)
+                sock.close(linger=STOP_LINGER_MS if told else 0)
             context.term()
 
     def _send(self, sock: zmq.Socket[bytes], out: list[Frames]) -> None:

@@ -66,11 +66,19 @@ def served() -> Iterator[tuple[subprocess.Popen[str], int]]:
             proc.stderr.close()
 
 
+def _runnable(item: pytest.Item) -> bool:
+    """An ``upstream`` test needs ``NETGYM_UPSTREAM`` (a real server), or for an ``original``
+    one ``NETGYM_ORIGINAL`` (a checkout of the original code, which the test runs itself)."""
+    if item.get_closest_marker("upstream") is None:
+        return True
+    if item.get_closest_marker("original") is not None:
+        return bool(os.environ.get("NETGYM_ORIGINAL"))
+    return bool(os.environ.get("NETGYM_UPSTREAM"))
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Leave out the ``upstream`` tests unless ``NETGYM_UPSTREAM`` names a real server."""
-    if os.environ.get("NETGYM_UPSTREAM"):
-        return
-    kept = [item for item in items if item.get_closest_marker("upstream") is None]
+    """Leave out the ``upstream`` tests whose peer is not named (see :func:`_runnable`)."""
+    kept = [item for item in items if _runnable(item)]
     if len(kept) != len(items):
         config.hook.pytest_deselected(items=[i for i in items if i not in kept])
         items[:] = kept

@@ -49,15 +49,18 @@ def test_the_async_vector_snippet_runs_against_serve_workers() -> None:
     )
     code += "\nprint('shape', obs.shape)\n"
     command = [sys.executable, "-m", "netgym_sim", "serve", "--port", str(port)]
-    command += ["--workers", "1", "--slots", "4", "--env-port", str(free_port())]
+    # a fresh `serve --workers 2` (32 slots a process): each process loads its first sessions
+    # while the hellos of its other slots fall due (issue 24: taken for restarts before)
+    command += ["--workers", "2", "--env-port", str(free_port())]
     server = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
     lines = StderrLines(server)
     try:
-        lines.wait_for("registered offering", count=4)  # one hello per slot
+        lines.wait_for("registered offering", count=64, timeout_s=60.0)  # one hello per slot
         run = subprocess.run(
             [sys.executable, "-c", code], capture_output=True, text=True, timeout=90, check=False
         )
         assert run.returncode == 0, run.stderr[-2000:]
+        assert not any("restarted" in line for line in lines.lines), lines.lines[-5:]
         assert "shape (4, 3, 5)" in run.stdout
         # "auto": four processes built from one config lease four identities
         assert "ids ['admin-0', 'admin-1', 'admin-2', 'admin-3']" in run.stdout

@@ -64,3 +64,45 @@ def test_episodes_hold_the_adapters_view_of_the_recording(
                 episode.actions[t], expected.reshape(adapter.action_space.shape)
             )
             assert np.isfinite(episode.rewards[t])
+
+
+ALL_ENVS = ("custom", "nqos_split", "qos_steer", "rmcat", "network_slicing")
+
+
+@st.composite
+def recorded_actions(draw: st.DrawFn) -> tuple[str, Any, NetworkStats, np.ndarray]:
+    env = draw(st.sampled_from(ALL_ENVS))
+    adapter = adapter_class(env)(load_config(env))
+    stats = NetworkStats.from_records(draw(measurements(env, complete=True)).network_stats)
+    return env, adapter, stats, draw(actions(adapter.action_space))
+
+
+def wire(records: Any) -> Any:
+    """The policy as a recording holds it (through the codec and JSON)."""
+    return json.loads(protocol.encode(protocol.EnvAction(action_list=records)))["action_list"]
+
+
+def close(a: Any, b: Any) -> bool:
+    """Equal JSON, numbers within float32 rounding."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(close(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(close(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return bool(np.isclose(a, b, rtol=1e-5, atol=1e-6))
+    return bool(a == b)
+
+
+@given(recorded_actions())
+def test_every_envs_recorded_action_reads_back_to_the_same_policy(
+    case: tuple[str, Any, NetworkStats, np.ndarray],
+) -> None:
+    """Round trip: action → policy (recorded) → dataset action → the same policy again."""
+    from netgym_client.recording.dataset import _recorded_action
+
+    env, adapter, stats, action = case
+    sent = wire(adapter.policy(action, stats))
+    read = _recorded_action(env, adapter, {"type": "env-action", "action_list": sent}, stats)
+    assert read.shape == adapter.action_space.shape and read.dtype == adapter.action_space.dtype
+    assert adapter.action_space.contains(read), read
+    assert close(wire(adapter.policy(read, stats)), sent), (action, read)

@@ -275,3 +275,16 @@ def test_encode_of_badly_typed_fields_raises_only_protocol_error(
     except ProtocolError:
         return
     assert decode(encoded) == msg
+
+
+@given(st.binary(max_size=120) | st.text(max_size=120))
+def test_identity_text_is_one_printable_line_without_bytes_markers(identity: bytes | str) -> None:
+    from netgym_client.protocol import identity_text
+
+    text = identity_text(identity)
+    assert text.isprintable() and "\n" not in text
+    assert len(text) <= 80
+    plain = identity if isinstance(identity, str) else None
+    if plain is not None and plain.isprintable() and 0 < len(plain) <= 80:
+        assert text == plain
+    assert identity_text(b"admin-0") == "admin-0"

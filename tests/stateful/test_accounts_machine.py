@@ -106,6 +106,11 @@ class AccountsMachine(RuleBasedStateMachine):
             assert reply == {"type": "env-error", "error_msg": MAPPING_EXISTS_MSG}
             del self.sessions[identity]
             return
+        account = identity.decode().partition("-")[0]
+        if account != "admin":  # custom is per account, as the original routes it
+            assert reply["type"] == "no-available-worker", reply
+            assert f"No available workers for env: {account}-custom." in reply["msg"], reply
+            return
         assert reply["type"] == "env-measurement", reply
         if n > 1:
             self.sessions[identity] = (n - 1, STEP_MS)

@@ -16,7 +16,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from netgym_sim.core.backend import MAPPING_EXISTS_MSG, NO_MAPPING_MSG, Backend
 from netgym_sim.core.handlers import handle_frames
 
-IDENTITIES = [b"admin-0", b"admin-1", b"test-0"]
+IDENTITIES = [b"admin-0", b"admin-1", b"admin-2"]  # custom runs on the official account only
 STEP_MS = 10
 
 

@@ -3,7 +3,7 @@
 stable-baselines3 needs torch, whose default wheel pulls gigabytes of CUDA libraries, so it is
 an optional extra (``sb3``) that CI does not install. Its tests are deselected (reported as
 such by pytest, not skipped as passed) unless the package can be imported; run them with
-``pip install torch 'netgym[sb3]'`` then ``python -m pytest -m sb3``.
+``pip install torch -e '.[sb3]'`` then ``python -m pytest -m sb3``.
 """
 
 from __future__ import annotations

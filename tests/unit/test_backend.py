@@ -255,3 +255,35 @@ def test_load_accounts_rejects_bad_files(tmp_path: Path, text: str, where: str) 
 def test_default_accounts() -> None:
     assert DEFAULT_ACCOUNTS["admin"].max_instances == 32
     assert DEFAULT_ACCOUNTS["test"].max_instances == 1
+
+
+def test_custom_is_per_account_as_the_original_routes_it() -> None:
+    """The original serves ``custom`` as ``"<account>-custom"``: only the official account's
+    (``admin``) workers offer ``admin-custom``, which the simulated worker is."""
+    backend = Backend()
+    start = start_msg()
+    assert start.env_config["env"] == "custom"
+    ((_, reply),) = backend.handle(b"test-0", start)
+    offered = ["admin-custom", "network_slicing", "nqos_split", "qos_steer", "rmcat"]
+    assert reply == protocol.NoWorkerReply(
+        msg="No available workers for env: test-custom. Available_workers and their "
+        f"[env list]:{{'netgym-sim': {offered}}}"
+    )
+    assert not backend.has_session(b"test-0")
+    ((_, served),) = backend.handle(b"admin-0", start)
+    assert isinstance(served, protocol.EnvMeasurement)
+    ((_, unknown),) = backend.handle(b"test-0", protocol.EnvStart({"env": "wifi6"}))
+    assert isinstance(unknown, protocol.NoWorkerReply) and unknown.msg is not None
+    assert unknown.msg.startswith("No available workers for env: wifi6. Available_workers")
+    ((_, again),) = backend.handle(b"admin-0", start)
+    assert again == protocol.ErrorReply(
+        "NetworkGym Client - Worker Mapping Exits (Client was force quited, e.g., ctrl+c!). "
+        "Restart the client."
+    )
+
+
+def test_logs_name_identities_as_text(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("INFO", logger="netgym_sim"):
+        Backend().handle(b"admin-0", start_msg())
+    assert "admin-0 started a custom session" in caplog.text
+    assert "b'" not in caplog.text

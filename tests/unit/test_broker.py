@@ -180,6 +180,44 @@ def test_a_hello_after_the_workers_first_answer_is_a_restart_even_in_the_grace()
     )
 
 
+def counted_hello(broker: Broker, boot: str, starts: int) -> list[Any]:
+    """A netgym worker's hello: its run and the starts it had received."""
+    obj = {"type": "env-hello", "env_list": ["nqos_split"], "netgym_boot": boot}
+    return broker.from_worker([b"admin-1-h", b"", payload(obj | {"netgym_starts": starts})])
+
+
+def test_a_netgym_worker_still_loading_its_first_session_is_not_taken_for_a_restart() -> None:
+    """A fresh ``serve --workers 2``: the slot's hello that crossed its start comes late."""
+    clock = Clock()
+    broker = Broker(clock=clock, hello_grace_s=2.0)
+    assert counted_hello(broker, "run-a", 0) == []
+    assert broker.from_client([b"admin-0", start_msg()])[0][0] == BACKEND
+    clock.now_s += 30.0  # the process was loading another slot's first session
+    assert counted_hello(broker, "run-a", 0) == []  # sent before the start came: ignored
+    assert broker.routes == {b"admin-0": b"admin-1-h"}
+    measured = b'{"type":"env-measurement","network_stats":[]}'
+    assert broker.from_worker([b"admin-1-h", b"admin-0", measured]) == [
+        (FRONTEND, [b"admin-0", measured])
+    ]
+    # the same run, having had the start, says hello: the session is gone (as the original)
+    assert decoded(counted_hello(broker, "run-a", 1))[0][1][1]["error_msg"] == (
+        WORKER_RESTARTED_MSG
+    )
+
+
+def test_a_netgym_worker_of_another_run_is_a_restart_at_once() -> None:
+    clock = Clock()
+    broker = Broker(clock=clock, hello_grace_s=60.0)
+    counted_hello(broker, "run-a", 3)
+    broker.from_client([b"admin-0", start_msg()])
+    assert decoded(counted_hello(broker, "run-b", 0))[0][1][1]["error_msg"] == (
+        WORKER_RESTARTED_MSG
+    )
+    assert broker.routes == {}
+    broker.from_client([b"admin-1", start_msg()])  # the new run's count starts afresh
+    assert counted_hello(broker, "run-b", 0) == []
+
+
 def test_a_lost_worker_sends_its_client_try_again_and_is_forgotten() -> None:
     broker = Broker()
     routed(broker)

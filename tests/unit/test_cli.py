@@ -232,7 +232,7 @@ def test_plot_without_matplotlib_names_the_extra(
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     argv = ["run", "custom", "--episodes", "1", "--plot", str(tmp_path / "x.png")]
     assert cli.main(argv) == 1
-    assert "netgym[plot]" in capsys.readouterr().err
+    assert "pip install -e '.[plot]'" in capsys.readouterr().err
     assert not (tmp_path / "x.png").exists()
 
 

@@ -128,10 +128,34 @@ def test_a_dataset_rebuilt_from_a_recording(env_name: str) -> None:
     assert minari.load_dataset(summary.dataset_id).total_steps == 6
 
 
-def test_network_slicing_actions_cannot_be_read_back_from_records() -> None:
+def test_network_slicing_actions_are_read_back_from_netgyms_recording() -> None:
     script = read_recording(CORPUS / "network_slicing.jsonl").script()
-    with pytest.raises(DatasetError, match="action_list"):
-        list(episodes_from_recording(script))
+    episodes = list(episodes_from_recording(script))
+    assert [ep.steps for ep in episodes] == [3, 3]
+    sent = [p for d, p in script if p["type"] == "env-action"]
+    (prb,) = [r for r in sent[0]["action_list"] if r["name"] == "prb_allocation"]
+    (cell,) = prb["value"]
+    expected = np.zeros(2, np.float32)
+    expected[cell["slice"]] = np.asarray(cell["value"]) / 12.5  # RBGs over rbg_num / S
+    np.testing.assert_allclose(episodes[0].actions[0], expected, rtol=1e-6)
+    summary = write_dataset(
+        "netgym/network_slicing/rec-v0", episodes, env_name="network_slicing", algorithm_name="r"
+    )
+    assert minari.load_dataset(summary.dataset_id).total_steps == 6
+
+
+def test_the_original_clients_network_slicing_no_action_reads_as_the_system_default() -> None:
+    """The original adapter's get_policy([]): per cell ``{"slice": [0, 1], "value": []}``."""
+    script = read_recording(CORPUS / "network_slicing.jsonl").script()
+    for _, payload in script:
+        if payload["type"] == "env-action":
+            for record in payload["action_list"]:
+                record["value"] = [{"slice": [0, 1], "value": []}]
+    episodes = list(episodes_from_recording(script))
+    # per_slice_config.prioritized_rbg [13, 12] over 12.5 RBGs a slice, in the action space
+    for episode in episodes:
+        for action in episode.actions:
+            np.testing.assert_allclose(action, [1.0, 0.96], rtol=1e-6)
 
 
 def test_a_dataset_id_is_never_overwritten() -> None:

@@ -50,7 +50,7 @@ def test_without_stable_baselines3_the_message_names_the_extra(
 ) -> None:
     monkeypatch.setitem(sys.modules, "stable_baselines3", None)
     assert example().main(["--steps", "10"]) == 1
-    assert "netgym[sb3]" in capsys.readouterr().err
+    assert "pip install -e '.[sb3]'" in capsys.readouterr().err
 
 
 @pytest.mark.sb3

@@ -75,3 +75,13 @@ def test_the_strategies_snippet_carries_the_settings_a_users_project_needs() -> 
     chosen = namespace["test_my_observation_is_in_its_space"]._hypothesis_internal_use_settings  # type: ignore[attr-defined]
     assert HealthCheck.too_slow in chosen.suppress_health_check
     assert chosen.deadline is None
+
+
+def test_install_lines_work_from_a_clone() -> None:
+    """netgym is not on the package index: no text tells a user to install it from there."""
+    readme = ROOT / "README.md"
+    for path in [readme, *ROOT.glob("examples/*.py"), *ROOT.glob("netgym_*/**/*.py")]:
+        for line in path.read_text().splitlines():
+            if "install 'netgym[" in line:  # only from the repository's address
+                assert "] @ git+" in line, (path, line)
+    assert "pip install -e '.[datasets]'" in readme.read_text()

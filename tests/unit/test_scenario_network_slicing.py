@@ -86,9 +86,22 @@ def test_default_config_runs_and_reports_every_subscription_in_its_shape() -> No
 
 def test_the_old_layout_is_rejected_naming_its_first_key() -> None:
     config = default_config(ENV)
-    config["slice_list"] = [{"num_users": 2}]
-    with pytest.raises(InvalidEnvConfig, match=r"slice_list.*per_slice_config"):
+    config["enb_locations"] = {"x": 40, "y": 0, "z": 3}
+    with pytest.raises(InvalidEnvConfig, match=r"enb_locations.*lte_enb_locations"):
         NetworkSlicingScenario(config, 1)
+
+
+def test_the_original_adapters_old_keys_beside_the_current_layout_are_ignored() -> None:
+    """The original network_slicing adapter reads ``slice_list`` and ``LTE`` from the config
+    it sends: beside ``per_slice_config`` and ``lte`` they are ignored, as ns-3 ignores them."""
+    config = default_config(ENV)
+    old = {"num_users": 9, "dedicated_rbg": 0, "prioritized_rbg": 1, "shared_rbg": 1}
+    extra = {"slice_list": [old, old, old], "LTE": {"resource_block_num": 6}}
+    scenario = NetworkSlicingScenario({**config, **extra}, 1)
+    assert scenario.allocation.prioritized.tolist() == [[13.0, 12.0]]
+    alone = {k: v for k, v in {**config, **extra}.items() if k != "per_slice_config"}
+    with pytest.raises(InvalidEnvConfig, match="slice_list: unknown key \\(old config layout"):
+        NetworkSlicingScenario(alone, 1)
 
 
 def test_a_configured_allocation_beyond_the_carrier_is_rejected() -> None:
@@ -189,6 +202,26 @@ def test_empty_value_returns_a_kind_to_its_configured_allocation() -> None:
     assert scenario.allocation.prioritized.tolist() == [[3.0, 4.0]]
     scenario.apply({"source": "lte", "name": "prb_allocation", "ts": 0, "id": [1], "value": []})
     assert scenario.allocation.prioritized.tolist() == [[13.0, 12.0]]
+
+
+def test_the_original_no_action_policy_per_cell_is_the_system_default() -> None:
+    """The original adapter's get_policy([]) sends ``{"slice": [0, 1], "value": []}`` per cell."""
+    from netgym_client.protocol import validate_action_list
+
+    scenario = NetworkSlicingScenario(default_config(ENV), 1)
+    scenario.apply(allocation("prb_allocation", [3.0, 4.0], 0))
+    no_action = [
+        allocation(name, [], 0) | {"value": [{"slice": [0, 1], "value": []}]}
+        for name in ("drb_allocation", "prb_allocation", "srb_allocation")
+    ]
+    validate_action_list(no_action)  # the wire takes it
+    scenario.apply(no_action)
+    assert scenario.allocation.prioritized.tolist() == [[13.0, 12.0]]
+    assert scenario.allocation.dedicated.tolist() == [[0.0, 0.0]]
+    scenario.apply(allocation("prb_allocation", [3.0, 4.0], 0))
+    one = allocation("prb_allocation", [], 0) | {"value": [{"slice": [1], "value": []}]}
+    scenario.apply(one)  # only the slices listed return to the configured allocation
+    assert scenario.allocation.prioritized.tolist() == [[3.0, 12.0]]
 
 
 def test_a_shared_count_above_the_carrier_is_a_cap() -> None:

@@ -39,7 +39,13 @@ def test_hello_at_once_then_every_interval_while_idle() -> None:
     worker = slot(clock, hello_interval_s=5.0)
     (first,) = worker.tick()
     assert first[0] == b""  # hello frames: [b"", payload] (captures 01, 13)
-    assert parsed(first)[1] == {"type": "env-hello", "env_list": ["custom", "nqos_split"]}
+    hello = parsed(first)[1]
+    assert {k: hello[k] for k in ("type", "env_list")} == {
+        "type": "env-hello",
+        "env_list": ["custom", "nqos_split"],
+    }
+    # netgym's keys, which the original server ignores: this run of the slot, starts received
+    assert hello["netgym_boot"] == worker.boot and hello["netgym_starts"] == 0
     assert worker.tick() == []
     clock.now_s += 4.9
     assert worker.tick() == []
@@ -76,7 +82,8 @@ def test_the_captured_custom_session_in_the_captures_framing() -> None:
             ]
     assert len(out_frames) == 3
     assert parsed(out_frames[1]) == (CLIENT, capture("12")["payload"])
-    assert parsed(out_frames[2]) == (b"", capture("13")["payload"] | {"env_list": worker.env_list})
+    ours = {"env_list": worker.env_list, "netgym_boot": worker.boot, "netgym_starts": 1}
+    assert parsed(out_frames[2]) == (b"", capture("13")["payload"] | ours)
     assert not worker.busy
 
 
@@ -177,3 +184,16 @@ def test_malformed_bytes_are_an_env_error_never_an_exception() -> None:
     out = worker.handle(CLIENT, b"\xff{")
     assert parsed(out[0])[1]["error_msg"].startswith("ProtocolError")
     assert not worker.busy
+
+
+def test_a_stopping_slot_tells_its_client_and_says_no_hello() -> None:
+    from netgym_sim.serving.worker import WORKER_STOPPED_MSG
+
+    clock = Clock()
+    worker = slot(clock)
+    assert worker.stop() == []  # idle: nobody to tell
+    worker.handle(*frames_of("03")[1:])
+    assert worker.busy
+    (told,) = worker.stop()
+    assert parsed(told) == (CLIENT, {"type": "env-error", "error_msg": WORKER_STOPPED_MSG})
+    assert not worker.busy and worker.stop() == []
