@@ -1,0 +1,288 @@
+"""Many multi-access networks advanced in lock step: one kernel call per sub-step for all.
+
+:func:`advance_together` does what :meth:`MultiAccessNetwork.advance_to` does for each
+network, with the same bits, but the networks that stand at the same point of the same
+timeline share their sub-steps: their users are stacked one network after another into
+one set of arrays, each network's sharing groups (cells) numbered apart from the others',
+so one call of the compiled kernel (:func:`netgym_sim.model._kernel.tick_core`), one split
+lag, and one BBR update per sub-step serve them all.
+
+Rules:
+- A group shares sub-steps when its networks have the same timeline (sub-step offsets,
+  step, phase, clock, time since the radio update), the same traffic direction and split
+  lag, the same kinds of flows (any TCP, any BBR), an equal interval so far, and run their
+  sub-steps in the kernel (numba installed, LTE not scheduled by slice). A network alone in
+  its group, or one that does not qualify, runs :meth:`~MultiAccessNetwork.advance_to` itself.
+- What stays per network: the random draws (each network's Poisson arrivals from its own
+  stream, in its own order) and the radio update every ``RADIO_PERIOD_MS`` (the walk draws
+  from each network's own stream too); after a radio update the group reloads the arrays
+  the radio derives.
+- Why the bits are the same: every stacked operation is element-wise (IEEE arithmetic gives
+  the same result whatever the array's length), the kernel loops user by user and group by
+  group in the same order, and the only sums (a user's links) are taken row by row. Nothing
+  is summed across networks.
+- The state a sub-step changes is gathered from the networks before the first sub-step and
+  handed back after the last: each network's arrays become its slices of the stacked ones.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from netgym_sim.model import _kernel, gma
+from netgym_sim.model.network import RADIO_PERIOD_MS, MultiAccessNetwork
+from netgym_sim.model.stats import Accumulator
+from netgym_sim.model.tcp import TcpSenders
+
+__all__ = ["advance_together", "shares_sub_steps"]
+
+logger = logging.getLogger(__name__)
+
+#: Network arrays with a leading direction axis (stacked along the user axis, 1).
+_DIRECTED = frozenset({"applied", "target", "_usable", "_rate_bits_ms", "_tx_ms"})
+#: The network's arrays a sub-step changes (handed back after the last sub-step).
+_CHANGED = (
+    "applied",
+    "queue_bits",
+    "rtt_ms",
+    "last_share",
+    "last_capacity_bits",
+    "last_served_bits",
+    "last_offered_bits",
+    "_tsc_bits",
+    "_tsc_delay_bits_ms",
+)
+#: Arrays a sub-step reads and that only actions or the end of an interval change.
+_READ = ("target", "_buffer_bits", "_thresholds")
+#: Arrays the radio update derives (reloaded after every radio update).
+_RADIO = ("_usable", "_rate_bits_ms", "_fixed_tx_ms", "_tx_ms", "_ack_base_ms")
+
+
+def shares_sub_steps(net: MultiAccessNetwork) -> bool:
+    """Whether ``net`` can run its sub-steps stacked with others (the kernel runs them)."""
+    return bool(net.use_kernel) and net.slicing is None
+
+
+def _group_key(net: MultiAccessNetwork) -> tuple[Any, ...]:
+    return (
+        net._dir,
+        tuple(net._offsets),
+        net._step_ms,
+        net._step_start_ms,
+        net._k,
+        net.now_ms,
+        net._since_radio_ms,
+        net.params.lag_tau_ms,
+        net.acc.ms,
+        net.tcp.any,
+        net.tcp.bbr_any,
+    )
+
+
+def advance_together(networks: Sequence[MultiAccessNetwork], t_ms: float) -> None:
+    """Run every sub-step of every network that ends at or before ``t_ms``.
+
+    The same as ``net.advance_to(t_ms)`` for each network in turn, byte for byte.
+    """
+    groups: dict[tuple[Any, ...], list[MultiAccessNetwork]] = {}
+    for net in networks:
+        if net.next_tick_ms > t_ms + 1e-9:
+            continue
+        if shares_sub_steps(net):
+            groups.setdefault(_group_key(net), []).append(net)
+        else:
+            net.advance_to(t_ms)
+    for members in groups.values():
+        if len(members) == 1:
+            members[0].advance_to(t_ms)
+        else:
+            _Stacked(members).advance_to(t_ms)
+
+
+def _concat(arrays: list[np.ndarray], axis: int = 0) -> np.ndarray:
+    return np.concatenate(arrays, axis=axis)
+
+
+def _stack_object(objects: list[Any], n: int, total: int) -> Any:
+    """One object of ``objects``' class holding their per-user arrays one after another.
+
+    ``n`` is the first object's user count, ``total`` everyone's. Every array whose first
+    axis is the first object's users is stacked; other attributes (flags, equal in a group)
+    are the first object's.
+    """
+    first = objects[0]
+    stacked = object.__new__(type(first))
+    for name, value in vars(first).items():
+        if isinstance(value, np.ndarray) and value.ndim >= 1 and value.shape[0] == n:
+            setattr(stacked, name, _concat([vars(o)[name] for o in objects]))
+        else:
+            setattr(stacked, name, value)
+    if isinstance(stacked, Accumulator):
+        stacked.n = total
+    return stacked
+
+
+def _per_user_names(obj: Any, n: int) -> list[str]:
+    return [
+        name
+        for name, value in vars(obj).items()
+        if isinstance(value, np.ndarray) and value.ndim >= 1 and value.shape[0] == n
+    ]
+
+
+class _Stacked:
+    """The sub-step state of a group of networks, stacked user after user."""
+
+    def __init__(self, nets: list[MultiAccessNetwork]) -> None:
+        self.nets = nets
+        sizes = [net.n for net in nets]
+        self.bounds = np.concatenate(([0], np.cumsum(sizes))).tolist()
+        self.n = n = int(self.bounds[-1])
+        lead = nets[0]
+        self.dir = lead._dir
+        self.arrays: dict[str, np.ndarray] = {}
+        for name in (*_CHANGED, *_READ):
+            self.arrays[name] = self._gather(name)
+        self._load_radio()
+        self.rate_mbps = _concat([net.traffic.rate_mbps for net in nets])
+        self.poisson: list[tuple[np.random.Generator, np.ndarray, np.ndarray]] = []
+        packet_bits = _concat([net.traffic.packet_bits for net in nets])
+        for net, start in zip(nets, self.bounds, strict=False):
+            idx = net.traffic._poisson_idx
+            if idx.size:
+                rows = idx + start
+                self.poisson.append((net.traffic._rng, rows, packet_bits[rows]))
+        self.tcp: TcpSenders = _stack_object([net.tcp for net in nets], lead.n, n)
+        self.tcp_names = _per_user_names(lead.tcp, lead.n)
+        self.acc: Accumulator = _stack_object([net.acc for net in nets], lead.n, n)
+        self.acc_names = _per_user_names(lead.acc, lead.n)
+        self.tcp_params = lead._tcp_params
+        self.lag_tau_ms = lead.params.lag_tau_ms
+
+    def _gather(self, name: str) -> np.ndarray:
+        axis = 1 if name in _DIRECTED else 0
+        return _concat([getattr(net, name) for net in self.nets], axis)
+
+    def _load_radio(self) -> None:
+        for name in _RADIO:
+            self.arrays[name] = self._gather(name)
+        flat, busy, offset = [], [], 0
+        for net in self.nets:
+            flat.append(np.where(net._flat_group >= 0, net._flat_group + offset, -1))
+            busy.append(np.where(net._busy_group >= 0, net._busy_group + offset, -1))
+            offset += net._group_count
+        self.flat_group = _concat(flat)
+        self.busy_group = _concat(busy)
+        self.group_count = offset
+
+    # -- time ------------------------------------------------------------------------------
+    def advance_to(self, t_ms: float) -> None:
+        lead = self.nets[0]
+        offsets, step_ms = lead._offsets, lead._step_ms
+        k, step_start, now, since = lead._k, lead._step_start_ms, lead.now_ms, lead._since_radio_ms
+        while step_start + offsets[k][0] <= t_ms + 1e-9:
+            end_ms = step_start + offsets[k][0]
+            dt_ms = end_ms - now
+            if dt_ms > 0.0:
+                since += dt_ms
+                if since >= RADIO_PERIOD_MS - 1e-9:
+                    for net in self.nets:
+                        net._since_radio_ms = since
+                        net._move_and_update_radio()
+                    since = 0.0
+                    self._load_radio()
+                self._tick(dt_ms, offsets[k][1], now)
+            now = end_ms
+            k += 1
+            if k == len(offsets):
+                k = 0
+                step_start += step_ms
+        self._hand_back()
+        for net in self.nets:
+            net._k, net._step_start_ms, net.now_ms, net._since_radio_ms = k, step_start, now, since
+
+    def _hand_back(self) -> None:
+        """Every network's changed state: its slices of the stacked arrays."""
+        a = self.arrays
+        for i, net in enumerate(self.nets):
+            lo, hi = self.bounds[i], self.bounds[i + 1]
+            for name in _CHANGED:
+                value = a[name][:, lo:hi] if name in _DIRECTED else a[name][lo:hi]
+                setattr(net, name, value)
+            tcp, acc = net.tcp, net.acc
+            for name in self.tcp_names:
+                setattr(tcp, name, getattr(self.tcp, name)[lo:hi])
+            for name in self.acc_names:
+                setattr(acc, name, getattr(self.acc, name)[lo:hi])
+            acc.ms = self.acc.ms
+
+    # -- one sub-step ----------------------------------------------------------------------
+    def _tick(self, dt_ms: float, measured: bool, now_ms: float) -> None:
+        """:meth:`MultiAccessNetwork._tick` after the radio update, on the stacked arrays."""
+        a, d, tcp, acc = self.arrays, self.dir, self.tcp, self.acc
+        r = 1 - d
+        arrivals = self.rate_mbps * (dt_ms * 1000.0)
+        for rng, rows, packet_bits in self.poisson:
+            packets = rng.poisson(arrivals[rows] / packet_bits)
+            arrivals[rows] = packets * packet_bits
+        applied = a["applied"]
+        applied += (a["target"] - applied) * gma.lag_factor(dt_ms, self.lag_tau_ms)
+        tcp.set_bbr_windows(a["rtt_ms"])
+        if measured:
+            acc.ms += dt_ms
+        _kernel.tick_core(
+            dt_ms,
+            now_ms,
+            measured,
+            applied[d],
+            a["_usable"][d],
+            arrivals,
+            a["queue_bits"],
+            a["_rate_bits_ms"][d],
+            self.flat_group,
+            self.busy_group,
+            self.group_count,
+            a["_buffer_bits"],
+            a["_fixed_tx_ms"],
+            a["_tx_ms"][d],
+            a["_thresholds"],
+            gma.REORDERING_FACTOR,
+            gma.MAX_BUSY,
+            tcp.any,
+            tcp.tcp,
+            self.tcp_params,
+            tcp.mss,
+            tcp.start_ms,
+            tcp.cwnd_bits,
+            tcp.ssthresh_bits,
+            tcp.recovery_until_ms,
+            tcp.silent_until_ms,
+            a["rtt_ms"],
+            applied[r],
+            a["_usable"][r],
+            a["_ack_base_ms"],
+            tcp.ack_per_bit,
+            a["last_share"],
+            a["last_capacity_bits"],
+            a["last_served_bits"],
+            a["last_offered_bits"],
+            acc.offered_bits,
+            acc.link_offered_bits,
+            acc.served_bits,
+            acc.lost_bits,
+            acc.link_delay_bits_ms,
+            acc.link_max_ms,
+            acc.delay_bits_ms,
+            acc.max_ms,
+            acc.violation_bits,
+            acc.time_share_ms,
+            acc.ack_bits,
+            a["_tsc_bits"],
+            a["_tsc_delay_bits_ms"],
+        )
+        delivered = a["last_served_bits"].sum(axis=1)
+        tcp.on_bbr_delivery(now_ms + dt_ms, delivered, dt_ms, a["rtt_ms"])
