@@ -52,7 +52,7 @@ from netgym_client.errors import ConfigError
 from netgym_sim.core.session import Session
 from netgym_sim.errors import SimError, UnknownEnvironment
 from netgym_sim.limits import Limits, LogTally, echo
-from netgym_sim.scenarios import SCENARIOS
+from netgym_sim.scenarios import SCENARIOS, Record
 
 __all__ = [
     "DEFAULT_ACCOUNTS",
@@ -370,11 +370,17 @@ class Backend:
             return protocol.ErrorReply(exc.error_msg)
         return entry.session
 
-    def finish_action(self, identity: bytes, session: Session) -> protocol.Message:
-        """The second half of an ``env-action``: measure the step that ran; the reply."""
+    def finish_action(
+        self, identity: bytes, session: Session, records: list[Record] | None = None
+    ) -> protocol.Message:
+        """The second half of an ``env-action``: measure the step that ran; the reply.
+
+        ``records``: the scenario's measurement when it was taken already
+        (:meth:`Session.finish_step`).
+        """
         entry = self._sessions[identity]
         try:
-            records = session.finish_step()
+            records = session.finish_step(records)
         except SimError as exc:
             del self._sessions[identity]
             return protocol.ErrorReply(exc.error_msg)

@@ -10,10 +10,12 @@ Rules:
 - The models of the GMA scenarios (nqos_split, qos_steer, network_slicing) run in
   :func:`netgym_sim.model.batch.advance_together`: one kernel call per sub-step for all the
   sessions that stand at the same point of the same timeline (network_slicing's sliced LTE
-  scheduler keeps each network's own sub-steps). Their SimPy clocks are not run here: in
-  these scenarios SimPy only times the model's sub-steps, which the model counts itself; a
-  clock left behind catches up on the session's next ordinary step without running a
-  sub-step twice (the model runs only sub-steps it has not run).
+  scheduler keeps each network's own sub-steps); their records are then built together
+  (:func:`netgym_sim.scenarios._gma_batch.measure_together`), one numpy pass per metric.
+  Their SimPy clocks are not run here: in these scenarios SimPy only times the model's
+  sub-steps, which the model counts itself; a clock left behind catches up on the
+  session's next ordinary step without running a sub-step twice (the model runs only the
+  sub-steps it has not run).
 - The other scenarios (custom: no model; rmcat: its sender, queue and feedback are SimPy
   processes) run their own clock, one session after another, as in :meth:`Session.step`.
 - A message that is not an ``env-action``, or a backend with a fault plan, is answered by
@@ -34,6 +36,8 @@ from netgym_sim.core.session import Session
 from netgym_sim.errors import SimError
 from netgym_sim.model.batch import advance_together
 from netgym_sim.model.network import MultiAccessNetwork
+from netgym_sim.scenarios import Record
+from netgym_sim.scenarios._gma_batch import measure_together
 from netgym_sim.scenarios._gma_common import GmaScenario
 
 __all__ = ["handle_actions"]
@@ -46,6 +50,12 @@ Item = tuple[Backend, bytes, protocol.Message]
 def _lockstep_model(session: Session) -> MultiAccessNetwork | None:
     scenario = session.scenario
     return scenario.model if isinstance(scenario, GmaScenario) else None
+
+
+def _gma(session: Session) -> GmaScenario:
+    scenario = session.scenario
+    assert isinstance(scenario, GmaScenario)
+    return scenario
 
 
 def handle_actions(items: Sequence[Item]) -> list[protocol.Message]:
@@ -66,24 +76,31 @@ def handle_actions(items: Sequence[Item]) -> list[protocol.Message]:
         else:
             replies[i] = result
     lockstep: dict[int, list[tuple[int, MultiAccessNetwork]]] = {}
+    sessions = dict(begun)
     for i, session in begun:
         model = _lockstep_model(session)
         if model is not None:
             lockstep.setdefault(session.next_ts, []).append((i, model))
             continue
         replies[i] = _guarded(items[i], session.run_clock)
+    measured: dict[int, list[Record]] = {}
     for t_ms, members in lockstep.items():
         try:
             advance_together([model for _, model in members], float(t_ms))
+            scenarios = [_gma(sessions[i]) for i, _ in members]
+            built = measure_together(scenarios, t_ms)
         except Exception as exc:
             for i, _ in members:
                 backend, identity, _ = items[i]
                 replies[i] = internal_error(backend, identity, exc)
+            continue
+        for (i, _), records in zip(members, built, strict=True):
+            measured[i] = records
     for i, session in begun:
         if replies[i] is None:
             backend, identity, _ = items[i]
             try:
-                replies[i] = backend.finish_action(identity, session)
+                replies[i] = backend.finish_action(identity, session, measured.get(i))
             except Exception as exc:
                 replies[i] = internal_error(backend, identity, exc)
     out = [reply for reply in replies if reply is not None]

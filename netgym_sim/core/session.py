@@ -141,14 +141,17 @@ class Session:
         self.run_clock()
         return self.finish_step()
 
-    def finish_step(self) -> list[Record]:
+    def finish_step(self, records: list[Record] | None = None) -> list[Record]:
         """Measure the step that just ran (its model advanced to :attr:`next_ts`).
 
         The second half of :meth:`step`, after :meth:`begin_step` and the model's advance
         (:meth:`run_clock`, or a lock-step advance of many sessions' models together).
+        ``records``: the scenario's measurement when it was taken already (many sessions'
+        records built together); else the scenario measures now.
         """
         now_ms = self.next_ts
-        records = self.scenario.measure(now_ms)
+        if records is None:
+            records = self.scenario.measure(now_ms)
         wanted = self.subscribed
         if wanted is not None:
             records = [r for r in records if f"{r['source']}::{r['name']}" in wanted]

@@ -28,6 +28,7 @@ from netgym_client.protocol import validate_action_list
 from netgym_sim.errors import InvalidAction
 from netgym_sim.model.network import MultiAccessNetwork, NetworkParams, UserParams
 from netgym_sim.model.radio import lte_profile, nr_profile, wifi_profile
+from netgym_sim.model.stats import IntervalStats
 from netgym_sim.model.topology import LINK_NAMES, LTE, NUM_LINKS
 from netgym_sim.model.traffic import TrafficSpec
 from netgym_sim.scenarios._gma_config import MAX_USERS, GmaSettings
@@ -182,6 +183,12 @@ class GmaScenario(Scenario):
 
     def measure(self, now_ms: int) -> list[Record]:
         """Run the model to ``now_ms`` and report the subscribed metrics of the interval."""
+        stats, probed = self.interval(now_ms)
+        return build_records(self.subscriptions, stats, self.context, now_ms, probed)
+
+    def interval(self, now_ms: int) -> tuple[IntervalStats, bool]:
+        """The first half of :meth:`measure`: the interval's statistics (the model run to
+        ``now_ms``), and whether GMA probed its links in it."""
         self.model.advance_to(float(now_ms))
         stats = self.model.end_interval()
         # GMA reports a user's split once it was set: by an action (see _commit) or by its
@@ -190,8 +197,7 @@ class GmaScenario(Scenario):
             self._start_split = stats.split_ratio_pct.copy()
         moved = np.any(np.abs(stats.split_ratio_pct - self._start_split) > 1e-9, axis=2)
         self.split_reported |= moved
-        probed = probe_due(now_ms - stats.measured_ms, float(now_ms))
-        return build_records(self.subscriptions, stats, self.context, now_ms, probed)
+        return stats, probe_due(now_ms - stats.measured_ms, float(now_ms))
 
     # -- actions ---------------------------------------------------------------------------
     def apply(self, action_list: Any) -> None:

@@ -12,6 +12,7 @@ whole state must be that of networks advanced one at a time.
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import gymnasium
@@ -22,6 +23,7 @@ from hypothesis import strategies as st
 
 import netgym_client
 from netgym_client.errors import NetGymError
+from netgym_client.stats import NetworkStats
 from netgym_client.testing.strategies import config_overrides
 from netgym_sim.core.session import Session
 from netgym_sim.errors import SimError
@@ -58,6 +60,8 @@ def _assert_info(batched: dict[str, Any], single: dict[str, Any], where: str) ->
         other = batched[key]
         if isinstance(value, np.ndarray):
             assert value.dtype == other.dtype and value.tobytes() == other.tobytes(), where
+        elif isinstance(value, NetworkStats):  # the records as the wire would carry them
+            assert json.dumps(other.to_records()) == json.dumps(value.to_records()), where
         else:
             assert other == value, f"{where}.{key}: {other!r} != {value!r}"
 
