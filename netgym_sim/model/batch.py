@@ -13,14 +13,19 @@ Rules:
   lag, the same kinds of flows (any TCP, any BBR), an equal interval so far, and run their
   sub-steps in the kernel (numba installed, LTE not scheduled by slice). A network alone in
   its group, or one that does not qualify, runs :meth:`~MultiAccessNetwork.advance_to` itself.
-- What stays per network: the random draws (each network's Poisson arrivals from its own
-  stream, in its own order) and the radio update every ``RADIO_PERIOD_MS`` (the walk draws
-  from each network's own stream too); after a radio update the group reloads the arrays
-  the radio derives.
-- Why the bits are the same: every stacked operation is element-wise (IEEE arithmetic gives
-  the same result whatever the array's length), the kernel loops user by user and group by
-  group in the same order, and the only sums (a user's links) are taken row by row. Nothing
-  is summed across networks.
+- What stays per network: the random draws (each network's Poisson arrivals, and its
+  users' new walking speeds and headings, from its own streams, in its own order) and the
+  numbering of its cells into sharing groups. The radio update every ``RADIO_PERIOD_MS``
+  (walk, association, capacities) runs :meth:`MultiAccessNetwork._update_radio` itself once
+  over the stacked users of the networks of one layout (:func:`radio_update_together`);
+  after it the group reloads the arrays the radio derives.
+- Why the bits are the same: every stacked operation is element-wise or row by row (a
+  user's links and cells), and the kernel loops user by user and group by group in the same
+  order; nothing is summed across networks. Arithmetic is IEEE's whatever the array's
+  length; numpy's vectorised transcendental functions (the radio's ``log10``, the walk's
+  ``cos``/``sin``/``arctan2``) give the same bits on a contiguous array whatever its length
+  on the machines measured (AVX-512 and scalar loops), which the lock-step property tests
+  check wherever they run.
 - The state a sub-step changes is gathered from the networks before the first sub-step and
   handed back after the last: each network's arrays become its slices of the stacked ones.
 """
@@ -29,16 +34,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 
 from netgym_sim.model import _kernel, gma
+from netgym_sim.model.mobility import RandomWalk
 from netgym_sim.model.network import RADIO_PERIOD_MS, MultiAccessNetwork
 from netgym_sim.model.stats import Accumulator
 from netgym_sim.model.tcp import TcpSenders
 
-__all__ = ["advance_together", "shares_sub_steps"]
+__all__ = ["advance_together", "radio_update_together", "shares_sub_steps"]
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +67,8 @@ _CHANGED = (
 _READ = ("target", "_buffer_bits", "_thresholds")
 #: Arrays the radio update derives (reloaded after every radio update).
 _RADIO = ("_usable", "_rate_bits_ms", "_fixed_tx_ms", "_tx_ms", "_ack_base_ms")
+#: Of those and the radio's own, the ones with a leading direction axis.
+_DIRECTED_RADIO = frozenset({"_usable", "_rate_bits_ms", "_tx_ms", "max_rate_mbps"})
 
 
 def shares_sub_steps(net: MultiAccessNetwork) -> bool:
@@ -192,7 +201,7 @@ class _Stacked:
                 if since >= RADIO_PERIOD_MS - 1e-9:
                     for net in self.nets:
                         net._since_radio_ms = since
-                        net._move_and_update_radio()
+                    radio_update_together(self.nets)
                     since = 0.0
                     self._load_radio()
                 self._tick(dt_ms, offsets[k][1], now)
@@ -286,3 +295,105 @@ class _Stacked:
         )
         delivered = a["last_served_bits"].sum(axis=1)
         tcp.on_bbr_delivery(now_ms + dt_ms, delivered, dt_ms, a["rtt_ms"])
+
+
+# -- the radio update ------------------------------------------------------------------------
+def _layout_key(net: MultiAccessNetwork) -> tuple[Any, ...]:
+    p = net.params
+    return (
+        p.area,
+        p.walk,
+        p.profiles,
+        tuple(c.positions_m.tobytes() for c in p.cells),
+        p.wifi_handover,
+        p.wifi_shared_band,
+        p.backhaul_delay_ms,
+        net._dir,
+        net.walk.moving,
+        tuple(shadow is None for shadow in net._shadow),
+    )
+
+
+class _StackedWalk(RandomWalk):
+    """The walks of many networks stacked; new speeds and headings drawn by each its own."""
+
+    def __init__(self, walks: list[RandomWalk], bounds: list[int]) -> None:
+        # not RandomWalk.__init__: the state is the walks', stacked (no draws here)
+        first = walks[0]
+        self.area, self.params, self._walks, self._bounds = first.area, first.params, walks, bounds
+        self.xy_m = _concat([w.xy_m for w in walks])
+        self.speed_mps = _concat([w.speed_mps for w in walks])
+        self.heading_rad = _concat([w.heading_rad for w in walks])
+        self.remaining_m = _concat([w.remaining_m for w in walks])
+
+    def _redraw(self, mask: np.ndarray) -> None:
+        for i, walk in enumerate(self._walks):
+            lo, hi = self._bounds[i], self._bounds[i + 1]
+            mine = mask[lo:hi]
+            if mine.any():  # the walk draws into its slices of the stacked arrays
+                walk.speed_mps = self.speed_mps[lo:hi]
+                walk.heading_rad = self.heading_rad[lo:hi]
+                walk.remaining_m = self.remaining_m[lo:hi]
+                walk._redraw(mine)
+
+    def hand_back(self) -> None:
+        for i, walk in enumerate(self._walks):
+            lo, hi = self._bounds[i], self._bounds[i + 1]
+            walk.xy_m = self.xy_m[lo:hi]
+            walk.speed_mps = self.speed_mps[lo:hi]
+            walk.heading_rad = self.heading_rad[lo:hi]
+            walk.remaining_m = self.remaining_m[lo:hi]
+
+
+def _stack_shadow(nets: list[MultiAccessNetwork], link: int) -> np.ndarray | None:
+    shadows = [net._shadow[link] for net in nets]
+    arrays = [shadow for shadow in shadows if shadow is not None]
+    return _concat(arrays) if len(arrays) == len(shadows) else None
+
+
+#: What :meth:`MultiAccessNetwork._update_radio` derives, per user (handed back).
+_RADIO_OUT = ("cell_idx", "_wifi_home", *_RADIO, "max_rate_mbps")
+
+
+def radio_update_together(nets: Sequence[MultiAccessNetwork]) -> None:
+    """``net._move_and_update_radio()`` of every network, byte for byte.
+
+    The networks of one layout (cells, radio, area, walk, direction) walk and update their
+    radio once over their stacked users; each then numbers its own cells into sharing groups.
+    """
+    layouts: dict[tuple[Any, ...], list[MultiAccessNetwork]] = {}
+    for net in nets:
+        layouts.setdefault(_layout_key(net), []).append(net)
+    for members in layouts.values():
+        if len(members) == 1:
+            members[0]._move_and_update_radio()
+            continue
+        bounds = np.concatenate(([0], np.cumsum([net.n for net in members]))).tolist()
+        lead = members[0]
+        walk = _StackedWalk([net.walk for net in members], bounds)
+        walk.step(lead._since_radio_ms)
+        stacked = object.__new__(MultiAccessNetwork)
+        stacked.__dict__.update(
+            params=lead.params,
+            n=int(bounds[-1]),
+            walk=walk,
+            traffic=SimpleNamespace(packet_bits=_concat([m.traffic.packet_bits for m in members])),
+            _shadow=[_stack_shadow(members, link) for link in range(len(lead._shadow))],
+            _wifi_home=_concat([m._wifi_home for m in members]),
+            cell_idx=_concat([m.cell_idx for m in members]),
+            max_rate_mbps=_concat([m.max_rate_mbps for m in members], axis=1),
+            _mac=lead._mac,
+            _fixed_ms=lead._fixed_ms,
+            _access_extra_ms=lead._access_extra_ms,
+            _dir=lead._dir,
+            slicing=None,
+        )
+        stacked._update_radio()  # its sharing groups mix networks: each numbers its own below
+        walk.hand_back()
+        for i, net in enumerate(members):
+            lo, hi = bounds[i], bounds[i + 1]
+            for name in _RADIO_OUT:
+                value = getattr(stacked, name)
+                setattr(net, name, value[:, lo:hi] if name in _DIRECTED_RADIO else value[lo:hi])
+            net._since_radio_ms = 0.0
+            net._groups = net._make_groups()
