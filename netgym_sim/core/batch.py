@@ -10,7 +10,8 @@ Rules:
 - The models of the GMA scenarios (nqos_split, qos_steer, network_slicing) run in
   :func:`netgym_sim.model.batch.advance_together`: one kernel call per sub-step for all the
   sessions that stand at the same point of the same timeline (network_slicing's sliced LTE
-  scheduler keeps each network's own sub-steps); their records are then built together
+  scheduler keeps each network's own sub-steps); the radio updates and the ends of the
+  intervals run once over the stacked users too, and the records are built together
   (:func:`netgym_sim.scenarios._gma_batch.measure_together`), one numpy pass per metric.
   Their SimPy clocks are not run here: in these scenarios SimPy only times the model's
   sub-steps, which the model counts itself; a clock left behind catches up on the
@@ -34,7 +35,6 @@ from netgym_sim.core.backend import Backend
 from netgym_sim.core.handlers import handle_message, internal_error
 from netgym_sim.core.session import Session
 from netgym_sim.errors import SimError
-from netgym_sim.model.batch import advance_together
 from netgym_sim.model.network import MultiAccessNetwork
 from netgym_sim.scenarios import Record
 from netgym_sim.scenarios._gma_batch import measure_together
@@ -85,8 +85,7 @@ def handle_actions(items: Sequence[Item]) -> list[protocol.Message]:
         replies[i] = _guarded(items[i], session.run_clock)
     measured: dict[int, list[Record]] = {}
     for t_ms, members in lockstep.items():
-        try:
-            advance_together([model for _, model in members], float(t_ms))
+        try:  # the models run to t_ms, end their intervals and report, together
             scenarios = [_gma(sessions[i]) for i, _ in members]
             built = measure_together(scenarios, t_ms)
         except Exception as exc:

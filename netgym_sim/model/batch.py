@@ -32,6 +32,7 @@ Rules:
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 from types import SimpleNamespace
@@ -42,10 +43,15 @@ import numpy as np
 from netgym_sim.model import _kernel, gma
 from netgym_sim.model.mobility import RandomWalk
 from netgym_sim.model.network import RADIO_PERIOD_MS, MultiAccessNetwork
-from netgym_sim.model.stats import Accumulator
+from netgym_sim.model.stats import Accumulator, IntervalStats
 from netgym_sim.model.tcp import TcpSenders
 
-__all__ = ["advance_together", "radio_update_together", "shares_sub_steps"]
+__all__ = [
+    "advance_together",
+    "end_intervals_together",
+    "radio_update_together",
+    "shares_sub_steps",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -311,6 +317,7 @@ def _layout_key(net: MultiAccessNetwork) -> tuple[Any, ...]:
         net._dir,
         net.walk.moving,
         tuple(shadow is None for shadow in net._shadow),
+        net._since_radio_ms,
     )
 
 
@@ -397,3 +404,99 @@ def radio_update_together(nets: Sequence[MultiAccessNetwork]) -> None:
                 setattr(net, name, value[:, lo:hi] if name in _DIRECTED_RADIO else value[lo:hi])
             net._since_radio_ms = 0.0
             net._groups = net._make_groups()
+
+
+# -- the end of an interval ------------------------------------------------------------------
+#: The per-user state :meth:`MultiAccessNetwork.end_interval` reads or changes.
+_INTERVAL = (
+    "cell_idx",
+    "max_rate_mbps",
+    "target",
+    "applied",
+    "_usable",
+    "_tx_ms",
+    "_ack_base_ms",
+    "_tsc_ms",
+    "_tsc_bits",
+    "_tsc_delay_bits_ms",
+    "_bursts",
+    "builtin",
+)
+#: Of those, the ones :meth:`MultiAccessNetwork.end_interval` changes (handed back).
+_INTERVAL_CHANGED = ("target", "_tsc_ms", "_tsc_bits", "_tsc_delay_bits_ms", "_bursts")
+_DIRECTED_INTERVAL = frozenset(
+    {"max_rate_mbps", "target", "applied", "_usable", "_tx_ms", "_bursts", "builtin"}
+)
+#: IntervalStats fields with a leading direction axis.
+_DIRECTED_STATS = frozenset({"max_rate_mbps", "split_ratio_pct", "traffic_ratio_pct"})
+
+
+def end_intervals_together(nets: Sequence[MultiAccessNetwork]) -> list[IntervalStats]:
+    """``net.end_interval()`` of every network, byte for byte.
+
+    Networks of one layout whose intervals match (length measured, radio phase) end them in
+    one call of :meth:`MultiAccessNetwork.end_interval` over their stacked users (its
+    arithmetic is row by row: users, their links); the others alone.
+    """
+    out: list[IntervalStats | None] = [None] * len(nets)
+    groups: dict[tuple[Any, ...], list[int]] = {}
+    for i, net in enumerate(nets):
+        key = (_layout_key(net), net.acc.ms, net._step_ms, net.params.builtin_steer)
+        groups.setdefault(key, []).append(i)
+    for members in groups.values():
+        if len(members) == 1:
+            out[members[0]] = nets[members[0]].end_interval()
+            continue
+        group = [nets[i] for i in members]
+        if group[0]._since_radio_ms > 0.0:  # end_interval's own radio update first
+            radio_update_together(group)
+        for i, stats in zip(members, _end_stacked(group), strict=True):
+            out[i] = stats
+    return [stats for stats in out if stats is not None]
+
+
+def _end_stacked(nets: list[MultiAccessNetwork]) -> list[IntervalStats]:
+    lead = nets[0]
+    bounds = np.concatenate(([0], np.cumsum([net.n for net in nets]))).tolist()
+    n = int(bounds[-1])
+    stacked = object.__new__(MultiAccessNetwork)
+    users: dict[str, Any] = {
+        f.name: _concat([getattr(net.users, f.name) for net in nets])
+        for f in dataclasses.fields(lead.users)
+        if isinstance(getattr(lead.users, f.name), np.ndarray)
+    }
+    stacked.__dict__.update(
+        params=lead.params,
+        n=n,
+        users=dataclasses.replace(lead.users, **users),
+        walk=SimpleNamespace(xy_m=_concat([net.walk.xy_m for net in nets])),
+        acc=_stack_object([net.acc for net in nets], lead.n, n),
+        _since_radio_ms=0.0,
+        _dir=lead._dir,
+        _mac=lead._mac,
+        _fixed_ms=lead._fixed_ms,
+        _access_extra_ms=lead._access_extra_ms,
+        _step_ms=lead._step_ms,
+    )
+    for name in _INTERVAL:
+        axis = 1 if name in _DIRECTED_INTERVAL else 0
+        setattr(stacked, name, _concat([getattr(net, name) for net in nets], axis))
+    stats = stacked.end_interval()
+    acc_names = _per_user_names(stacked.acc, n)
+    out = []
+    for i, net in enumerate(nets):
+        lo, hi = bounds[i], bounds[i + 1]
+        for name in _INTERVAL_CHANGED:
+            value = getattr(stacked, name)
+            setattr(net, name, value[:, lo:hi] if name in _DIRECTED_INTERVAL else value[lo:hi])
+        for name in acc_names:
+            setattr(net.acc, name, getattr(stacked.acc, name)[lo:hi])
+        net.acc.ms = stacked.acc.ms
+        fields = {}
+        for f in dataclasses.fields(stats):
+            value = getattr(stats, f.name)
+            if isinstance(value, np.ndarray):
+                value = value[:, lo:hi] if f.name in _DIRECTED_STATS else value[lo:hi]
+            fields[f.name] = value
+        out.append(IntervalStats(**fields))
+    return out

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from netgym_sim.model.batch import advance_together, end_intervals_together
 from netgym_sim.model.stats import IntervalStats
 from netgym_sim.model.topology import LTE, NO_CELL
 from netgym_sim.scenarios._gma_common import GmaScenario
@@ -42,8 +43,15 @@ _DIRECTED = frozenset({"max_rate_mbps", "split_ratio_pct", "traffic_ratio_pct"})
 
 
 def measure_together(scenarios: Sequence[GmaScenario], now_ms: int) -> list[list[Record]]:
-    """Each scenario's :meth:`~GmaScenario.measure` of the interval ending at ``now_ms``."""
-    measured = [scenario.interval(now_ms) for scenario in scenarios]
+    """Each scenario's :meth:`~GmaScenario.measure` of the interval ending at ``now_ms``.
+
+    The models are run to ``now_ms`` and end their intervals together
+    (:mod:`netgym_sim.model.batch`) first.
+    """
+    models = [scenario.model for scenario in scenarios]
+    advance_together(models, float(now_ms))
+    ended = end_intervals_together(models)
+    measured = [s.interval(now_ms, stats) for s, stats in zip(scenarios, ended, strict=True)]
     out: list[list[Record] | None] = [None] * len(scenarios)
     groups: dict[tuple[Any, ...], list[int]] = {}
     for i, (scenario, (stats, probed)) in enumerate(zip(scenarios, measured, strict=True)):

@@ -186,11 +186,18 @@ class GmaScenario(Scenario):
         stats, probed = self.interval(now_ms)
         return build_records(self.subscriptions, stats, self.context, now_ms, probed)
 
-    def interval(self, now_ms: int) -> tuple[IntervalStats, bool]:
+    def interval(
+        self, now_ms: int, stats: IntervalStats | None = None
+    ) -> tuple[IntervalStats, bool]:
         """The first half of :meth:`measure`: the interval's statistics (the model run to
-        ``now_ms``), and whether GMA probed its links in it."""
-        self.model.advance_to(float(now_ms))
-        stats = self.model.end_interval()
+        ``now_ms``), and whether GMA probed its links in it.
+
+        ``stats``: the model's ``end_interval()`` when it was taken already (many networks'
+        intervals ended together).
+        """
+        if stats is None:
+            self.model.advance_to(float(now_ms))
+            stats = self.model.end_interval()
         # GMA reports a user's split once it was set: by an action (see _commit) or by its
         # own algorithm moving it from where it started.
         if self._start_split is None:

@@ -28,8 +28,9 @@ from netgym_client.testing.strategies import config_overrides
 from netgym_sim.core.session import Session
 from netgym_sim.errors import SimError
 from netgym_sim.model import _kernel, batch
-from netgym_sim.model.batch import advance_together
 from netgym_sim.model.network import MultiAccessNetwork
+from netgym_sim.scenarios._gma_batch import measure_together
+from netgym_sim.scenarios._gma_common import GmaScenario
 
 ALL_ENVS = ["nqos_split", "qos_steer", "network_slicing", "custom", "rmcat"]
 GMA_ENVS = ["nqos_split", "qos_steer", "network_slicing"]
@@ -155,7 +156,7 @@ def _state(net: MultiAccessNetwork) -> list[tuple[str, bytes]]:
     seeds=st.lists(st.integers(0, 2**31), min_size=2, max_size=4),
     lag=st.integers(0, 2),
 )
-def test_networks_advanced_together_hold_the_state_of_networks_advanced_alone(
+def test_sessions_measured_together_hold_the_state_and_records_of_sessions_alone(
     env_name: str, data: st.DataObject, seeds: list[int], lag: int
 ) -> None:
     overrides = _small(data.draw(config_overrides(env_name), label="overrides"))
@@ -170,18 +171,19 @@ def test_networks_advanced_together_hold_the_state_of_networks_advanced_alone(
                 session.finish_step()
     for _ in range(4):
         live = [i for i, s in enumerate(alone) if not s.finished]
-        for i in live:  # Session.step's advance: SimPy's, then the measurement's advance_to
-            alone[i].run_clock()
-            alone[i].scenario.model.advance_to(float(alone[i].next_ts))
-        by_ts: dict[int, list[MultiAccessNetwork]] = {}
+        mine = {i: json.dumps(alone[i].step([], apply=False)) for i in live}
+        by_ts: dict[int, list[int]] = {}
         for i in live:
-            by_ts.setdefault(together[i].next_ts, []).append(together[i].scenario.model)
-        for t_ms, nets in by_ts.items():
-            advance_together(nets, float(t_ms))
+            by_ts.setdefault(together[i].next_ts, []).append(i)
+        for t_ms, members in by_ts.items():
+            scenarios = [together[i].scenario for i in members]
+            assert all(isinstance(s, GmaScenario) for s in scenarios)
+            built = measure_together(scenarios, t_ms)  # type: ignore[arg-type]
+            for i, records in zip(members, built, strict=True):
+                assert json.dumps(together[i].finish_step(records)) == mine[i], f"session {i}"
         for i in live:
             a, b = alone[i].scenario.model, together[i].scenario.model
             assert _state(a) == _state(b), f"session {i}"
-            assert alone[i].finish_step() == together[i].finish_step()
 
 
 @pytest.mark.skipif(not _kernel.COMPILED, reason="the lock-step sub-steps need numba")
