@@ -27,7 +27,8 @@ Rules:
   place that talks to the sessions. With the default ``server="embedded"`` it hands every
   session's policy to the simulator at once (:func:`netgym_sim.embedded.ask_together`),
   which advances their models in lock step (one model call per sub-step for all sessions
-  of nqos_split and qos_steer; see :mod:`netgym_sim.core.batch` for the others), with the
+  of nqos_split and qos_steer, their radio updates, interval ends and records together;
+  see :mod:`netgym_sim.core.batch` for the others), with the
   same observations, rewards and infos, byte for byte, as N independent envs with the same
   seeds. A recorded sub-environment (``record=``) or another server steps one session
   after another. A policy the wire would refuse raises before any session steps; a fault
