@@ -191,7 +191,28 @@ def _walk(value: Any, path: str, limits: Limits, error: type[SimError]) -> None:
             if not -MAX_EXACT_INT <= item <= MAX_EXACT_INT:
                 raise error(f"{_where(parent, key)}: integer beyond ±2**53, got {echo(item)}")
             continue
+        if (
+            kind is list
+            and depth < limits.max_depth
+            and len(item) <= limits.max_list_len
+            and _plain_floats(item, max_abs)
+        ):
+            # a row of good floats (a weight row): the walk would pop them next, one after
+            # another, and find nothing but their count; count them at once
+            seen += len(item)
+            if seen > max_values:
+                raise error(f"{path}: more than {max_values} values in one request")
+            continue
         _check_other(item, parent, key, depth, stack, limits, error)
+
+
+def _plain_floats(row: list[Any], max_abs: float) -> bool:
+    """Whether ``row`` holds only floats, finite and of magnitude <= ``max_abs`` (C speed)."""
+    if not row or set(map(type, row)) != {float}:
+        return False
+    magnitudes = list(map(abs, row))
+    # a finite sum rules out NaN and infinities, so that max() compares numbers only
+    return math.isfinite(sum(magnitudes)) and max(magnitudes) <= max_abs
 
 
 def _where(parent: str, key: Any) -> str:
