@@ -53,6 +53,11 @@ def entity_indices(ids: list[Any], where: str, count: int, what: str) -> np.ndar
     Raises:
         InvalidAction: An id is not an integer in 1..count, or ids repeat.
     """
+    # distinct plain ints in range (the common case) checked at C speed; else the loop
+    # names the first bad one
+    plain = bool(ids) and set(map(type, ids)) == {int} and len(set(ids)) == len(ids)
+    if plain and min(ids) >= 1 and max(ids) <= count:
+        return np.array(ids, dtype=np.int64) - 1
     out = []
     for i, eid in enumerate(ids):
         if isinstance(eid, bool) or not isinstance(eid, int) or not 1 <= eid <= count:
