@@ -28,6 +28,9 @@ Rules:
   check wherever they run.
 - The state a sub-step changes is gathered from the networks before the first sub-step and
   handed back after the last: each network's arrays become its slices of the stacked ones.
+- :func:`end_intervals_together` likewise ends the intervals of networks of one layout in
+  one call of :meth:`MultiAccessNetwork.end_interval` over their stacked users (its
+  statistics, the built-in split's decisions), each network taking back its slices.
 """
 
 from __future__ import annotations
