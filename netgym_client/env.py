@@ -67,7 +67,7 @@ if TYPE_CHECKING:
     from gymnasium.envs.registration import EnvSpec
 
     from netgym_client.recording.record import RecordingWriter
-    from netgym_sim.embedded import FakeServer, FaultPlan
+    from netgym_sim.embedded import FakeServer, FaultPlan, InProcessServer
 
 __all__ = ["EMBEDDED", "EMBEDDED_TCP", "SESSION_SEED_BOUND", "ActionError", "NetworkGymEnv"]
 
@@ -119,13 +119,13 @@ class _InProcessLink:
     def __init__(self, identity: str, faults: FaultPlan | None = None) -> None:
         from netgym_sim.embedded import InProcessServer  # noqa: PLC0415 (loads lazily)
 
-        self._server = InProcessServer(identity, faults)
+        self.server = InProcessServer(identity, faults)
 
     def _ask(self, msg: protocol.Message) -> NetworkStats:
-        return _stats(self._server.ask(msg))
+        return _stats(self.server.ask(msg))
 
     def start(self, env_config: Mapping[str, Any], running: bool) -> NetworkStats:
-        self._server.drop()
+        self.server.drop()
         # a deep copy, as the wire gives the server: the session never shares our config
         config = {k: copy.deepcopy(v) for k, v in env_config.items() if k != "type"}
         if not isinstance(config.get("env"), str):
@@ -141,12 +141,17 @@ class _InProcessLink:
             return self._ask(msg)
 
     def act(self, action_list: PolicyRecords) -> NetworkStats:
+        return self._ask(self.action_message(action_list))
+
+    @staticmethod
+    def action_message(action_list: PolicyRecords) -> protocol.EnvAction:
+        """The ``env-action`` of ``action_list``, checked as encoding it would check it."""
         msg = protocol.EnvAction(action_list=action_list)
         protocol.check_message(msg)  # what encoding it for the wire would refuse
-        return self._ask(msg)
+        return msg
 
     def end(self, running: bool) -> None:
-        self._server.drop()
+        self.server.drop()
 
 
 class _WireLink:
@@ -488,9 +493,24 @@ class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
         return stats
 
     def _act(self, action_list: PolicyRecords) -> NetworkStats:
-        assert self._link is not None
+        link = self._link
+        assert link is not None
+        return self._answered(lambda: link.act(action_list))
+
+    def _answer(self, reply: protocol.Message) -> NetworkStats:
+        """The measurement in the embedded server's ``reply`` to the policy :meth:`_act` would
+        have sent (a vector env's lock-step path); a fault ends the session, as in ``_act``."""
+        return self._answered(lambda: _stats(reply))
+
+    def _embedded_server(self) -> InProcessServer | None:
+        """The in-process server a lock-step vector step may ask (embedded, not recorded)."""
+        link = self._link
+        return link.server if type(link) is _InProcessLink else None
+
+    def _answered(self, ask: Callable[[], NetworkStats]) -> NetworkStats:
+        """The measurement ``ask()`` returns for the policy sent; a fault ends the session."""
         try:
-            stats = self._link.act(action_list)
+            stats = ask()
         except ProtocolError as exc:
             if exc.field.startswith("action_list"):  # refused before it left: session intact
                 raise

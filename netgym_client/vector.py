@@ -24,8 +24,16 @@ Rules:
   ``reset(options={"reset_mask": mask})`` resets only the masked sub-environments.
 - ``infos`` are gymnasium's vector infos: one array per key with a boolean ``_key`` mask.
 - One step runs every session's interval in :meth:`NetworkGymVectorEnv._advance`, the one
-  place that talks to the sessions; it loops over them today, and is where a batched model
-  call over all sessions belongs.
+  place that talks to the sessions. With the default ``server="embedded"`` it hands every
+  session's policy to the simulator at once (:func:`netgym_sim.embedded.ask_together`),
+  which advances their models in lock step (one model call per sub-step for all sessions
+  of nqos_split and qos_steer, their radio updates, interval ends and records together;
+  see :mod:`netgym_sim.core.batch` for the others), with the
+  same observations, rewards and infos, byte for byte, as N independent envs with the same
+  seeds. A recorded sub-environment (``record=``) or another server steps one session
+  after another. A policy the wire would refuse raises before any session steps; a fault
+  of one session raises after the others' steps were taken in (their next step goes on
+  from them).
 - A step runs with Python's cyclic garbage collector paused (when it was enabled; restored
   whatever happens). A step of N sessions allocates ~200·N short-lived containers (the
   records), freed by reference counting; with the collector on they set off dozens of young
@@ -52,7 +60,7 @@ from gymnasium.vector.utils import batch_space, concatenate, create_empty_array,
 from netgym_client.adapters import Adapter
 from netgym_client.adapters.base import PolicyRecords
 from netgym_client.config import NetGymConfig
-from netgym_client.env import EMBEDDED, NetworkGymEnv
+from netgym_client.env import EMBEDDED, NetworkGymEnv, _InProcessLink
 from netgym_client.errors import ConfigError
 from netgym_client.stats import NetworkStats
 
@@ -169,13 +177,52 @@ class NetworkGymVectorEnv(gym.vector.VectorEnv[Any, Any, Any]):
     def _advance(self, policies: Sequence[PolicyRecords | None]) -> list[NetworkStats | None]:
         """Run one interval of every session that has a policy; their measurements.
 
-        The one place the vector env talks to its sessions: a loop today, one batched
-        model call over all sessions later.
+        The one place the vector env talks to its sessions (see the module's rules).
         """
-        return [
-            None if policy is None else env._act(policy)
-            for env, policy in zip(self.envs, policies, strict=True)
+        together = [
+            i
+            for i, (env, policy) in enumerate(zip(self.envs, policies, strict=True))
+            if policy is not None and env._embedded_server() is not None
         ]
+        out: list[NetworkStats | None] = [None] * self.num_envs
+        if len(together) > 1:
+            self._advance_together(together, policies, out)
+        else:
+            together = []
+        for i, (env, policy) in enumerate(zip(self.envs, policies, strict=True)):
+            if policy is not None and out[i] is None and i not in together:
+                out[i] = env._act(policy)
+        return out
+
+    def _advance_together(
+        self,
+        indices: list[int],
+        policies: Sequence[PolicyRecords | None],
+        out: list[NetworkStats | None],
+    ) -> None:
+        """The lock-step path: every embedded session's step in one call of the simulator."""
+        from netgym_sim.embedded import ask_together  # noqa: PLC0415 (loads lazily)
+
+        envs = [self.envs[i] for i in indices]
+        messages = []
+        for i in indices:
+            policy = policies[i]
+            assert policy is not None
+            messages.append(_InProcessLink.action_message(policy))
+        servers = [env._embedded_server() for env in envs]
+        replies = ask_together([s for s in servers if s is not None], messages)
+        failure: BaseException | None = None
+        for i, env, reply in zip(indices, envs, replies, strict=True):
+            try:
+                out[i] = env._answer(reply)
+            except Exception as exc:
+                failure = failure or exc
+        if failure is not None:
+            for i in indices:  # the steps taken stand: each env moves on to its measurement
+                stats = out[i]
+                if stats is not None:
+                    self.envs[i]._outcome(stats)
+            raise failure
 
     # -- gymnasium API ----------------------------------------------------------------
     def reset(

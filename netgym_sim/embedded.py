@@ -8,6 +8,9 @@ What it opens:
 - :class:`InProcessServer`: one identity's sessions answered in process, message objects in and
   out, by the same :func:`~netgym_sim.core.handlers.handle_message` that answers behind the
   server's socket (so limits, error texts and error types are those of the wire).
+- :func:`ask_together`: many :class:`InProcessServer`'s messages answered at once, their
+  sessions' models advanced in lock step (:mod:`netgym_sim.core.batch`), with the replies
+  each would give alone.
 - :func:`fault_plan`: a fault plan checked and built from its spec (:mod:`netgym_sim.core.faults`).
 - :class:`FakeServer` and :class:`ReplayServer`: the simulated and the replaying server on a
   ZeroMQ socket; :func:`load_accounts` reads an accounts file for them.
@@ -23,6 +26,7 @@ from typing import Any
 
 from netgym_client import protocol
 from netgym_sim.core.backend import Backend, load_accounts
+from netgym_sim.core.batch import handle_actions
 from netgym_sim.core.faults import FaultInjector, FaultPlan
 from netgym_sim.core.handlers import handle_message
 from netgym_sim.replay.server import ReplayServer
@@ -35,6 +39,7 @@ __all__ = [
     "InProcessServer",
     "ReplayServer",
     "add_serve_arguments",
+    "ask_together",
     "fault_plan",
     "load_accounts",
     "serve",
@@ -61,6 +66,18 @@ class InProcessServer:
     def drop(self) -> None:
         """End the identity's session, if it has one, as a client leaving does."""
         self._backend.drop(self._identity)
+
+
+def ask_together(
+    servers: Sequence[InProcessServer], messages: Sequence[protocol.Message]
+) -> list[protocol.Message]:
+    """Each server's answer to its message, as :meth:`InProcessServer.ask` gives it.
+
+    The sessions' steps run together: one model call per sub-step for the sessions whose
+    scenario allows it (:mod:`netgym_sim.core.batch`).
+    """
+    items = [(s._backend, s._identity, m) for s, m in zip(servers, messages, strict=True)]
+    return handle_actions(items)
 
 
 def fault_plan(spec: Any) -> FaultPlan:

@@ -191,7 +191,43 @@ def _walk(value: Any, path: str, limits: Limits, error: type[SimError]) -> None:
             if not -MAX_EXACT_INT <= item <= MAX_EXACT_INT:
                 raise error(f"{_where(parent, key)}: integer beyond ±2**53, got {echo(item)}")
             continue
+        if kind is list and depth < limits.max_depth and len(item) <= limits.max_list_len:
+            # rows of good floats (weight rows), or one such row: the walk would pop them
+            # next, one after another, and find nothing but their count; count them at once
+            count = _plain_rows(item, depth + 1, limits) or _plain_floats(item, max_abs)
+            if count:
+                seen += count
+                if seen > max_values:
+                    raise error(f"{path}: more than {max_values} values in one request")
+                continue
         _check_other(item, parent, key, depth, stack, limits, error)
+
+
+def _plain_rows(rows: list[Any], depth: int, limits: Limits) -> int:
+    """How many values ``rows`` holds when it is a list of rows of good floats at ``depth``
+    (within the caps); 0 otherwise."""
+    if not rows or depth >= limits.max_depth or set(map(type, rows)) != {list}:
+        return 0
+    if max(map(len, rows)) > limits.max_list_len:
+        return 0
+    counted = len(rows)
+    for row in rows:
+        count = _plain_floats(row, limits.max_abs_number)
+        if not count:
+            return 0
+        counted += count
+    return counted
+
+
+def _plain_floats(row: list[Any], max_abs: float) -> int:
+    """``len(row)`` when ``row`` holds only floats, finite and of magnitude <= ``max_abs``
+    (checked at C speed); 0 otherwise."""
+    if not row or set(map(type, row)) != {float}:
+        return 0
+    magnitudes = list(map(abs, row))
+    # a finite sum rules out NaN and infinities, so that max() compares numbers only
+    good = math.isfinite(sum(magnitudes)) and max(magnitudes) <= max_abs
+    return len(row) if good else 0
 
 
 def _where(parent: str, key: Any) -> str:

@@ -9,8 +9,12 @@ For each environment and user count the benchmark measures, in the same run:
 - ``embedded``: ``gymnasium.make("netgym/<env>-v0")`` with the default in-process server.
 - ``tcp``: the same env with ``server="tcp://127.0.0.1:<port>"`` talking to a
   ``python -m netgym_sim serve`` process.
-- ``vector``: ``gymnasium.make_vec(..., vectorization_mode="vector_entry_point")``; where
-  the environment has no vector entry point, gymnasium's ``SyncVectorEnv`` (labelled so).
+- ``vector×N``: ``gymnasium.make_vec(..., vectorization_mode="vector_entry_point",
+  num_envs=N)`` for each ``--num-envs`` (8 and 64 by default), up to ``--vector-users``
+  users (256): the embedded sub-environments step in lock step (one model call per
+  sub-step for all of them); the rate counts sub-environment steps, and the note gives the
+  CPU time per sub-environment step (µs, this process). Where the environment has no
+  vector entry point, gymnasium's ``SyncVectorEnv`` (labelled so).
 
 Each figure is the median of ``--runs`` timed batches after one warm-up batch; a batch
 steps for at least ``--batch-s`` seconds (and at least 3 steps) inside one long episode.
@@ -54,8 +58,10 @@ logger = logging.getLogger(__name__)
 
 #: Users per run when ``--users`` is not given (``--quick``: the first and the last).
 DEFAULT_USERS = (16, 64, 256, 1000)
-#: Sub-environments of the vector env.
-DEFAULT_NUM_ENVS = 64
+#: Sub-environments of the vector env rows (one row each).
+DEFAULT_NUM_ENVS = (8, 64)
+#: Largest user count measured with the vector env.
+DEFAULT_VECTOR_USERS = 256
 #: Longest wait for a reply of the raw server or the serve process, seconds.
 REPLY_TIMEOUT_S = 60.0
 #: A batch is long enough to time when it lasts this long (and has at least MIN_STEPS).
@@ -71,7 +77,7 @@ class Plan:
     runs: int
     batch_s: float
     deadline: float  # time.monotonic() after which no more batches start
-    num_envs: int
+    num_envs: tuple[int, ...]
     vector_users: int
     paths: frozenset[str]
     profile: bool
@@ -299,20 +305,30 @@ def _env_rate(
         env.close()
 
 
-def _vector_rate(env_name: str, users: int, plan: Plan) -> tuple[float | None, str]:
+def _vector_rate(env_name: str, users: int, num_envs: int, plan: Plan) -> tuple[float | None, str]:
     env_id = netgym_client.env_id(env_name)
     mode, note = "vector_entry_point", ""
     if gym.spec(env_id).vector_entry_point is None:
         mode, note = "sync", "SyncVectorEnv (no vector entry point)"
     envs = gym.make_vec(
-        env_id, num_envs=plan.num_envs, vectorization_mode=mode, config=overrides(env_name, users)
+        env_id, num_envs=num_envs, vectorization_mode=mode, config=overrides(env_name, users)
     )
     try:
         envs.reset(seed=1)
-        rate, more = _batches(_vector_stepper(envs), plan)
-        return rate, "; ".join(n for n in (note, more) if n)
+        step = _vector_stepper(envs)
+        rate, more = _batches(step, plan)
+        cpu = f"{_cpu_us_per_step(step, plan.batch_s):,.0f} µs CPU/sub-step"
+        return rate, "; ".join(n for n in (note, cpu, more) if n)
     finally:
         envs.close()
+
+
+def _cpu_us_per_step(step: Callable[[], int], batch_s: float) -> float:
+    """This process's CPU time per (sub-environment) step over one more batch, µs."""
+    count, started, cpu = 0, time.perf_counter(), time.process_time()
+    while count < MIN_STEPS or time.perf_counter() - started < batch_s:
+        count += step()
+    return 1e6 * (time.process_time() - cpu) / count
 
 
 def _lifecycle(env_name: str, server: str | None, repeats: int) -> tuple[float, float]:
@@ -383,11 +399,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--quick", action="store_true", help="fewer users, runs and envs")
     parser.add_argument("--runs", type=int, default=None, help="timed batches (default 5)")
     parser.add_argument("--batch-s", type=float, default=None, help="seconds per batch")
-    parser.add_argument("--num-envs", type=int, default=DEFAULT_NUM_ENVS, help="vector envs")
+    parser.add_argument(
+        "--num-envs",
+        type=int,
+        action="append",
+        help="sub-environments of a vector row (repeatable; default "
+        + " and ".join(map(str, DEFAULT_NUM_ENVS))
+        + ")",
+    )
     parser.add_argument(
         "--vector-users",
         type=int,
-        default=64,
+        default=DEFAULT_VECTOR_USERS,
         help="largest user count measured with the vector env (default %(default)s)",
     )
     parser.add_argument(
@@ -415,7 +438,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         runs=args.runs or 5,
         batch_s=args.batch_s or (0.2 if args.quick else 0.5),
         deadline=time.monotonic() + args.time_limit_s,
-        num_envs=args.num_envs,
+        num_envs=tuple(args.num_envs or DEFAULT_NUM_ENVS),
         vector_users=args.vector_users,
         paths=frozenset(p.strip() for p in args.paths.split(",") if p.strip()),
         profile=not args.no_profile,
@@ -481,12 +504,16 @@ def _measure_row(
         except NetGymError as exc:
             rows.append(Row(env_name, users, path, note=f"failed: {str(exc)[:70]}"))
     if "vector" in plan.paths and users <= plan.vector_users:
-        try:
-            rate, note = _vector_rate(env_name, users, plan)
-            label = f"{plan.num_envs} envs" + (f"; {note}" if note else "")
-            rows.append(Row(env_name, users, "vector", rate, label))
-        except (NetGymError, gym.error.Error) as exc:
-            rows.append(Row(env_name, users, "vector", note=f"failed: {str(exc)[:70]}"))
+        for num_envs in plan.num_envs:
+            path = f"vector×{num_envs}"
+            if time.monotonic() > plan.deadline:
+                rows.append(Row(env_name, users, path, note="skipped: time limit"))
+                continue
+            try:
+                rate, note = _vector_rate(env_name, users, num_envs, plan)
+                rows.append(Row(env_name, users, path, rate, note))
+            except (NetGymError, gym.error.Error) as exc:
+                rows.append(Row(env_name, users, path, note=f"failed: {str(exc)[:70]}"))
     return rows
 
 

@@ -56,7 +56,7 @@ from netgym_client.protocol import identity_text as _t
 from netgym_sim.core.session import Session
 from netgym_sim.errors import SimError, UnknownEnvironment
 from netgym_sim.limits import Limits, LogTally, echo
-from netgym_sim.scenarios import SCENARIOS
+from netgym_sim.scenarios import SCENARIOS, Record
 
 __all__ = [
     "DEFAULT_ACCOUNTS",
@@ -375,20 +375,58 @@ class Backend:
     def _action(
         self, identity: bytes, msg: protocol.EnvAction, apply_action: bool = True
     ) -> list[Reply]:
-        entry = self._sessions.get(identity)
-        if entry is None:
-            return [(identity, protocol.ErrorReply(NO_MAPPING_MSG))]
+        begun = self.begin_action(identity, msg, apply_action)
+        if not isinstance(begun, Session):
+            return [(identity, begun)]
         try:
-            records = entry.session.step(msg.action_list, apply=apply_action)
+            begun.run_clock()
         except SimError as exc:
             del self._sessions[identity]
             return [(identity, protocol.ErrorReply(exc.error_msg))]
+        return [(identity, self.finish_action(identity, begun))]
+
+    def begin_action(
+        self, identity: bytes, msg: protocol.EnvAction, apply_action: bool = True
+    ) -> Session | protocol.Message:
+        """The first half of an ``env-action``: its session with the policy applied.
+
+        Or the reply that ends the exchange here (no session, a refused policy). The caller
+        advances the session's model to :attr:`Session.next_ts` (:meth:`Session.run_clock`,
+        or many sessions' models in lock step) and then calls :meth:`finish_action`.
+        """
+        refusal = self.check_identity(identity)
+        if refusal is not None:
+            return protocol.ErrorReply(refusal)
+        entry = self._sessions.get(identity)
+        if entry is None:
+            return protocol.ErrorReply(NO_MAPPING_MSG)
+        try:
+            entry.session.begin_step(msg.action_list, apply=apply_action)
+        except SimError as exc:
+            del self._sessions[identity]
+            return protocol.ErrorReply(exc.error_msg)
+        return entry.session
+
+    def finish_action(
+        self, identity: bytes, session: Session, records: list[Record] | None = None
+    ) -> protocol.Message:
+        """The second half of an ``env-action``: measure the step that ran; the reply.
+
+        ``records``: the scenario's measurement when it was taken already
+        (:meth:`Session.finish_step`).
+        """
+        entry = self._sessions[identity]
+        try:
+            records = session.finish_step(records)
+        except SimError as exc:
+            del self._sessions[identity]
+            return protocol.ErrorReply(exc.error_msg)
         if entry.session.finished:
             del self._sessions[identity]
             logger.info("%s finished its session", _t(identity))
         else:
             entry.last_seen_s = self._clock()
-        return [(identity, protocol.EnvMeasurement(network_stats=records))]
+        return protocol.EnvMeasurement(network_stats=records)
 
     def drop(self, identity: bytes) -> bool:
         """Drop ``identity``'s session (after an internal failure); True if there was one."""

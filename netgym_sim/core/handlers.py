@@ -36,7 +36,7 @@ from netgym_sim.core.backend import (
 )
 from netgym_sim.limits import LogTally
 
-__all__ = ["handle_frames", "handle_idle", "handle_message"]
+__all__ = ["handle_frames", "handle_idle", "handle_message", "internal_error"]
 
 logger = logging.getLogger(__name__)
 
@@ -76,10 +76,14 @@ def handle_message(backend: Backend, identity: bytes, msg: protocol.Message) -> 
             return backend.faults.handle(backend, identity, msg)
         return backend.handle(identity, msg)
     except Exception as exc:  # a bug must cost one session, not the server
-        logger.exception("internal error while serving %s", _t(identity))
-        backend.drop(identity)
-        text = f"InternalError: {type(exc).__name__}: {exc}"
-        return [(identity, protocol.ErrorReply(text))]
+        return [(identity, internal_error(backend, identity, exc))]
+
+
+def internal_error(backend: Backend, identity: bytes, exc: Exception) -> protocol.Message:
+    """After a bug while serving ``identity``: log it, drop the session; the error reply."""
+    logger.exception("internal error while serving %s", _t(identity), exc_info=exc)
+    backend.drop(identity)
+    return protocol.ErrorReply(f"InternalError: {type(exc).__name__}: {exc}")
 
 
 _malformed = LogTally(logger, "malformed messages")

@@ -128,10 +128,30 @@ class Session:
         """True once the last measurement of the session has been produced."""
         return self.measurements_sent >= self.total_measurements
 
+    @property
+    def next_ts(self) -> int:
+        """The ``ts`` of the next measurement (the end of the step to run)."""
+        return self.start_ms + (self.measurements_sent + 1) * self.step_ms
+
+    def run_clock(self) -> None:
+        """Run the scenario's SimPy processes to the end of the step (:attr:`next_ts`)."""
+        self.clock.run(until=self.next_ts)
+
     def _advance(self) -> list[Record]:
-        now_ms = self.start_ms + (self.measurements_sent + 1) * self.step_ms
-        self.clock.run(until=now_ms)
-        records = self.scenario.measure(now_ms)
+        self.run_clock()
+        return self.finish_step()
+
+    def finish_step(self, records: list[Record] | None = None) -> list[Record]:
+        """Measure the step that just ran (its model advanced to :attr:`next_ts`).
+
+        The second half of :meth:`step`, after :meth:`begin_step` and the model's advance
+        (:meth:`run_clock`, or a lock-step advance of many sessions' models together).
+        ``records``: the scenario's measurement when it was taken already (many sessions'
+        records built together); else the scenario measures now.
+        """
+        now_ms = self.next_ts
+        if records is None:
+            records = self.scenario.measure(now_ms)
         wanted = self.subscribed
         if wanted is not None:
             records = [r for r in records if f"{r['source']}::{r['name']}" in wanted]
@@ -156,6 +176,16 @@ class Session:
             InvalidAction: The policy is malformed, out of range, or its ``ts`` does not
                 echo the last measurement.
         """
+        self.begin_step(action_list, apply=apply)
+        return self._advance()
+
+    def begin_step(self, action_list: Any, *, apply: bool = True) -> None:
+        """The first half of :meth:`step`: check the policy and apply it (nothing runs yet).
+
+        Raises:
+            SessionStateError: As :meth:`step`.
+            InvalidAction: As :meth:`step`; the session is left as it was.
+        """
         if self.last_ts is None:
             raise SessionStateError("env-action before the first measurement")
         if self.finished:
@@ -173,4 +203,3 @@ class Session:
                 )
         if apply:
             self.scenario.apply(action_list)
-        return self._advance()

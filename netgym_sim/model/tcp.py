@@ -127,6 +127,18 @@ BBR_AGGREGATION = 1.25
 #: LTE keeps ~4.8 % more in flight each round, without loss, so the LTE queue delay grows by
 #: 47–48 ms per second for the whole session, for every user alike.
 BBR_LTE_GROWTH = 0.058
+#: The constants of :func:`netgym_sim.model._bbr_kernel.windows`, in its order.
+_WINDOW_CONSTS = np.array(
+    [
+        BBR_HIGH_GAIN,
+        BBR_CWND_GAIN,
+        BBR_AGGREGATION,
+        BBR_EXTRA_ACKED_MS,
+        INITIAL_WINDOW_SEGMENTS,
+        BBR_MIN_WINDOW_SEGMENTS,
+        MAX_CWND_BITS,
+    ]
+)
 #: BBR phases.
 _STARTUP, _DRAIN, _PROBE_BW = 0, 1, 2
 
@@ -178,17 +190,6 @@ class TcpSenders:
         self.rtprop_ms: FloatArray = np.full(n, np.inf)
         self._lte_bound: FloatArray = np.zeros(n)
         self._lte_extra_bits: FloatArray = np.zeros(n)
-        self._window_consts = np.array(
-            [
-                BBR_HIGH_GAIN,
-                BBR_CWND_GAIN,
-                BBR_AGGREGATION,
-                BBR_EXTRA_ACKED_MS,
-                INITIAL_WINDOW_SEGMENTS,
-                BBR_MIN_WINDOW_SEGMENTS,
-                MAX_CWND_BITS,
-            ]
-        )
 
     def _gains(self) -> tuple[FloatArray, FloatArray]:
         """Pacing and window gains of every BBR flow's phase."""
@@ -274,7 +275,7 @@ class TcpSenders:
             self._lte_bound,
             self._lte_extra_bits,
             self.cwnd_bits,
-            self._window_consts,
+            _WINDOW_CONSTS,
         )
 
     def bbr_delivery_compiled(

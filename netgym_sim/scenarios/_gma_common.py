@@ -28,6 +28,7 @@ from netgym_client.protocol import validate_action_list
 from netgym_sim.errors import InvalidAction
 from netgym_sim.model.network import MultiAccessNetwork, NetworkParams, UserParams
 from netgym_sim.model.radio import lte_profile, nr_profile, wifi_profile
+from netgym_sim.model.stats import IntervalStats
 from netgym_sim.model.topology import LINK_NAMES, LTE, NUM_LINKS
 from netgym_sim.model.traffic import TrafficSpec
 from netgym_sim.scenarios._gma_config import MAX_USERS, GmaSettings
@@ -52,6 +53,11 @@ def entity_indices(ids: list[Any], where: str, count: int, what: str) -> np.ndar
     Raises:
         InvalidAction: An id is not an integer in 1..count, or ids repeat.
     """
+    # distinct plain ints in range (the common case) checked at C speed; else the loop
+    # names the first bad one
+    plain = bool(ids) and set(map(type, ids)) == {int} and len(set(ids)) == len(ids)
+    if plain and min(ids) >= 1 and max(ids) <= count:
+        return np.array(ids, dtype=np.int64) - 1
     out = []
     for i, eid in enumerate(ids):
         if isinstance(eid, bool) or not isinstance(eid, int) or not 1 <= eid <= count:
@@ -182,16 +188,28 @@ class GmaScenario(Scenario):
 
     def measure(self, now_ms: int) -> list[Record]:
         """Run the model to ``now_ms`` and report the subscribed metrics of the interval."""
-        self.model.advance_to(float(now_ms))
-        stats = self.model.end_interval()
+        stats, probed = self.interval(now_ms)
+        return build_records(self.subscriptions, stats, self.context, now_ms, probed)
+
+    def interval(
+        self, now_ms: int, stats: IntervalStats | None = None
+    ) -> tuple[IntervalStats, bool]:
+        """The first half of :meth:`measure`: the interval's statistics (the model run to
+        ``now_ms``), and whether GMA probed its links in it.
+
+        ``stats``: the model's ``end_interval()`` when it was taken already (many networks'
+        intervals ended together).
+        """
+        if stats is None:
+            self.model.advance_to(float(now_ms))
+            stats = self.model.end_interval()
         # GMA reports a user's split once it was set: by an action (see _commit) or by its
         # own algorithm moving it from where it started.
         if self._start_split is None:
             self._start_split = stats.split_ratio_pct.copy()
         moved = np.any(np.abs(stats.split_ratio_pct - self._start_split) > 1e-9, axis=2)
         self.split_reported |= moved
-        probed = probe_due(now_ms - stats.measured_ms, float(now_ms))
-        return build_records(self.subscriptions, stats, self.context, now_ms, probed)
+        return stats, probe_due(now_ms - stats.measured_ms, float(now_ms))
 
     # -- actions ---------------------------------------------------------------------------
     def apply(self, action_list: Any) -> None:

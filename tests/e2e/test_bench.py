@@ -25,8 +25,9 @@ def test_a_small_run_prints_every_path(capsys: pytest.CaptureFixture[str]) -> No
     argv = ["--env", "custom", "--users", "3", "--runs", "2", "--batch-s", "0.01"]
     assert bench.main([*argv, "--num-envs", "2"]) == 0
     out = capsys.readouterr().out
-    rows = {m[0]: m[1:] for m in re.findall(r"^custom +3 (\w+) +([\d,.]+) +([\d.]+) ", out, re.M)}
-    assert set(rows) == {"raw", "embedded", "tcp", "vector"}
+    rows = {m[0]: m[1:] for m in re.findall(r"^custom +3 (\S+) +([\d,.]+) +([\d.]+) ", out, re.M)}
+    assert set(rows) == {"raw", "embedded", "tcp", "vector×2"}
+    assert re.search(r"vector×2 .* µs CPU/sub-step", out)
     assert rows["raw"][1] == "1.00"
     for rate, ratio in rows.values():
         assert float(rate.replace(",", "")) > 0 and float(ratio) > 0

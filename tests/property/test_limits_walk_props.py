@@ -95,3 +95,18 @@ tight = st.builds(
 @given(value=values, limits=tight | st.just(Limits()))
 def test_the_walk_refuses_as_its_plain_form(value: Any, limits: Limits) -> None:
     assert outcome(_walk, value, limits) == outcome(reference_walk, value, limits)
+
+
+float_rows = st.lists(
+    st.lists(
+        st.floats(allow_nan=True, allow_infinity=True) | st.sampled_from([1e308, -0.0, 2.0]),
+        max_size=6,
+    ),
+    max_size=5,
+)
+
+
+@given(value=float_rows | st.dictionaries(st.just("value"), float_rows), limits=tight)
+def test_rows_of_floats_are_refused_as_by_the_plain_form(value: Any, limits: Limits) -> None:
+    # the walk counts a row of good floats at once: the same first refusal, the same count
+    assert outcome(_walk, value, limits) == outcome(reference_walk, value, limits)

@@ -1,0 +1,120 @@
+"""Many sessions' ``env-action`` answered together: their models advanced in lock step.
+
+:func:`handle_actions` answers each ``(backend, identity, message)`` as
+:func:`~netgym_sim.core.handlers.handle_message` does, with the same replies, but in three
+passes: every session checks and applies its policy (:meth:`Backend.begin_action`), then
+the models run to the end of the step together, then every session measures
+(:meth:`Backend.finish_action`).
+
+Rules:
+- The models of the GMA scenarios (nqos_split, qos_steer, network_slicing) run in
+  :func:`netgym_sim.model.batch.advance_together`: one kernel call per sub-step for all the
+  sessions that stand at the same point of the same timeline (network_slicing's sliced LTE
+  scheduler keeps each network's own sub-steps); the radio updates and the ends of the
+  intervals run once over the stacked users too, and the records are built together
+  (:func:`netgym_sim.scenarios._gma_batch.measure_together`), one numpy pass per metric.
+  Their SimPy clocks are not run here: in these scenarios SimPy only times the model's
+  sub-steps, which the model counts itself; a clock left behind catches up on the
+  session's next ordinary step without running a sub-step twice (the model runs only the
+  sub-steps it has not run).
+- The other scenarios (custom: no model; rmcat: its sender, queue and feedback are SimPy
+  processes) run their own clock, one session after another, as in :meth:`Session.step`.
+- A message that is not an ``env-action``, or a backend with a fault plan, is answered by
+  ``handle_message`` on its own, in its place.
+- An error costs its session only, with the reply ``handle_message`` gives; a failure of
+  the lock-step advance itself costs every session in it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+
+from netgym_client import protocol
+from netgym_sim.core.backend import Backend
+from netgym_sim.core.handlers import handle_message, internal_error
+from netgym_sim.core.session import Session
+from netgym_sim.errors import SimError
+from netgym_sim.model.network import MultiAccessNetwork
+from netgym_sim.scenarios import Record
+from netgym_sim.scenarios._gma_batch import measure_together
+from netgym_sim.scenarios._gma_common import GmaScenario
+
+__all__ = ["handle_actions"]
+
+logger = logging.getLogger(__name__)
+
+Item = tuple[Backend, bytes, protocol.Message]
+
+
+def _lockstep_model(session: Session) -> MultiAccessNetwork | None:
+    scenario = session.scenario
+    return scenario.model if isinstance(scenario, GmaScenario) else None
+
+
+def _gma(session: Session) -> GmaScenario:
+    scenario = session.scenario
+    assert isinstance(scenario, GmaScenario)
+    return scenario
+
+
+def handle_actions(items: Sequence[Item]) -> list[protocol.Message]:
+    """The reply to each item's message, as ``handle_message`` gives it (see the rules)."""
+    replies: list[protocol.Message | None] = [None] * len(items)
+    begun: list[tuple[int, Session]] = []
+    for i, (backend, identity, msg) in enumerate(items):
+        if backend.faults is not None or not isinstance(msg, protocol.EnvAction):
+            replies[i] = handle_message(backend, identity, msg)[0][1]
+            continue
+        try:
+            result = backend.begin_action(identity, msg)
+        except Exception as exc:  # a bug costs its session only
+            replies[i] = internal_error(backend, identity, exc)
+            continue
+        if isinstance(result, Session):
+            begun.append((i, result))
+        else:
+            replies[i] = result
+    lockstep: dict[int, list[tuple[int, MultiAccessNetwork]]] = {}
+    sessions = dict(begun)
+    for i, session in begun:
+        model = _lockstep_model(session)
+        if model is not None:
+            lockstep.setdefault(session.next_ts, []).append((i, model))
+            continue
+        replies[i] = _guarded(items[i], session.run_clock)
+    measured: dict[int, list[Record]] = {}
+    for t_ms, members in lockstep.items():
+        try:  # the models run to t_ms, end their intervals and report, together
+            scenarios = [_gma(sessions[i]) for i, _ in members]
+            built = measure_together(scenarios, t_ms)
+        except Exception as exc:
+            for i, _ in members:
+                backend, identity, _ = items[i]
+                replies[i] = internal_error(backend, identity, exc)
+            continue
+        for (i, _), records in zip(members, built, strict=True):
+            measured[i] = records
+    for i, session in begun:
+        if replies[i] is None:
+            backend, identity, _ = items[i]
+            try:
+                replies[i] = backend.finish_action(identity, session, measured.get(i))
+            except Exception as exc:
+                replies[i] = internal_error(backend, identity, exc)
+    out = [reply for reply in replies if reply is not None]
+    assert len(out) == len(items), "every item has its reply"
+    return out
+
+
+def _guarded(item: Item, run: Callable[[], None]) -> protocol.Message | None:
+    """None after ``run()``; the error reply (the session dropped) if it failed."""
+    backend, identity, _ = item
+    try:
+        run()
+    except SimError as exc:
+        backend.drop(identity)
+        return protocol.ErrorReply(exc.error_msg)
+    except Exception as exc:
+        return internal_error(backend, identity, exc)
+    return None
