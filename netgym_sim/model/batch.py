@@ -186,7 +186,7 @@ class _Stacked:
         return _concat([getattr(net, name) for net in self.nets], axis)
 
     def _load_radio(self) -> None:
-        for name in _RADIO:
+        for name in (*_RADIO, "_buffer_bits"):  # the shared Wi-Fi buffer follows association
             self.arrays[name] = self._gather(name)
         flat, busy, offset = [], [], 0
         for net in self.nets:
@@ -395,6 +395,7 @@ def radio_update_together(nets: Sequence[MultiAccessNetwork]) -> None:
             _shadow=[_stack_shadow(members, link) for link in range(len(lead._shadow))],
             _wifi_home=_concat([m._wifi_home for m in members]),
             _wifi_snr_db=_concat([m._wifi_snr_db for m in members]),
+            _full_buffer_bits=_concat([m._full_buffer_bits for m in members]),
             cell_idx=_concat([m.cell_idx for m in members]),
             max_rate_mbps=_concat([m.max_rate_mbps for m in members], axis=1),
             _mac=lead._mac,

@@ -71,10 +71,8 @@ __all__ = [
 TICK_MS = 10.0
 #: Most sub-steps per measured interval (or per guard), bounding the cost of long intervals.
 MAX_TICKS = 50
-#: Per-user, per-link buffer, packets: ns-3's ``WifiMacQueue`` default MaxSize "500p" on
-#: Wi-Fi; on LTE and NR the RLC transmit buffer, sized so that a full buffer drains in about
-#: 0.7 s at the ns-3 sample's 8.6 Mbit/s per-user LTE rate (500 × 1400 B: 0.65 s; the
-#: sample's largest LTE delay is 689 ms; FIDELITY.md).
+#: Wi-Fi buffer, packets: ns-3's ``WifiMacQueue`` default MaxSize "500p", one queue per AP
+#: shared by the users it serves (:func:`netgym_sim.model.gma.shared_wifi_buffer_bits`).
 BUFFER_PACKETS = 500
 #: LTE's (and NR's) RLC transmit buffer, packets: in fixtures/ns3 a BBR flow's LTE queue grows
 #: for the whole session without a loss, to 1.4 s at 4.1 Mbit/s (over 500 packets).
@@ -207,7 +205,7 @@ class MultiAccessNetwork:
         self._access_extra_ms = np.array(
             [[0.0] * NUM_LINKS, [p.ul_access_delay_ms for p in params.profiles]]
         )
-        self._buffer_bits = (
+        self._full_buffer_bits = (
             np.asarray(params.buffer_packets)[None, :] * (self.traffic.packet_bits[:, None])
         )
         self._thresholds = np.column_stack((users.qos_delay_ms, users.test1_ms, users.test2_ms))
@@ -462,6 +460,7 @@ class MultiAccessNetwork:
             offset += count
         self._busy_group = flat
         self._group_count = offset
+        self._buffer_bits = gma.shared_wifi_buffer_bits(self._full_buffer_bits, out[WIFI][0], WIFI)
         # The sharing groups the sub-steps use until the next radio update (laws L4-L6).
         self.last_group = np.column_stack([group for group, _ in out])
         self._flat_group = flat.copy()

@@ -38,8 +38,6 @@ CALIBRATED = [
     ("gma::lte::dl::rate", "time_cv"),
     ("gma::lte::dl::owd", "mean"),
     ("gma::wifi::dl::owd", "mean"),
-    ("gma::wifi::dl::owd", "user_cv"),
-    ("gma::wifi::dl::owd", "time_cv"),
     ("gma::lte::dl::owd", "user_cv"),
     ("gma::wifi::dl::rate", "mean"),
     ("gma::wifi::dl::rate", "user_cv"),
