@@ -29,6 +29,20 @@ describes, and leave NR at 0):
   ``k =`` :data:`LOGISTIC_GAIN`, and ``1 − w`` on LTE: equal utilities split evenly, a
   utility lead of 1 (a factor ``e`` in rate/delay) sends 88 % to the better link.
 
+The paper's heuristics, as its authors' code (``NetworkAgent/heuristic_policies.py`` of
+hmomin/networkgym) writes them, beside netgym's variants above (``nqos_split``):
+
+- ``paper_throughput_argmax``: all traffic on the link with the higher last reported
+  ``max_rate`` (``argmax`` over LTE, Wi-Fi: LTE on a tie; a link never reported counts 0).
+- ``paper_utility_argmax``: Wi-Fi where ``u_wifi > u_lte`` (LTE on a tie), with
+  ``u_L = ln(1 + rate_L) − ln(1 + owd_L)``: ``rate_L`` the rate *delivered* on the link in
+  the last interval (``gma::L::dl::rate``, Mbps; 0 when the link carried nothing) and
+  ``owd_L`` the link's last measured one-way delay (ms; 0 before any). An unused link thus
+  scores ``−ln(1 + its last delay)`` and is seldom tried again: the agent keeps to the link
+  it started on.
+- ``paper_utility_logistic``: the Wi-Fi weight ``1 / (1 + exp(−(u_wifi − u_lte)))`` (gain 1)
+  with the same utilities.
+
 ``qos_steer`` (per user 1 = Wi-Fi, 0 = cellular; the reward counts users served with QoS
 over Wi-Fi):
 
@@ -276,6 +290,76 @@ class UtilityLogisticAgent(_UtilityAgent):
         return self._split(share, 1.0 - share)
 
 
+class _PaperAgent(_SplitAgent):
+    """The paper code's observation memory: last non-negative value per user and metric."""
+
+    def __init__(self, env: gym.Env[Any, Any], seed: int | None = None) -> None:
+        super().__init__(env, seed)
+        self.ids = _user_ids(env)
+        self.last = {
+            key: np.zeros(self.num_users)
+            for key in (
+                "wifi::dl::max_rate",
+                "lte::dl::max_rate",
+                "gma::wifi::dl::owd",
+                "gma::lte::dl::owd",
+            )
+        }
+
+    def remember(self, info: Info) -> None:
+        stats = _stats(info)
+        if stats is None:
+            return
+        for key, memory in self.last.items():
+            if key in stats:
+                values = stats.get(key, ids=self.ids, fill=-1.0)
+                memory[values >= 0] = values[values >= 0]
+
+    def paper_utilities(self, info: Info) -> tuple[np.ndarray, np.ndarray]:
+        """``(u_wifi, u_lte)``, ``ln(1 + delivered rate) − ln(1 + last delay)`` per user."""
+        self.remember(info)
+        stats = _stats(info)
+        utilities = []
+        for link in ("wifi", "lte"):
+            rate = np.zeros(self.num_users)
+            key = f"gma::{link}::dl::rate"
+            if stats is not None and key in stats:
+                rate = np.maximum(stats.get(key, ids=self.ids, fill=0.0), 0.0)
+            owd = self.last[f"gma::{link}::dl::owd"]
+            utilities.append(np.log1p(rate) - np.log1p(owd))
+        return utilities[0], utilities[1]
+
+
+class PaperThroughputArgmaxAgent(_PaperAgent):
+    """``nqos_split``: the paper's ``argmax_action`` (LTE on a tie)."""
+
+    def act(self, observation: np.ndarray, info: Info) -> np.ndarray:
+        """Wi-Fi where its last ``max_rate`` is strictly above LTE's."""
+        self.remember(info)
+        wifi = self.last["wifi::dl::max_rate"] > self.last["lte::dl::max_rate"]
+        return self._split(wifi.astype(np.float32), (~wifi).astype(np.float32))
+
+
+class PaperUtilityArgmaxAgent(_PaperAgent):
+    """``nqos_split``: the paper's ``utility_argmax_action``."""
+
+    def act(self, observation: np.ndarray, info: Info) -> np.ndarray:
+        """Wi-Fi where ``u_wifi > u_lte`` (LTE on a tie)."""
+        u_wifi, u_lte = self.paper_utilities(info)
+        wifi = u_wifi > u_lte
+        return self._split(wifi.astype(np.float32), (~wifi).astype(np.float32))
+
+
+class PaperUtilityLogisticAgent(_PaperAgent):
+    """``nqos_split``: the paper's ``utility_logistic_action`` (gain 1)."""
+
+    def act(self, observation: np.ndarray, info: Info) -> np.ndarray:
+        """``sigmoid(u_wifi − u_lte)`` on Wi-Fi, the rest on LTE."""
+        u_wifi, u_lte = self.paper_utilities(info)
+        share = logistic_wifi_share(u_wifi - u_lte, gain=1.0)
+        return self._split(share, 1.0 - share)
+
+
 # -- qos_steer --------------------------------------------------------------------------
 class _SteerAgent:
     def __init__(self, env: gym.Env[Any, Any], seed: int | None = None) -> None:
@@ -441,6 +525,15 @@ AGENTS: dict[str, AgentSpec] = {
     "utility_logistic": AgentSpec(
         UtilityLogisticAgent, "logistic split of the Wi-Fi/LTE utility difference", _NQOS
     ),
+    "paper_throughput_argmax": AgentSpec(
+        PaperThroughputArgmaxAgent, "the paper's code: argmax of max_rate, LTE on a tie", _NQOS
+    ),
+    "paper_utility_argmax": AgentSpec(
+        PaperUtilityArgmaxAgent, "the paper's code: argmax of ln(1+rate) - ln(1+owd)", _NQOS
+    ),
+    "paper_utility_logistic": AgentSpec(
+        PaperUtilityLogisticAgent, "the paper's code: sigmoid of the utility difference", _NQOS
+    ),
     "wifi_admission": AgentSpec(
         WifiAdmissionAgent, "admit users to Wi-Fi within an airtime budget", _STEER
     ),
@@ -462,6 +555,9 @@ BASELINES: dict[str, tuple[str, ...]] = {
         "utility_argmax",
         "utility_logistic",
         "capacity",
+        "paper_throughput_argmax",
+        "paper_utility_argmax",
+        "paper_utility_logistic",
         "random",
     ),
     "qos_steer": ("system_default", "all_wifi", "throughput_argmax", "wifi_admission", "random"),
