@@ -42,6 +42,11 @@ hmomin/networkgym) writes them, beside netgym's variants above (``nqos_split``):
   it started on.
 - ``paper_utility_logistic``: the Wi-Fi weight ``1 / (1 + exp(−(u_wifi − u_lte)))`` (gain 1)
   with the same utilities.
+- ``paper_utility_argmax_2023``, ``paper_utility_logistic_2023``: the same as that code
+  wrote them until February 2024, with ``u_L = ln(rate_L) − ln(owd_L)``: a link that carried
+  nothing scores ``−∞`` (its rate is 0) and is never chosen again; a link neither used nor
+  measured yet scores NaN (``ln 0 − ln 0``), and a NaN utility sends the user to LTE if it is
+  LTE's, else to Wi-Fi (the logistic one splits evenly when the difference is NaN).
 
 ``qos_steer`` (per user 1 = Wi-Fi, 0 = cellular; the reward counts users served with QoS
 over Wi-Fi):
@@ -315,8 +320,14 @@ class _PaperAgent(_SplitAgent):
                 values = stats.get(key, ids=self.ids, fill=-1.0)
                 memory[values >= 0] = values[values >= 0]
 
+    @staticmethod
+    def utility(rate: np.ndarray, owd: np.ndarray) -> np.ndarray:
+        """``ln(1 + rate) − ln(1 + owd)``."""
+        result: np.ndarray = np.log1p(rate) - np.log1p(owd)
+        return result
+
     def paper_utilities(self, info: Info) -> tuple[np.ndarray, np.ndarray]:
-        """``(u_wifi, u_lte)``, ``ln(1 + delivered rate) − ln(1 + last delay)`` per user."""
+        """``(u_wifi, u_lte)`` of the delivered rate (0 if none) and the last delay."""
         self.remember(info)
         stats = _stats(info)
         utilities = []
@@ -325,8 +336,7 @@ class _PaperAgent(_SplitAgent):
             key = f"gma::{link}::dl::rate"
             if stats is not None and key in stats:
                 rate = np.maximum(stats.get(key, ids=self.ids, fill=0.0), 0.0)
-            owd = self.last[f"gma::{link}::dl::owd"]
-            utilities.append(np.log1p(rate) - np.log1p(owd))
+            utilities.append(self.utility(rate, self.last[f"gma::{link}::dl::owd"]))
         return utilities[0], utilities[1]
 
 
@@ -358,6 +368,44 @@ class PaperUtilityLogisticAgent(_PaperAgent):
         u_wifi, u_lte = self.paper_utilities(info)
         share = logistic_wifi_share(u_wifi - u_lte, gain=1.0)
         return self._split(share, 1.0 - share)
+
+
+class PaperUtilityArgmax2023Agent(_PaperAgent):
+    """``nqos_split``: the paper's ``utility_argmax_action`` with ``ln(rate) − ln(owd)``."""
+
+    @staticmethod
+    def utility(rate: np.ndarray, owd: np.ndarray) -> np.ndarray:
+        """``ln(rate) − ln(owd)``: −∞ for rate 0, +∞ for owd 0, NaN for both."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            result: np.ndarray = np.log(rate) - np.log(owd)
+        return result
+
+    def choose(self, u_wifi: np.ndarray, u_lte: np.ndarray) -> np.ndarray:
+        """Wi-Fi share: LTE where ``u_lte`` is NaN, else Wi-Fi where ``u_wifi`` is NaN."""
+        with np.errstate(invalid="ignore"):
+            share = (u_wifi > u_lte).astype(np.float64)
+        share[np.isnan(u_wifi)] = 1.0
+        share[np.isnan(u_lte)] = 0.0
+        return share
+
+    def act(self, observation: np.ndarray, info: Info) -> np.ndarray:
+        """Wi-Fi where ``u_wifi > u_lte`` (LTE on a tie), with the old code's NaN rules."""
+        u_wifi, u_lte = self.paper_utilities(info)
+        share = self.choose(u_wifi, u_lte)
+        return self._split(share, 1.0 - share)
+
+
+class PaperUtilityLogistic2023Agent(PaperUtilityArgmax2023Agent):
+    """``nqos_split``: the paper's ``utility_logistic_action`` with ``ln(rate) − ln(owd)``."""
+
+    def choose(self, u_wifi: np.ndarray, u_lte: np.ndarray) -> np.ndarray:
+        """``sigmoid(u_wifi − u_lte)``, 0.5 where that is NaN; the argmax's NaN rules first."""
+        with np.errstate(invalid="ignore"):
+            gap = u_wifi - u_lte
+        share = np.where(np.isnan(gap), 0.5, logistic_wifi_share(np.nan_to_num(gap), gain=1.0))
+        share[np.isnan(u_wifi)] = 1.0
+        share[np.isnan(u_lte)] = 0.0
+        return share
 
 
 # -- qos_steer --------------------------------------------------------------------------
@@ -534,6 +582,12 @@ AGENTS: dict[str, AgentSpec] = {
     "paper_utility_logistic": AgentSpec(
         PaperUtilityLogisticAgent, "the paper's code: sigmoid of the utility difference", _NQOS
     ),
+    "paper_utility_argmax_2023": AgentSpec(
+        PaperUtilityArgmax2023Agent, "the paper's 2023 code: argmax of ln(rate) - ln(owd)", _NQOS
+    ),
+    "paper_utility_logistic_2023": AgentSpec(
+        PaperUtilityLogistic2023Agent, "the paper's 2023 code: sigmoid, ln(rate) - ln(owd)", _NQOS
+    ),
     "wifi_admission": AgentSpec(
         WifiAdmissionAgent, "admit users to Wi-Fi within an airtime budget", _STEER
     ),
@@ -558,6 +612,8 @@ BASELINES: dict[str, tuple[str, ...]] = {
         "paper_throughput_argmax",
         "paper_utility_argmax",
         "paper_utility_logistic",
+        "paper_utility_argmax_2023",
+        "paper_utility_logistic_2023",
         "random",
     ),
     "qos_steer": ("system_default", "all_wifi", "throughput_argmax", "wifi_admission", "random"),

@@ -86,3 +86,37 @@ def test_paper_throughput_argmax_remembers_and_breaks_ties_to_lte(nqos: NetworkG
     assert wifi_share(agent.act(obs, info)) == [1.0, 0.0, 0.0, 1.0, 0.0]
     # a later measurement without the rows keeps the last values
     assert wifi_share(agent.act(obs, {})) == [1.0, 0.0, 0.0, 1.0, 0.0]
+
+
+def test_the_2023_utility_argmax_never_returns_to_an_idle_link(nqos: NetworkGymEnv) -> None:
+    agent = make_agent("paper_utility_argmax_2023", nqos)
+    obs = np.zeros((3, 5), dtype=np.float32)
+    # nothing measured: both utilities ln 0 - ln 0 = NaN, and a NaN LTE utility means LTE
+    assert wifi_share(agent.act(obs, {})) == [0.0] * 5
+    info = info_of(
+        gma__wifi__dl__rate=[4, 2, 2, 0, 0],
+        gma__lte__dl__rate=[2, 4, 0, 2, 2],
+        gma__wifi__dl__owd=[2, 2, 2, -1, 2],
+        gma__lte__dl__owd=[2, 2, -1, 2, 2],
+    )
+    # users 1, 2: ln(rate) - ln(owd) decides; user 3: LTE never measured, ln 0 - ln 0 = NaN
+    # → LTE; user 4: Wi-Fi NaN → Wi-Fi; user 5: Wi-Fi idle after a delay, -inf → LTE
+    assert wifi_share(agent.act(obs, info)) == [1.0, 0.0, 0.0, 1.0, 0.0]
+    # from then on the idle link scores -inf: user 1 stays on Wi-Fi, user 2 on LTE,
+    # however good the idle link was
+    later = info_of(gma__wifi__dl__rate=[9, 0, 0, 9, 0], gma__lte__dl__rate=[0, 9, 9, 0, 9])
+    assert wifi_share(agent.act(obs, later)) == [1.0, 0.0, 0.0, 1.0, 0.0]
+
+
+def test_the_2023_utility_logistic_nan_rules(nqos: NetworkGymEnv) -> None:
+    agent = make_agent("paper_utility_logistic_2023", nqos)
+    info = info_of(
+        gma__wifi__dl__rate=[math.e, 0, 0, 1, 1],
+        gma__lte__dl__rate=[1, 0, 1, 0, 1],
+        gma__wifi__dl__owd=[1, 1, 1, 1, -1],
+        gma__lte__dl__owd=[1, 1, 1, 1, 1],
+    )
+    # user 1: ln e - ln 1 = 1 against 0; user 2: -inf - -inf = NaN → even; user 3: Wi-Fi
+    # -inf; user 4: LTE -inf; user 5: Wi-Fi's +inf (delay never measured) against LTE's 0
+    share = wifi_share(agent.act(np.zeros((3, 5), dtype=np.float32), info))
+    assert share == pytest.approx([1 / (1 + math.exp(-1.0)), 0.5, 0.0, 1.0, 1.0], rel=1e-6)
