@@ -81,6 +81,7 @@ def _register() -> None:
             gym.register(
                 id=scenario_id(key),
                 entry_point="netgym_client.scenarios:make",
+                vector_entry_point="netgym_client.scenarios:make_vec",
                 kwargs={"scenario": key},
                 disable_env_checker=False,
             )

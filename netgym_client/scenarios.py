@@ -7,8 +7,10 @@ over its environment's defaults, registered as ``netgym/<env>-<name>-v0``::
     env = gymnasium.make("netgym/nqos_split-congested-v0", server="embedded")
 
 ``config=`` given to :func:`make` (or ``gymnasium.make``) is merged over the scenario's own
-overrides. Every scenario names the seeds, episodes and steps ``netgym baselines`` runs it
-with (:attr:`Scenario.seeds`, ...), so the table can be reproduced.
+overrides; ``gymnasium.make_vec(..., vectorization_mode="vector_entry_point")`` gives the
+native vector env (:func:`make_vec`). Every scenario names the seeds, episodes and steps
+``netgym baselines`` runs it with (:attr:`Scenario.seeds`, ...), so the table can be
+reproduced.
 
 The scenarios (what makes each hard, and the best baseline: see each ``doc`` and the
 README's benchmark table):
@@ -31,8 +33,9 @@ from typing import Any
 from netgym_client.config import ENVIRONMENTS
 from netgym_client.env import NetworkGymEnv
 from netgym_client.errors import ConfigError
+from netgym_client.vector import NetworkGymVectorEnv
 
-__all__ = ["SCENARIOS", "Scenario", "make", "merge", "scenario_id"]
+__all__ = ["SCENARIOS", "Scenario", "make", "make_vec", "merge", "scenario_id"]
 
 
 def merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
@@ -244,15 +247,32 @@ SCENARIOS: dict[str, Scenario] = {s.key: s for s in _LIST}
 assert all(s.env in ENVIRONMENTS for s in _LIST)
 
 
+def _spec(scenario: str) -> Scenario:
+    spec = SCENARIOS.get(scenario)
+    if spec is None:
+        raise ConfigError(
+            "scenario", f"unknown scenario {scenario!r}; known: {', '.join(SCENARIOS)}"
+        )
+    return spec
+
+
 def make(scenario: str, *, config: Mapping[str, Any] | None = None, **kwargs: Any) -> NetworkGymEnv:
     """A :class:`NetworkGymEnv` of scenario ``scenario`` (``config`` merged over it).
 
     Raises:
         ConfigError: An unknown scenario.
     """
-    spec = SCENARIOS.get(scenario)
-    if spec is None:
-        raise ConfigError(
-            "scenario", f"unknown scenario {scenario!r}; known: {', '.join(SCENARIOS)}"
-        )
+    spec = _spec(scenario)
     return NetworkGymEnv(spec.env, config=spec.config(config), **kwargs)
+
+
+def make_vec(
+    num_envs: int = 1, *, scenario: str, config: Mapping[str, Any] | None = None, **kwargs: Any
+) -> NetworkGymVectorEnv:
+    """A :class:`~netgym_client.vector.NetworkGymVectorEnv` of ``num_envs`` scenario envs.
+
+    Raises:
+        ConfigError: An unknown scenario.
+    """
+    spec = _spec(scenario)
+    return NetworkGymVectorEnv(num_envs, spec.env, config=spec.config(config), **kwargs)

@@ -114,3 +114,20 @@ def test_the_best_heuristic_beats_random_by_more_than_the_spread(key: str) -> No
     assert best.mean - rand.mean > max(best.std, rand.std), (best, rand)
     assert best.ci95_low > rand.ci95_high, (best, rand)
     assert np.isfinite([best.mean, rand.mean]).all()
+
+
+def test_a_scenario_id_makes_a_native_vector_env() -> None:
+    envs = gym.make_vec(
+        scenario_id("qos_steer-loaded"),
+        num_envs=2,
+        vectorization_mode="vector_entry_point",
+        server="embedded",
+        config={"env_config": {"steps_per_episode": 3}},
+    )
+    try:
+        obs, _ = envs.reset(seed=0)
+        assert obs.shape == (2, 3, 24)  # the scenario's 24 users, in each of the two envs
+        _, rewards, _, _, _ = envs.step(envs.action_space.sample())
+        assert rewards.shape == (2,)
+    finally:
+        envs.close()
