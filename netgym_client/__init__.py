@@ -2,7 +2,8 @@
 
 Importing the package registers one gymnasium id per environment, ``netgym/<env>-v0``,
 with a native vector env (:class:`~netgym_client.vector.NetworkGymVectorEnv`) as its
-``vector_entry_point``::
+``vector_entry_point``, and one per benchmark scenario, ``netgym/<env>-<scenario>-v0``
+(:mod:`netgym_client.scenarios`)::
 
     import gymnasium
     import netgym_client
@@ -33,6 +34,7 @@ from netgym_client.errors import (
     ServerUnavailable,
     TransportError,
 )
+from netgym_client.scenarios import SCENARIOS, scenario_id
 from netgym_client.stats import Metric, NetworkStats
 
 __all__ = [
@@ -72,6 +74,15 @@ def _register() -> None:
                 entry_point="netgym_client.env:NetworkGymEnv",
                 vector_entry_point="netgym_client.vector:NetworkGymVectorEnv",
                 kwargs={"env": env},
+                disable_env_checker=False,
+            )
+    for key in SCENARIOS:
+        if scenario_id(key) not in gym.registry:
+            gym.register(
+                id=scenario_id(key),
+                entry_point="netgym_client.scenarios:make",
+                vector_entry_point="netgym_client.scenarios:make_vec",
+                kwargs={"scenario": key},
                 disable_env_checker=False,
             )
 

@@ -29,6 +29,25 @@ describes, and leave NR at 0):
   ``k =`` :data:`LOGISTIC_GAIN`, and ``1 − w`` on LTE: equal utilities split evenly, a
   utility lead of 1 (a factor ``e`` in rate/delay) sends 88 % to the better link.
 
+The paper's heuristics, as its authors' code (``NetworkAgent/heuristic_policies.py`` of
+hmomin/networkgym) writes them, beside netgym's variants above (``nqos_split``):
+
+- ``paper_throughput_argmax``: all traffic on the link with the higher last reported
+  ``max_rate`` (``argmax`` over LTE, Wi-Fi: LTE on a tie; a link never reported counts 0).
+- ``paper_utility_argmax``: Wi-Fi where ``u_wifi > u_lte`` (LTE on a tie), with
+  ``u_L = ln(1 + rate_L) − ln(1 + owd_L)``: ``rate_L`` the rate *delivered* on the link in
+  the last interval (``gma::L::dl::rate``, Mbps; 0 when the link carried nothing) and
+  ``owd_L`` the link's last measured one-way delay (ms; 0 before any). An unused link thus
+  scores ``−ln(1 + its last delay)`` and is seldom tried again: the agent keeps to the link
+  it started on.
+- ``paper_utility_logistic``: the Wi-Fi weight ``1 / (1 + exp(−(u_wifi − u_lte)))`` (gain 1)
+  with the same utilities.
+- ``paper_utility_argmax_2023``, ``paper_utility_logistic_2023``: the same as that code
+  wrote them until February 2024, with ``u_L = ln(rate_L) − ln(owd_L)``: a link that carried
+  nothing scores ``−∞`` (its rate is 0) and is never chosen again; a link neither used nor
+  measured yet scores NaN (``ln 0 − ln 0``), and a NaN utility sends the user to LTE if it is
+  LTE's, else to Wi-Fi (the logistic one splits evenly when the difference is NaN).
+
 ``qos_steer`` (per user 1 = Wi-Fi, 0 = cellular; the reward counts users served with QoS
 over Wi-Fi):
 
@@ -276,6 +295,119 @@ class UtilityLogisticAgent(_UtilityAgent):
         return self._split(share, 1.0 - share)
 
 
+class _PaperAgent(_SplitAgent):
+    """The paper code's observation memory: last non-negative value per user and metric."""
+
+    def __init__(self, env: gym.Env[Any, Any], seed: int | None = None) -> None:
+        super().__init__(env, seed)
+        self.ids = _user_ids(env)
+        self.last = {
+            key: np.zeros(self.num_users)
+            for key in (
+                "wifi::dl::max_rate",
+                "lte::dl::max_rate",
+                "gma::wifi::dl::owd",
+                "gma::lte::dl::owd",
+            )
+        }
+
+    def remember(self, info: Info) -> None:
+        stats = _stats(info)
+        if stats is None:
+            return
+        for key, memory in self.last.items():
+            if key in stats:
+                values = stats.get(key, ids=self.ids, fill=-1.0)
+                memory[values >= 0] = values[values >= 0]
+
+    @staticmethod
+    def utility(rate: np.ndarray, owd: np.ndarray) -> np.ndarray:
+        """``ln(1 + rate) − ln(1 + owd)``."""
+        result: np.ndarray = np.log1p(rate) - np.log1p(owd)
+        return result
+
+    def paper_utilities(self, info: Info) -> tuple[np.ndarray, np.ndarray]:
+        """``(u_wifi, u_lte)`` of the delivered rate (0 if none) and the last delay."""
+        self.remember(info)
+        stats = _stats(info)
+        utilities = []
+        for link in ("wifi", "lte"):
+            rate = np.zeros(self.num_users)
+            key = f"gma::{link}::dl::rate"
+            if stats is not None and key in stats:
+                rate = np.maximum(stats.get(key, ids=self.ids, fill=0.0), 0.0)
+            utilities.append(self.utility(rate, self.last[f"gma::{link}::dl::owd"]))
+        return utilities[0], utilities[1]
+
+
+class PaperThroughputArgmaxAgent(_PaperAgent):
+    """``nqos_split``: the paper's ``argmax_action`` (LTE on a tie)."""
+
+    def act(self, observation: np.ndarray, info: Info) -> np.ndarray:
+        """Wi-Fi where its last ``max_rate`` is strictly above LTE's."""
+        self.remember(info)
+        wifi = self.last["wifi::dl::max_rate"] > self.last["lte::dl::max_rate"]
+        return self._split(wifi.astype(np.float32), (~wifi).astype(np.float32))
+
+
+class PaperUtilityArgmaxAgent(_PaperAgent):
+    """``nqos_split``: the paper's ``utility_argmax_action``."""
+
+    def act(self, observation: np.ndarray, info: Info) -> np.ndarray:
+        """Wi-Fi where ``u_wifi > u_lte`` (LTE on a tie)."""
+        u_wifi, u_lte = self.paper_utilities(info)
+        wifi = u_wifi > u_lte
+        return self._split(wifi.astype(np.float32), (~wifi).astype(np.float32))
+
+
+class PaperUtilityLogisticAgent(_PaperAgent):
+    """``nqos_split``: the paper's ``utility_logistic_action`` (gain 1)."""
+
+    def act(self, observation: np.ndarray, info: Info) -> np.ndarray:
+        """``sigmoid(u_wifi − u_lte)`` on Wi-Fi, the rest on LTE."""
+        u_wifi, u_lte = self.paper_utilities(info)
+        share = logistic_wifi_share(u_wifi - u_lte, gain=1.0)
+        return self._split(share, 1.0 - share)
+
+
+class PaperUtilityArgmax2023Agent(_PaperAgent):
+    """``nqos_split``: the paper's ``utility_argmax_action`` with ``ln(rate) − ln(owd)``."""
+
+    @staticmethod
+    def utility(rate: np.ndarray, owd: np.ndarray) -> np.ndarray:
+        """``ln(rate) − ln(owd)``: −∞ for rate 0, +∞ for owd 0, NaN for both."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            result: np.ndarray = np.log(rate) - np.log(owd)
+        return result
+
+    def choose(self, u_wifi: np.ndarray, u_lte: np.ndarray) -> np.ndarray:
+        """Wi-Fi share: LTE where ``u_lte`` is NaN, else Wi-Fi where ``u_wifi`` is NaN."""
+        with np.errstate(invalid="ignore"):
+            share = (u_wifi > u_lte).astype(np.float64)
+        share[np.isnan(u_wifi)] = 1.0
+        share[np.isnan(u_lte)] = 0.0
+        return share
+
+    def act(self, observation: np.ndarray, info: Info) -> np.ndarray:
+        """Wi-Fi where ``u_wifi > u_lte`` (LTE on a tie), with the old code's NaN rules."""
+        u_wifi, u_lte = self.paper_utilities(info)
+        share = self.choose(u_wifi, u_lte)
+        return self._split(share, 1.0 - share)
+
+
+class PaperUtilityLogistic2023Agent(PaperUtilityArgmax2023Agent):
+    """``nqos_split``: the paper's ``utility_logistic_action`` with ``ln(rate) − ln(owd)``."""
+
+    def choose(self, u_wifi: np.ndarray, u_lte: np.ndarray) -> np.ndarray:
+        """``sigmoid(u_wifi − u_lte)``, 0.5 where that is NaN; the argmax's NaN rules first."""
+        with np.errstate(invalid="ignore"):
+            gap = u_wifi - u_lte
+        share = np.where(np.isnan(gap), 0.5, logistic_wifi_share(np.nan_to_num(gap), gain=1.0))
+        share[np.isnan(u_wifi)] = 1.0
+        share[np.isnan(u_lte)] = 0.0
+        return share
+
+
 # -- qos_steer --------------------------------------------------------------------------
 class _SteerAgent:
     def __init__(self, env: gym.Env[Any, Any], seed: int | None = None) -> None:
@@ -441,6 +573,21 @@ AGENTS: dict[str, AgentSpec] = {
     "utility_logistic": AgentSpec(
         UtilityLogisticAgent, "logistic split of the Wi-Fi/LTE utility difference", _NQOS
     ),
+    "paper_throughput_argmax": AgentSpec(
+        PaperThroughputArgmaxAgent, "the paper's code: argmax of max_rate, LTE on a tie", _NQOS
+    ),
+    "paper_utility_argmax": AgentSpec(
+        PaperUtilityArgmaxAgent, "the paper's code: argmax of ln(1+rate) - ln(1+owd)", _NQOS
+    ),
+    "paper_utility_logistic": AgentSpec(
+        PaperUtilityLogisticAgent, "the paper's code: sigmoid of the utility difference", _NQOS
+    ),
+    "paper_utility_argmax_2023": AgentSpec(
+        PaperUtilityArgmax2023Agent, "the paper's 2023 code: argmax of ln(rate) - ln(owd)", _NQOS
+    ),
+    "paper_utility_logistic_2023": AgentSpec(
+        PaperUtilityLogistic2023Agent, "the paper's 2023 code: sigmoid, ln(rate) - ln(owd)", _NQOS
+    ),
     "wifi_admission": AgentSpec(
         WifiAdmissionAgent, "admit users to Wi-Fi within an airtime budget", _STEER
     ),
@@ -462,6 +609,11 @@ BASELINES: dict[str, tuple[str, ...]] = {
         "utility_argmax",
         "utility_logistic",
         "capacity",
+        "paper_throughput_argmax",
+        "paper_utility_argmax",
+        "paper_utility_logistic",
+        "paper_utility_argmax_2023",
+        "paper_utility_logistic_2023",
         "random",
     ),
     "qos_steer": ("system_default", "all_wifi", "throughput_argmax", "wifi_admission", "random"),

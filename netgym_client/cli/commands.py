@@ -40,7 +40,9 @@ from rich.table import Table as RichTable
 
 import netgym_client
 from netgym_client.adapters import adapter_class
+from netgym_client.cli import benchmark
 from netgym_client.cli.agents import AGENTS, BASELINES, AgentError, agents_for, make_agent
+from netgym_client.cli.benchmark import seed_arg
 from netgym_client.cli.console import (
     DEFAULT_AGENT,
     EXIT_INTERRUPTED,
@@ -56,6 +58,7 @@ from netgym_client.cli.results import ResultsError, RunRecorder, write_results
 from netgym_client.config import ENVIRONMENTS, load_config
 from netgym_client.env import NetworkGymEnv
 from netgym_client.errors import NetGymError
+from netgym_client.scenarios import SCENARIOS
 
 __all__ = ["RunSummary", "build_parser", "main", "run"]
 
@@ -333,7 +336,48 @@ def _baseline_rows(args: argparse.Namespace, progress: Progress | None) -> list[
     return rows
 
 
+def _cmd_scenarios(args: argparse.Namespace) -> int:
+    out, err = Console(file=sys.stdout), Console(file=sys.stderr)
+    show = show_progress(args)
+    setup_logging(args.verbose, err, show)
+    with progress_bar(show, err) as progress:
+
+        def on_row(name: str) -> Callable[[], None] | None:
+            if progress is None:
+                return None
+            task, bar = progress.add_task(name, total=None, episode="", sim_s=0.0), progress
+            return lambda: bar.advance(task)
+
+        rows, interrupted = benchmark.run_table(
+            benchmark.scenarios_named(args.scenario),
+            seeds=args.seeds,
+            episodes=args.episodes,
+            steps_per_episode=args.steps_per_episode,
+            server=args.server,
+            on_row=on_row,
+        )
+    if args.json:
+        print(json.dumps(benchmark.as_dicts(rows)))
+    elif args.markdown:
+        print("\n".join(benchmark.markdown_table(rows)))
+    else:
+        out.print(benchmark.rich_table(rows))
+    if args.out is not None:  # after the table: a failed write still shows it
+        benchmark.write_rows(args.out, rows)
+        logger.info("wrote %s", args.out)
+    if interrupted:
+        print("netgym: interrupted; the table covers what ran", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return 0
+
+
 def _cmd_baselines(args: argparse.Namespace) -> int:
+    if not args.env:
+        return _cmd_scenarios(args)
+    if args.out is not None or args.scenario or args.seeds is not None:
+        return error("--out, --scenario and --seeds go with the scenarios, not with --env")
+    if args.episodes is None:
+        args.episodes = BASELINE_EPISODES
     out, err = Console(file=sys.stdout), Console(file=sys.stderr)
     show = show_progress(args)
     setup_logging(args.verbose, err, show)
@@ -505,21 +549,40 @@ def build_parser() -> argparse.ArgumentParser:
 
     base_p = sub.add_parser(
         "baselines",
-        help="run every baseline agent with fixed seeds and print a table",
-        description="Run the baseline agents of each environment (seeded) and print the "
-        "mean episode return per agent.",
+        help="run every baseline agent on every benchmark scenario with fixed seeds",
+        description="Run the baseline agents on each benchmark scenario (one session per "
+        "fixed seed) and print the mean reward per step with its spread and 95 %% interval; "
+        "with --env, run them on the environments' default configurations instead (one "
+        "session of --episodes episodes, the mean episode return).",
+    )
+    base_p.add_argument(
+        "--scenario",
+        action="append",
+        choices=list(SCENARIOS),
+        help="scenario to include (repeatable; default: all)",
+    )
+    base_p.add_argument(
+        "--seeds",
+        type=seed_arg,
+        metavar="LIST",
+        help="seeds of the scenarios, e.g. 0-4 or 0,3,7 (default: each scenario's own)",
+    )
+    base_p.add_argument(
+        "--out",
+        metavar="FILE",
+        help="also write the scenario table to FILE: CSV if it ends in .csv, else JSON",
     )
     base_p.add_argument(
         "--env",
         action="append",
         choices=list(BASELINES),
-        help="environment to include (repeatable; default: all)",
+        help="run the default configuration of this environment instead (repeatable)",
     )
     base_p.add_argument(
         "--episodes",
         type=positive,
-        default=BASELINE_EPISODES,
-        help="episodes per agent (default: %(default)s)",
+        default=None,
+        help=f"episodes per session (default: each scenario's own; {BASELINE_EPISODES} with --env)",
     )
     base_p.add_argument("--markdown", action="store_true", help="print a Markdown table")
     _add_session_flags(base_p)

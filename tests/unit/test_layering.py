@@ -35,7 +35,15 @@ LAYERS: dict[str, list[tuple[str, tuple[str, ...]]]] = {
         ),
         ("transport, adapters", ("netgym_client.northbound", "netgym_client.adapters*")),
         ("recording format", ("netgym_client.recording", "netgym_client.recording.record")),
-        ("env", ("netgym_client", "netgym_client.env", "netgym_client.vector")),
+        (
+            "env",
+            (
+                "netgym_client",
+                "netgym_client.env",
+                "netgym_client.vector",
+                "netgym_client.scenarios",
+            ),
+        ),
         (
             "tools",
             (
