@@ -413,6 +413,7 @@ def radio_update_together(nets: Sequence[MultiAccessNetwork]) -> None:
                 setattr(net, name, value[:, lo:hi] if name in _DIRECTED_RADIO else value[lo:hi])
             net._since_radio_ms = 0.0
             net._groups = net._make_groups()
+            net._contend()  # each network's own contention draws
 
 
 # -- the end of an interval ------------------------------------------------------------------

@@ -51,7 +51,7 @@ import math
 import numpy as np
 import numpy.typing as npt
 
-from netgym_sim.model.topology import FloatArray, IntArray
+from netgym_sim.model.topology import LTE, WIFI, FloatArray, IntArray
 
 #: Share of a flow below which a link does not bound its in-order delivery (:func:`in_order_bits`).
 MIN_SHARE = 1e-9
@@ -72,6 +72,7 @@ __all__ = [
     "md1_wait_ms",
     "queue_waits_ms",
     "shared_wifi_buffer_bits",
+    "start_weights",
     "steer_fractions",
     "violation_fraction",
 ]
@@ -264,3 +265,18 @@ def shared_wifi_buffer_bits(full_bits: FloatArray, group: IntArray, wifi: int) -
             member, full_bits[:, wifi] / np.maximum(counts[where], 1), out[:, wifi]
         )
     return out
+
+
+def start_weights(usable: npt.NDArray[np.bool_]) -> FloatArray:
+    """GMA's start: everything on Wi-Fi where it is usable, else on the other links.
+
+    ns-3 starts every user on Wi-Fi (``traffic_ratio`` 100 % in the first interval of every
+    fixtures/ns3 recording of a user in Wi-Fi range); a user out of range spreads equally
+    over its other usable links (LTE for a user with none). ``usable``: ``(n, 3)`` per link.
+    """
+    weights: FloatArray = usable.astype(np.float64)
+    on_wifi = usable[:, WIFI]
+    weights[on_wifi] = 0.0
+    weights[on_wifi, WIFI] = 1.0
+    weights[weights.sum(axis=1) <= 0.0, LTE] = 1.0
+    return weights

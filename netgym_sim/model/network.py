@@ -21,8 +21,8 @@ Rules:
   gave it an allocation, scheduled by slice (:mod:`netgym_sim.model.slicing`).
 - The built-in split (``value: []``) is GMA's delay-based rule (:func:`gma.delay_based_step`),
   or, for steering environments and users in "steer" mode, the link with the highest capacity.
-- Random streams: walk, traffic, shadowing and TCP start times each have their own, spawned
-  from the seed, so actions never change trajectories or arrivals.
+- Random streams: walk, traffic, shadowing, TCP start times, GMA's decision phases and Wi-Fi
+  contention each have their own, spawned from the seed, so actions never change them.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from netgym_sim.model import _kernel, gma
+from netgym_sim.model import _kernel, gma, radio
 from netgym_sim.model.mobility import RandomWalk, WalkParams
 from netgym_sim.model.radio import RadioProfile, capacity_mbps, snr_db
 from netgym_sim.model.scheduling import max_min_time_share
@@ -176,7 +176,9 @@ class MultiAccessNetwork:
         self.params = params
         self.users = users
         self.n = n = users.xy_m.shape[0]
-        walk_ss, traffic_ss, shadow_ss, tcp_ss, tsc_ss = np.random.SeedSequence(seed).spawn(5)
+        walk_ss, traffic_ss, shadow_ss, tcp_ss, tsc_ss, fade_ss = np.random.SeedSequence(
+            seed
+        ).spawn(6)
         self.walk = RandomWalk(users.xy_m, params.area, params.walk, np.random.default_rng(walk_ss))
         self.traffic = Traffic(users.traffic, np.random.default_rng(traffic_ss))
         self.tcp = TcpSenders(
@@ -222,7 +224,10 @@ class MultiAccessNetwork:
         self._update_radio()
         # Built-in split state: packets per link of each user's 32-packet burst.
         self._bursts = np.stack(
-            [gma.BURST_PACKETS * gma.burst_fractions(self._start_weights(d)) for d in (0, 1)]
+            [
+                gma.BURST_PACKETS * gma.burst_fractions(gma.start_weights(self._usable[d]))
+                for d in (0, 1)
+            ]
         )
         for d in (0, 1):
             self._refresh_builtin(d)
@@ -230,6 +235,8 @@ class MultiAccessNetwork:
         self.acc = Accumulator(n)
         # Time since each user's built-in split last decided: users decide at their own
         # phase of the period (a seeded offset each), as GMA's per-flow control does.
+        self._fade = np.random.default_rng(fade_ss).standard_normal((n, radio.FADE_PERIODS))
+        self._radio_count = 0
         tsc_rng = np.random.default_rng(tsc_ss)
         self._tsc_ms = np.asarray(tsc_rng.uniform(0.0, gma.TSC_PERIOD_MS, n), dtype=np.float64)
         # Delays seen since each user's built-in split last decided (traffic direction).
@@ -305,21 +312,6 @@ class MultiAccessNetwork:
         self.builtin[direction] = True
         self._refresh_builtin(direction)
 
-    def _start_weights(self, direction: int) -> FloatArray:
-        """GMA's start: everything on Wi-Fi where it is usable, else on the other links.
-
-        ns-3 starts every user on Wi-Fi (``traffic_ratio`` 100 % in the first interval of
-        every fixtures/ns3 recording of a user in Wi-Fi range); a user out of range spreads
-        equally over its other usable links (LTE for a user with none).
-        """
-        usable = self._usable[direction]
-        weights: FloatArray = usable.astype(np.float64)
-        on_wifi = usable[:, WIFI]
-        weights[on_wifi] = 0.0
-        weights[on_wifi, WIFI] = 1.0
-        weights[weights.sum(axis=1) <= 0.0, LTE] = 1.0
-        return weights
-
     def _steered(self, direction: int) -> npt.NDArray[np.bool_]:
         steer = np.full(self.n, self.params.builtin_steer)
         if direction == self._dir:
@@ -365,6 +357,13 @@ class MultiAccessNetwork:
         self.walk.step(self._since_radio_ms)
         self._since_radio_ms = 0.0
         self._update_radio()
+        self._contend()
+
+    def _contend(self) -> None:
+        """Wi-Fi contention's noise on each user's rate until the next radio update."""
+        draw = self._fade[:, self._radio_count % radio.FADE_PERIODS]
+        self._radio_count += 1
+        self._rate_bits_ms[:, :, WIFI] *= radio.contention_factor(self.cell_idx[:, WIFI], draw)
 
     def _update_radio(self) -> None:
         xy, rows = self.walk.xy_m, np.arange(self.n)

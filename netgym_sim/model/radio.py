@@ -49,9 +49,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from netgym_sim.model.topology import FloatArray
+from netgym_sim.model.topology import FloatArray, IntArray
 
 __all__ = [
+    "CONTENTION_CV",
+    "FADE_PERIODS",
     "LTE_CQI_SE",
     "LTE_RB_HZ",
     "NR_CQI_SE",
@@ -60,6 +62,7 @@ __all__ = [
     "WIFI_REPORT_FACTOR",
     "RadioProfile",
     "capacity_mbps",
+    "contention_factor",
     "lte_profile",
     "nr_profile",
     "path_loss_db",
@@ -100,6 +103,13 @@ VHT20_MIN_SNR_DB = (0.0, 3.0, 5.0, 8.0, 11.0, 16.5, 18.5, 19.5, 23.5, 25.5, 31.0
 #: ns-3 (GMA's ``wifi::dl::max_rate``) reports 9/8 of the Minstrel-HT PHY rate: every value in
 #: fixtures/ns3 is a VHT/HT rate × 1.125 (7.3125 = 6.5 × 1.125 … 87.75 = 78 × 1.125).
 WIFI_REPORT_FACTOR = 1.125
+#: Contention noise σ_k of a Wi-Fi user's capacity per radio period for 1, 2, 3 and 4 or more
+#: users on its AP. Set so that a saturated user's rate varies from one 100 ms interval to the
+#: next (std / mean over 10-interval windows) as in fixtures/ns3's ``*_tcp_wifi_*``
+#: recordings: 0.026, 0.091, 0.123, 0.14 (117–163 windows each).
+CONTENTION_CV = (0.027, 0.108, 0.147, 0.168)
+#: Radio periods of contention draws a network holds (cycled).
+FADE_PERIODS = 256
 #: Penetration and interference margin of the NR links, dB (calibration: FIDELITY.md).
 CELLULAR_EXTRA_LOSS_DB = 20.0
 #: Free-space path loss at 1 m and 1 GHz, dB: ``20 log10(4π · 1 m · 1 GHz / c)``.
@@ -312,3 +322,22 @@ def spectral_efficiency(profile: RadioProfile, snr: FloatArray) -> FloatArray:
 def capacity_mbps(profile: RadioProfile, snr: FloatArray) -> FloatArray:
     """Link capacity (Mbit/s) at ``snr`` dB if the user had the whole channel."""
     return profile.data_bandwidth_hz * profile.overhead * spectral_efficiency(profile, snr) / 1e6
+
+
+def contention_factor(ap: IntArray, draw: FloatArray) -> FloatArray:
+    """Each user's Wi-Fi rate factor for one radio period: ``1 + σ_k · draw``, in [0.5, 1.5].
+
+    Contention (DCF back-off, collisions, retries) makes a Wi-Fi user's rate vary from one
+    100 ms interval to the next, the more the more users its AP serves: σ_k is
+    :data:`CONTENTION_CV` for ``k`` users of the AP (``ap``: AP index, −1 none: factor 1);
+    ``draw``: standard normal draws, one per user.
+    """
+    member = ap >= 0
+    if not np.any(member):
+        return np.ones(ap.shape[0])
+    where = np.where(member, ap, 0)
+    counts = np.bincount(where[member], minlength=int(where.max()) + 1)
+    k = np.minimum(counts[where], len(CONTENTION_CV)) - 1
+    sigma = np.where(member, np.asarray(CONTENTION_CV)[np.maximum(k, 0)], 0.0)
+    factor: FloatArray = np.clip(1.0 + sigma * draw, 0.5, 1.5)
+    return factor
