@@ -160,9 +160,9 @@ _LIST = [
         "and LTE's queue grows under TCP: a split that leans on LTE loses delay, one that "
         "leans on Wi-Fi loses rate at the ends of the line, and where users start (the seed) "
         "moves every agent's score by about ±0.3. Best baseline: all_wifi (= throughput_argmax "
-        "and paper_throughput_argmax, +1.39 per step over 10 seeds), with "
-        "paper_utility_argmax_2023 (+1.38) and system_default (+1.23) within its interval, "
-        "far above random (-1.63) and all_lte (-2.44).",
+        "and paper_throughput_argmax, +1.35 per step over 10 seeds), with "
+        "paper_utility_argmax_2023 (+1.34) and system_default (+1.23) within its interval, "
+        "far above random (-1.63) and all_lte (-2.45).",
         best="all_wifi",
         seeds=tuple(range(10)),
         steps_per_episode=300,
@@ -174,8 +174,8 @@ _LIST = [
         "The paper's layout with 12 TCP users: the two Wi-Fi APs are shared by 6 users each "
         "and LTE's 50 RBs by all; LTE's queue grows under TCP, so every split that leans on "
         "LTE (capacity, the utility rules) pays in delay. Best baseline: all_wifi "
-        "(= throughput_argmax, +0.49 per step over 5 seeds), ahead of system_default (+0.27) "
-        "and paper_utility_argmax (+0.16), far ahead of random (-2.77) and all_lte (-3.72).",
+        "(= throughput_argmax, +0.47 per step over 5 seeds), ahead of system_default (+0.34) "
+        "and paper_utility_argmax (+0.24), far ahead of random (-2.78) and all_lte (-3.74).",
         best="all_wifi",
         steps_per_episode=200,
     ),
@@ -196,9 +196,9 @@ _LIST = [
         ),
         "24 users at 3-5 Mbit/s UDP on one Wi-Fi AP: together they need more than the AP "
         "carries, so steering everyone to Wi-Fi (all_wifi, throughput_argmax, the default) "
-        "violates the QoS of most of them. Best baseline: wifi_admission (11.3 users with "
+        "violates the QoS of most of them. Best baseline: wifi_admission (11.4 users with "
         "QoS per step) admits the users that need the least airtime within a budget, "
-        "against 4.5 for all_wifi and the default and 1.1 for random.",
+        "against 4.2 for all_wifi and the default and 1.1 for random.",
         best="wifi_admission",
         steps_per_episode=20,
     ),
