@@ -220,7 +220,10 @@ class NetworkGymVectorEnv(gym.vector.VectorEnv[Any, Any, Any]):
             assert policy is not None
             messages.append(_InProcessLink.action_message(policy))
         servers = [env._embedded_server() for env in envs]
-        replies = ask_together([s for s in servers if s is not None], messages, deferred=True)
+        # every message passed protocol.check_message in action_message just now
+        replies = ask_together(
+            [s for s in servers if s is not None], messages, deferred=True, checked=True
+        )
         failure: BaseException | None = None
         for i, env, reply in zip(indices, envs, replies, strict=True):
             try:

@@ -76,6 +76,7 @@ def ask_together(
     messages: Sequence[protocol.Message],
     *,
     deferred: bool = False,
+    checked: bool = False,
 ) -> list[protocol.Message | DeferredRecords]:
     """Each server's answer to its message, as :meth:`InProcessServer.ask` gives it.
 
@@ -83,10 +84,13 @@ def ask_together(
     scenario allows it (:mod:`netgym_sim.core.batch`). ``deferred``: a session measured
     in a shared pass is answered by its :class:`DeferredRecords` instead of the
     measurement message: per-user metrics as arrays, and the message's records, the
-    same, built only when asked for (:meth:`DeferredRecords.build`).
+    same, built only when asked for (:meth:`DeferredRecords.build`). ``checked``: every
+    message passed :func:`netgym_client.protocol.check_message` (the decoder's rules) in
+    this process, unchanged since: the sessions do not check the policies' form again
+    (they check the limits and the ``ts`` echo as ever).
     """
     items = [(s._backend, s._identity, m) for s, m in zip(servers, messages, strict=True)]
-    return handle_actions(items, deferred=deferred)
+    return handle_actions(items, deferred=deferred, checked=checked)
 
 
 def fault_plan(spec: Any) -> FaultPlan:

@@ -389,13 +389,19 @@ class Backend:
         return [(identity, reply)]
 
     def begin_action(
-        self, identity: bytes, msg: protocol.EnvAction, apply_action: bool = True
+        self,
+        identity: bytes,
+        msg: protocol.EnvAction,
+        apply_action: bool = True,
+        *,
+        checked: bool = False,
     ) -> Session | protocol.Message:
         """The first half of an ``env-action``: its session with the policy applied.
 
         Or the reply that ends the exchange here (no session, a refused policy). The caller
         advances the session's model to :attr:`Session.next_ts` (:meth:`Session.run_clock`,
         or many sessions' models in lock step) and then calls :meth:`finish_action`.
+        ``checked``: as :meth:`Session.begin_step`'s.
         """
         refusal = self.check_identity(identity)
         if refusal is not None:
@@ -404,7 +410,7 @@ class Backend:
         if entry is None:
             return protocol.ErrorReply(NO_MAPPING_MSG)
         try:
-            entry.session.begin_step(msg.action_list, apply=apply_action)
+            entry.session.begin_step(msg.action_list, apply=apply_action, checked=checked)
         except SimError as exc:
             del self._sessions[identity]
             return protocol.ErrorReply(exc.error_msg)

@@ -62,13 +62,15 @@ def _gma(session: Session) -> GmaScenario:
 
 
 def handle_actions(
-    items: Sequence[Item], *, deferred: bool = False
+    items: Sequence[Item], *, deferred: bool = False, checked: bool = False
 ) -> list[protocol.Message | DeferredRecords]:
     """The reply to each item's message, as ``handle_message`` gives it (see the rules).
 
     ``deferred``: a session measured in a shared pass is answered by its
     :class:`~netgym_sim.scenarios._gma_batch.DeferredRecords` instead of a measurement
     message (its records, built when asked for, are those the message would carry).
+    ``checked``: every message's policy passed ``protocol.check_message`` in this process
+    (its form is not checked again; its limits are).
     """
     replies: list[protocol.Message | DeferredRecords | None] = [None] * len(items)
     begun: list[tuple[int, Session]] = []
@@ -77,7 +79,7 @@ def handle_actions(
             replies[i] = handle_message(backend, identity, msg)[0][1]
             continue
         try:
-            result = backend.begin_action(identity, msg)
+            result = backend.begin_action(identity, msg, checked=checked)
         except Exception as exc:  # a bug costs its session only
             replies[i] = internal_error(backend, identity, exc)
             continue

@@ -189,8 +189,11 @@ class Session:
         self.begin_step(action_list, apply=apply)
         return self._advance()
 
-    def begin_step(self, action_list: Any, *, apply: bool = True) -> None:
+    def begin_step(self, action_list: Any, *, apply: bool = True, checked: bool = False) -> None:
         """The first half of :meth:`step`: check the policy and apply it (nothing runs yet).
+
+        ``checked``: the policy's form was checked already in this process (see
+        :meth:`Scenario.apply`); the limits and the ``ts`` echo are checked all the same.
 
         Raises:
             SessionStateError: As :meth:`step`.
@@ -212,4 +215,7 @@ class Session:
                     f"{self.last_ts}, got {ts!r}"
                 )
         if apply:
-            self.scenario.apply(action_list)
+            if checked:
+                self.scenario.apply(action_list, checked=True)
+            else:  # the call every scenario has taken
+                self.scenario.apply(action_list)
