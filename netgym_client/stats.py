@@ -431,6 +431,12 @@ class _ArrayMetric(Metric):
         self.__dict__["_values"] = values
         self.__dict__["_distinct"] = True  # ids 1 … N
 
+    def _same_ids(self, ids: Sequence[int] | np.ndarray) -> bool:
+        if isinstance(ids, np.ndarray) and ids.dtype.kind in "iu":  # an adapter's own ids
+            # what Metric's list comparison answers, without making the lists
+            return ids.shape == self._ids.shape and bool(np.array_equal(ids, self._ids))
+        return super()._same_ids(ids)
+
     @cached_property
     def raw_ids(self) -> list[Any]:  # type: ignore[override]
         return list(self._ids.tolist())

@@ -70,8 +70,10 @@ def _same_reading(view: NetworkStats, plain: NetworkStats, keys: list[str]) -> N
     assert view.ts == plain.ts
     for key in [*keys, "nope::absent"]:
         assert (key in view) == (key in plain), key
-        ids = np.arange(0, 7)
-        for args in ((), (ids, -1.5)):
+        n = plain.ids(key).size
+        # an adapter's own ids 1 … N, a shuffle of them, others, a list
+        asked = (np.arange(1, n + 1), np.arange(n, 0, -1), np.arange(0, 7), list(range(1, n + 1)))
+        for args in ((), *((ids, -1.5) for ids in asked)):
             try:
                 expected = plain.get(key, *args)
             except ProtocolError as exc:
@@ -80,7 +82,8 @@ def _same_reading(view: NetworkStats, plain: NetworkStats, keys: list[str]) -> N
                 continue
             got = view.get(key, *args)
             assert got.dtype == expected.dtype and got.tobytes() == expected.tobytes(), key
-        assert view.count_missing(key, ids) == plain.count_missing(key, ids), key
+        for ids in asked:
+            assert view.count_missing(key, ids) == plain.count_missing(key, ids), key
         assert view.ids(key).tobytes() == plain.ids(key).tobytes(), key
         if key in plain:
             assert view.metric(key) == plain.metric(key), key
