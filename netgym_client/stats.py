@@ -24,6 +24,12 @@ Rules:
   each :class:`Metric` keeps its own. An empty measurement has ``ts`` 0. Two views are equal
   when their ``ts`` and metrics are.
 - Arrays handed out are fresh copies: changing one never changes the view.
+- A deferred view (:meth:`NetworkStats.deferred`, the embedded vector env's lock-step path)
+  holds no record until one is needed: it reads a plain per-user metric (``get``,
+  ``count_missing``, ``ids``, ``metric``, ``in``) from the simulator's arrays, and builds
+  the records (:meth:`NetworkStats.from_records`) the first time anything else is asked
+  (iteration, ``len``, ``names``, equality, ``to_records``, a per-slice or absent metric).
+  Both read the same numbers: the records' values are the arrays' (float64 both ways).
 """
 
 from __future__ import annotations
@@ -32,14 +38,14 @@ import copy
 import importlib
 from collections.abc import Iterator, Mapping, Sequence
 from functools import cached_property
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from netgym_client.errors import ProtocolError
 from netgym_client.protocol import record_ids_values, validate_measurement_record
 
-__all__ = ["Key", "Metric", "NetworkStats", "metric_key"]
+__all__ = ["DeferredMeasurement", "Key", "Metric", "NetworkStats", "metric_key"]
 
 #: A metric's key: ``"source::name"`` or ``(source, name)``.
 Key = str | tuple[str, str]
@@ -219,6 +225,21 @@ class Metric:
         }
 
 
+class DeferredMeasurement(Protocol):
+    """A measurement whose records are built on demand (the simulator's ``DeferredRecords``)."""
+
+    @property
+    def ts(self) -> int:
+        """The ``ts`` of the measurement's first record (0 without a record)."""
+
+    def values(self, full: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """Ids (int64) and values (float64) of the plain per-user record ``full``, as the
+        record holds them; None when it is not such a record (then the records are built)."""
+
+    def build(self) -> list[dict[str, Any]]:
+        """The measurement's records."""
+
+
 class NetworkStats(Mapping[str, Metric]):
     """A read-only view of one measurement's ``network_stats``, keyed by ``"source::name"``.
 
@@ -280,6 +301,11 @@ class NetworkStats(Mapping[str, Metric]):
                 )
             )
         return cls(metrics)
+
+    @classmethod
+    def deferred(cls, measurement: DeferredMeasurement) -> NetworkStats:
+        """A view of ``measurement`` that builds its records only when needed (see the rules)."""
+        return _DeferredStats(measurement)
 
     # -- Mapping ----------------------------------------------------------------------
     def __getitem__(self, key: Key) -> Metric:
@@ -393,3 +419,104 @@ class NetworkStats(Mapping[str, Metric]):
             ) from exc
         columns = ["source", "name", "ts", "id", "value"]
         return pandas.DataFrame(self.to_records(), columns=columns)
+
+
+class _ArrayMetric(Metric):
+    """A plain per-user record read from arrays; its lists made only when asked for."""
+
+    def __init__(self, key: str, ts: int, ids: np.ndarray, values: np.ndarray) -> None:
+        source, _, name = key.partition("::")
+        self.source, self.name, self.ts = source, name, ts
+        self.__dict__["_ids"] = ids
+        self.__dict__["_values"] = values
+        self.__dict__["_distinct"] = True  # ids 1 … N
+
+    def _same_ids(self, ids: Sequence[int] | np.ndarray) -> bool:
+        if isinstance(ids, np.ndarray) and ids.dtype.kind in "iu":  # an adapter's own ids
+            # what Metric's list comparison answers, without making the lists
+            return ids.shape == self._ids.shape and bool(np.array_equal(ids, self._ids))
+        return super()._same_ids(ids)
+
+    @cached_property
+    def raw_ids(self) -> list[Any]:  # type: ignore[override]
+        return list(self._ids.tolist())
+
+    @cached_property
+    def raw_values(self) -> list[Any]:  # type: ignore[override]
+        return list(self._values.tolist())
+
+
+#: NetworkStats' own slot for its metrics (a deferred view's ``_metrics`` is a property).
+_METRICS_SLOT: Any = NetworkStats.__dict__["_metrics"]
+
+
+class _DeferredStats(NetworkStats):
+    """:meth:`NetworkStats.deferred`: plain per-user metrics from arrays, the rest built."""
+
+    __slots__ = ("_measurement", "_read")
+
+    def __init__(self, measurement: DeferredMeasurement) -> None:
+        self._measurement: DeferredMeasurement | None = measurement
+        self._read: dict[str, Metric | None] = {}
+        self.ts = int(measurement.ts)
+
+    @property
+    def _metrics(self) -> dict[str, Metric]:  # type: ignore[override]
+        measurement = self._measurement
+        if measurement is not None:
+            built = NetworkStats.from_records(measurement.build(), validate=False)
+            _METRICS_SLOT.__set__(self, built._metrics)
+            self._measurement = None
+            self._read.clear()
+        metrics: dict[str, Metric] = _METRICS_SLOT.__get__(self)
+        return metrics
+
+    @property
+    def built(self) -> bool:
+        """Whether the records were built."""
+        return self._measurement is None
+
+    def _array(self, key: Key) -> Metric | None:
+        """The plain per-user metric ``key`` from the arrays, or None (then build)."""
+        measurement = self._measurement
+        if measurement is None:
+            return None
+        full = metric_key(key)
+        if full in self._read:
+            return self._read[full]
+        found = measurement.values(full)
+        metric = None if found is None else _ArrayMetric(full, self.ts, *found)
+        self._read[full] = metric
+        return metric
+
+    def __getitem__(self, key: Key) -> Metric:
+        metric = self._array(key)
+        return super().__getitem__(key) if metric is None else metric
+
+    def __contains__(self, key: object) -> bool:
+        try:
+            metric = self._array(key)  # type: ignore[arg-type]
+        except TypeError:
+            return False
+        return True if metric is not None else super().__contains__(key)
+
+    def get(  # type: ignore[override]
+        self, key: Key, ids: Sequence[int] | np.ndarray | None = None, fill: float = 0.0
+    ) -> np.ndarray:
+        metric = self._array(key)
+        return super().get(key, ids, fill) if metric is None else metric.get(ids, fill)
+
+    def ids(self, key: Key) -> np.ndarray:
+        metric = self._array(key)
+        return super().ids(key) if metric is None else metric.ids
+
+    def count_missing(self, key: Key, ids: Sequence[int] | np.ndarray) -> int:
+        metric = self._array(key)
+        return super().count_missing(key, ids) if metric is None else metric.count_missing(ids)
+
+    def __repr__(self) -> str:
+        return "NetworkStats(deferred)" if not self.built else super().__repr__()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # a copy or a pickle is the built view (its records)
+        return (NetworkStats, (list(self._metrics.values()),))

@@ -30,10 +30,16 @@ Rules:
   of nqos_split and qos_steer, their radio updates, interval ends and records together;
   see :mod:`netgym_sim.core.batch` for the others), with the
   same observations, rewards and infos, byte for byte, as N independent envs with the same
-  seeds. A recorded sub-environment (``record=``) or another server steps one session
-  after another. A policy the wire would refuse raises before any session steps; a fault
-  of one session raises after the others' steps were taken in (their next step goes on
-  from them).
+  seeds. There the simulator builds no records: each sub-environment's
+  ``info["network_stats"]`` is a deferred :class:`~netgym_client.stats.NetworkStats`
+  (:meth:`NetworkStats.deferred`) that reads the per-user metrics its adapter needs from
+  the simulator's arrays, and builds the records, the same ones, the first time anything
+  else of it is asked for (its iteration, ``to_records()``, equality ...). Building them
+  for every sub-environment every step is most of a step's cost at 16 users, which an
+  agent reading only observations and rewards never needs. A recorded sub-environment
+  (``record=``) or another server steps one session after another. A policy the wire
+  would refuse raises before any session steps; a fault of one session raises after the
+  others' steps were taken in (their next step goes on from them).
 - A step runs with Python's cyclic garbage collector paused (when it was enabled; restored
   whatever happens). A step of N sessions allocates ~200·N short-lived containers (the
   records), freed by reference counting; with the collector on they set off dozens of young
@@ -49,6 +55,7 @@ import copy
 import dataclasses
 import gc
 from collections.abc import Iterator, Mapping, Sequence
+from functools import partial
 from typing import Any
 
 import gymnasium as gym
@@ -201,7 +208,10 @@ class NetworkGymVectorEnv(gym.vector.VectorEnv[Any, Any, Any]):
         out: list[NetworkStats | None],
     ) -> None:
         """The lock-step path: every embedded session's step in one call of the simulator."""
-        from netgym_sim.embedded import ask_together  # noqa: PLC0415 (loads lazily)
+        from netgym_sim.embedded import (  # noqa: PLC0415 (loads lazily)
+            DeferredRecords,
+            ask_together,
+        )
 
         envs = [self.envs[i] for i in indices]
         messages = []
@@ -210,11 +220,17 @@ class NetworkGymVectorEnv(gym.vector.VectorEnv[Any, Any, Any]):
             assert policy is not None
             messages.append(_InProcessLink.action_message(policy))
         servers = [env._embedded_server() for env in envs]
-        replies = ask_together([s for s in servers if s is not None], messages)
+        # every message passed protocol.check_message in action_message just now
+        replies = ask_together(
+            [s for s in servers if s is not None], messages, deferred=True, checked=True
+        )
         failure: BaseException | None = None
         for i, env, reply in zip(indices, envs, replies, strict=True):
             try:
-                out[i] = env._answer(reply)
+                if isinstance(reply, DeferredRecords):
+                    out[i] = env._answered(partial(NetworkStats.deferred, reply))
+                else:
+                    out[i] = env._answer(reply)
             except Exception as exc:
                 failure = failure or exc
         if failure is not None:

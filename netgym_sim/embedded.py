@@ -10,7 +10,8 @@ What it opens:
   server's socket (so limits, error texts and error types are those of the wire).
 - :func:`ask_together`: many :class:`InProcessServer`'s messages answered at once, their
   sessions' models advanced in lock step (:mod:`netgym_sim.core.batch`), with the replies
-  each would give alone.
+  each would give alone (or, asked for, :class:`DeferredRecords`: the same records, built
+  on demand, their per-user metrics as arrays).
 - :func:`fault_plan`: a fault plan checked and built from its spec (:mod:`netgym_sim.core.faults`).
 - :class:`FakeServer` and :class:`ReplayServer`: the simulated and the replaying server on a
   ZeroMQ socket; :func:`load_accounts` reads an accounts file for them.
@@ -30,10 +31,12 @@ from netgym_sim.core.batch import handle_actions
 from netgym_sim.core.faults import FaultInjector, FaultPlan
 from netgym_sim.core.handlers import handle_message
 from netgym_sim.replay.server import ReplayServer
+from netgym_sim.scenarios._gma_batch import DeferredRecords
 from netgym_sim.serving.server import FakeServer
 
 __all__ = [
     "SERVE_DESCRIPTION",
+    "DeferredRecords",
     "FakeServer",
     "FaultPlan",
     "InProcessServer",
@@ -69,15 +72,25 @@ class InProcessServer:
 
 
 def ask_together(
-    servers: Sequence[InProcessServer], messages: Sequence[protocol.Message]
-) -> list[protocol.Message]:
+    servers: Sequence[InProcessServer],
+    messages: Sequence[protocol.Message],
+    *,
+    deferred: bool = False,
+    checked: bool = False,
+) -> list[protocol.Message | DeferredRecords]:
     """Each server's answer to its message, as :meth:`InProcessServer.ask` gives it.
 
     The sessions' steps run together: one model call per sub-step for the sessions whose
-    scenario allows it (:mod:`netgym_sim.core.batch`).
+    scenario allows it (:mod:`netgym_sim.core.batch`). ``deferred``: a session measured
+    in a shared pass is answered by its :class:`DeferredRecords` instead of the
+    measurement message: per-user metrics as arrays, and the message's records, the
+    same, built only when asked for (:meth:`DeferredRecords.build`). ``checked``: every
+    message passed :func:`netgym_client.protocol.check_message` (the decoder's rules) in
+    this process, unchanged since: the sessions do not check the policies' form again
+    (they check the limits and the ``ts`` echo as ever).
     """
     items = [(s._backend, s._identity, m) for s, m in zip(servers, messages, strict=True)]
-    return handle_actions(items)
+    return handle_actions(items, deferred=deferred, checked=checked)
 
 
 def fault_plan(spec: Any) -> FaultPlan:

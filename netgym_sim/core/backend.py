@@ -57,6 +57,7 @@ from netgym_sim.core.session import Session
 from netgym_sim.errors import SimError, UnknownEnvironment
 from netgym_sim.limits import Limits, LogTally, echo
 from netgym_sim.scenarios import SCENARIOS, Record
+from netgym_sim.scenarios._gma_batch import DeferredRecords
 
 __all__ = [
     "DEFAULT_ACCOUNTS",
@@ -383,16 +384,24 @@ class Backend:
         except SimError as exc:
             del self._sessions[identity]
             return [(identity, protocol.ErrorReply(exc.error_msg))]
-        return [(identity, self.finish_action(identity, begun))]
+        reply = self.finish_action(identity, begun)
+        assert not isinstance(reply, DeferredRecords), "records are deferred only when given so"
+        return [(identity, reply)]
 
     def begin_action(
-        self, identity: bytes, msg: protocol.EnvAction, apply_action: bool = True
+        self,
+        identity: bytes,
+        msg: protocol.EnvAction,
+        apply_action: bool = True,
+        *,
+        checked: bool = False,
     ) -> Session | protocol.Message:
         """The first half of an ``env-action``: its session with the policy applied.
 
         Or the reply that ends the exchange here (no session, a refused policy). The caller
         advances the session's model to :attr:`Session.next_ts` (:meth:`Session.run_clock`,
         or many sessions' models in lock step) and then calls :meth:`finish_action`.
+        ``checked``: as :meth:`Session.begin_step`'s.
         """
         refusal = self.check_identity(identity)
         if refusal is not None:
@@ -401,19 +410,23 @@ class Backend:
         if entry is None:
             return protocol.ErrorReply(NO_MAPPING_MSG)
         try:
-            entry.session.begin_step(msg.action_list, apply=apply_action)
+            entry.session.begin_step(msg.action_list, apply=apply_action, checked=checked)
         except SimError as exc:
             del self._sessions[identity]
             return protocol.ErrorReply(exc.error_msg)
         return entry.session
 
     def finish_action(
-        self, identity: bytes, session: Session, records: list[Record] | None = None
-    ) -> protocol.Message:
+        self,
+        identity: bytes,
+        session: Session,
+        records: list[Record] | DeferredRecords | None = None,
+    ) -> protocol.Message | DeferredRecords:
         """The second half of an ``env-action``: measure the step that ran; the reply.
 
         ``records``: the scenario's measurement when it was taken already
-        (:meth:`Session.finish_step`).
+        (:meth:`Session.finish_step`). Deferred records are the reply themselves (the
+        embedded vector env's lock-step path, :func:`netgym_sim.core.batch.handle_actions`).
         """
         entry = self._sessions[identity]
         try:
@@ -426,6 +439,8 @@ class Backend:
             logger.info("%s finished its session", _t(identity))
         else:
             entry.last_seen_s = self._clock()
+        if isinstance(records, DeferredRecords):
+            return records
         return protocol.EnvMeasurement(network_stats=records)
 
     def drop(self, identity: bytes) -> bool:

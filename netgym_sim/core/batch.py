@@ -23,6 +23,9 @@ Rules:
   ``handle_message`` on its own, in its place.
 - An error costs its session only, with the reply ``handle_message`` gives; a failure of
   the lock-step advance itself costs every session in it.
+- ``deferred=True`` (the embedded vector env): the sessions of a shared record pass are
+  answered by their :class:`~netgym_sim.scenarios._gma_batch.DeferredRecords`, the
+  records built only when asked for.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from netgym_sim.core.session import Session
 from netgym_sim.errors import SimError
 from netgym_sim.model.network import MultiAccessNetwork
 from netgym_sim.scenarios import Record
-from netgym_sim.scenarios._gma_batch import measure_together
+from netgym_sim.scenarios._gma_batch import DeferredRecords, measure_together
 from netgym_sim.scenarios._gma_common import GmaScenario
 
 __all__ = ["handle_actions"]
@@ -58,16 +61,25 @@ def _gma(session: Session) -> GmaScenario:
     return scenario
 
 
-def handle_actions(items: Sequence[Item]) -> list[protocol.Message]:
-    """The reply to each item's message, as ``handle_message`` gives it (see the rules)."""
-    replies: list[protocol.Message | None] = [None] * len(items)
+def handle_actions(
+    items: Sequence[Item], *, deferred: bool = False, checked: bool = False
+) -> list[protocol.Message | DeferredRecords]:
+    """The reply to each item's message, as ``handle_message`` gives it (see the rules).
+
+    ``deferred``: a session measured in a shared pass is answered by its
+    :class:`~netgym_sim.scenarios._gma_batch.DeferredRecords` instead of a measurement
+    message (its records, built when asked for, are those the message would carry).
+    ``checked``: every message's policy passed ``protocol.check_message`` in this process
+    (its form is not checked again; its limits are).
+    """
+    replies: list[protocol.Message | DeferredRecords | None] = [None] * len(items)
     begun: list[tuple[int, Session]] = []
     for i, (backend, identity, msg) in enumerate(items):
         if backend.faults is not None or not isinstance(msg, protocol.EnvAction):
             replies[i] = handle_message(backend, identity, msg)[0][1]
             continue
         try:
-            result = backend.begin_action(identity, msg)
+            result = backend.begin_action(identity, msg, checked=checked)
         except Exception as exc:  # a bug costs its session only
             replies[i] = internal_error(backend, identity, exc)
             continue
@@ -83,11 +95,11 @@ def handle_actions(items: Sequence[Item]) -> list[protocol.Message]:
             lockstep.setdefault(session.next_ts, []).append((i, model))
             continue
         replies[i] = _guarded(items[i], session.run_clock)
-    measured: dict[int, list[Record]] = {}
+    measured: dict[int, list[Record] | DeferredRecords] = {}
     for t_ms, members in lockstep.items():
         try:  # the models run to t_ms, end their intervals and report, together
             scenarios = [_gma(sessions[i]) for i, _ in members]
-            built = measure_together(scenarios, t_ms)
+            built = measure_together(scenarios, t_ms, deferred=deferred)
         except Exception as exc:
             for i, _ in members:
                 backend, identity, _ = items[i]

@@ -22,13 +22,14 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, overload
 
 import simpy
 
 from netgym_sim.errors import InvalidAction, InvalidEnvConfig, SessionStateError
 from netgym_sim.limits import MAX_TIME_MS, Limits, check_action, check_env_start, echo
 from netgym_sim.scenarios import Record, Scenario, scenario_class
+from netgym_sim.scenarios._gma_batch import DeferredRecords
 
 __all__ = ["Session", "session_seed", "subscriptions"]
 
@@ -141,19 +142,28 @@ class Session:
         self.run_clock()
         return self.finish_step()
 
-    def finish_step(self, records: list[Record] | None = None) -> list[Record]:
+    @overload
+    def finish_step(self, records: list[Record] | None = None) -> list[Record]: ...
+    @overload
+    def finish_step(self, records: DeferredRecords) -> DeferredRecords: ...
+    def finish_step(
+        self, records: list[Record] | DeferredRecords | None = None
+    ) -> list[Record] | DeferredRecords:
         """Measure the step that just ran (its model advanced to :attr:`next_ts`).
 
         The second half of :meth:`step`, after :meth:`begin_step` and the model's advance
         (:meth:`run_clock`, or a lock-step advance of many sessions' models together).
         ``records``: the scenario's measurement when it was taken already (many sessions'
-        records built together); else the scenario measures now.
+        records built together); else the scenario measures now. Deferred records
+        (:class:`DeferredRecords`) take the session's subscription and stay deferred.
         """
         now_ms = self.next_ts
         if records is None:
             records = self.scenario.measure(now_ms)
         wanted = self.subscribed
-        if wanted is not None:
+        if isinstance(records, DeferredRecords):
+            records.wanted = wanted
+        elif wanted is not None:
             records = [r for r in records if f"{r['source']}::{r['name']}" in wanted]
         self.measurements_sent += 1
         self.last_ts = now_ms
@@ -179,8 +189,11 @@ class Session:
         self.begin_step(action_list, apply=apply)
         return self._advance()
 
-    def begin_step(self, action_list: Any, *, apply: bool = True) -> None:
+    def begin_step(self, action_list: Any, *, apply: bool = True, checked: bool = False) -> None:
         """The first half of :meth:`step`: check the policy and apply it (nothing runs yet).
+
+        ``checked``: the policy's form was checked already in this process (see
+        :meth:`Scenario.apply`); the limits and the ``ts`` echo are checked all the same.
 
         Raises:
             SessionStateError: As :meth:`step`.
@@ -202,4 +215,7 @@ class Session:
                     f"{self.last_ts}, got {ts!r}"
                 )
         if apply:
-            self.scenario.apply(action_list)
+            if checked:
+                self.scenario.apply(action_list, checked=True)
+            else:  # the call every scenario has taken
+                self.scenario.apply(action_list)

@@ -13,6 +13,10 @@ Rules:
 - Why the bits are the same: every value of a user record is computed element-wise from
   that user's statistics, and a per-cell value sums (or averages) its own cell's users in
   the same order (the stacked cells never mix two sessions).
+- ``deferred=True`` (the embedded vector env's lock-step path) builds no record: each
+  session of a shared pass gets a :class:`DeferredRecords`, which hands out one per-user
+  metric's values as an array (every session's computed in one numpy pass, on first
+  demand) and builds the session's records, the same ones, only when asked for them.
 """
 
 from __future__ import annotations
@@ -36,23 +40,26 @@ from netgym_sim.scenarios._gma_records import (
 )
 from netgym_sim.scenarios.base import Record
 
-__all__ = ["measure_together"]
+__all__ = ["DeferredRecords", "measure_together"]
 
 #: IntervalStats fields with a leading direction axis (stacked along the user axis, 1).
 _DIRECTED = frozenset({"max_rate_mbps", "split_ratio_pct", "traffic_ratio_pct"})
 
 
-def measure_together(scenarios: Sequence[GmaScenario], now_ms: int) -> list[list[Record]]:
+def measure_together(
+    scenarios: Sequence[GmaScenario], now_ms: int, *, deferred: bool = False
+) -> list[list[Record] | DeferredRecords]:
     """Each scenario's :meth:`~GmaScenario.measure` of the interval ending at ``now_ms``.
 
     The models are run to ``now_ms`` and end their intervals together
-    (:mod:`netgym_sim.model.batch`) first.
+    (:mod:`netgym_sim.model.batch`) first. ``deferred``: the sessions of a shared pass get
+    :class:`DeferredRecords` (see the rules).
     """
     models = [scenario.model for scenario in scenarios]
     advance_together(models, float(now_ms))
     ended = end_intervals_together(models)
     measured = [s.interval(now_ms, stats) for s, stats in zip(scenarios, ended, strict=True)]
-    out: list[list[Record] | None] = [None] * len(scenarios)
+    out: list[list[Record] | DeferredRecords | None] = [None] * len(scenarios)
     groups: dict[tuple[Any, ...], list[int]] = {}
     for i, (scenario, (stats, probed)) in enumerate(zip(scenarios, measured, strict=True)):
         ctx = scenario.context
@@ -74,16 +81,20 @@ def measure_together(scenarios: Sequence[GmaScenario], now_ms: int) -> list[list
             scenario = scenarios[i]
             out[i] = build_records(scenario.subscriptions, stats, scenario.context, now_ms, probed)
             continue
-        built = _build_together(
+        group = _Group(
             scenarios[members[0]].subscriptions,
             [measured[i][0] for i in members],
             [scenarios[i].context for i in members],
             now_ms,
             measured[members[0]][1],
         )
-        for i, records in zip(members, built, strict=True):
+        if deferred:
+            for s, i in enumerate(members):
+                out[i] = DeferredRecords(group, s)
+            continue
+        for i, records in zip(members, group.records(), strict=True):
             out[i] = records
-    return [records or [] for records in out]
+    return [[] if records is None else records for records in out]
 
 
 def _stack_stats(stats: list[IntervalStats]) -> IntervalStats:
@@ -109,32 +120,113 @@ def _stack_context(contexts: list[RecordContext]) -> RecordContext:
     )
 
 
-def _build_together(
-    names: list[str],
-    stats: list[IntervalStats],
-    contexts: list[RecordContext],
-    now_ms: int,
-    probed: bool,
-) -> list[list[Record]]:
+class _Group:
+    """The sessions of one shared pass: their stacked statistics, metrics made on demand."""
+
+    def __init__(
+        self,
+        names: list[str],
+        stats: list[IntervalStats],
+        contexts: list[RecordContext],
+        now_ms: int,
+        probed: bool,
+    ) -> None:
+        self.names, self.now_ms, self.probed = list(names), now_ms, probed
+        self.cells = contexts[0].lte_cells
+        self.count = len(stats)
+        self.n = stats[0].rate_mbps.shape[0]
+        self.stacked, self.ctx = _stack_stats(stats), _stack_context(contexts)
+        self.user_ids = list(range(1, self.n + 1))
+        self.ids = np.arange(1, self.n + 1, dtype=np.int64)
+        self._users: dict[str, Any] | None = None
+        self._columns: dict[str, np.ndarray] = {}
+        self._records: list[list[Record]] | None = None
+        #: The per-user metrics every session's records hold (no split_ratio, no cell).
+        self.plain = frozenset(
+            full for full in names if not full.endswith("::split_ratio") and "::cell::" not in full
+        )
+
+    @property
+    def users(self) -> dict[str, Any]:
+        if self._users is None:
+            self._users = _user_getters(self.stacked, self.ctx, self.probed)
+        return self._users
+
+    def column(self, full: str) -> np.ndarray:
+        """Every session's values of the per-user metric ``full``, user after user (float64):
+        the numbers its records hold, as an array."""
+        values = self._columns.get(full)
+        if values is None:
+            values = self._columns[full] = np.asarray(self.users[full](), dtype=np.float64)
+        return values
+
+    def records(self) -> list[list[Record]]:
+        if self._records is None:
+            self._records = _build_together(self)
+        return self._records
+
+
+class DeferredRecords:
+    """One session's measurement of a shared pass, its records built only when asked for.
+
+    Attributes:
+        ts: The measurement's ``ts`` (that of its first record; 0 without a record).
+        wanted: The session's subscription (``None``: every metric), set by the session.
+    """
+
+    def __init__(self, group: _Group, index: int) -> None:
+        self._group, self._index = group, index
+        self.wanted: frozenset[str] | None = None
+
+    @property
+    def ts(self) -> int:
+        group = self._group
+        if any(self._shows(full) for full in group.plain):
+            return int(group.now_ms)
+        records = self.build()
+        return int(records[0]["ts"]) if records else 0
+
+    def _shows(self, full: str) -> bool:
+        return self.wanted is None or full in self.wanted
+
+    def values(self, full: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """The ids (1 … N, int64) and values (float64) of the per-user metric ``full`` as
+        its record holds them; None when the record may not be a plain per-user one (a
+        split ratio, a per-cell metric, a metric not reported)."""
+        group = self._group
+        if full not in group.plain or not self._shows(full):
+            return None
+        n, s = group.n, self._index
+        return group.ids, group.column(full)[s * n : (s + 1) * n]
+
+    def build(self) -> list[Record]:
+        """The session's records, as the record path gives them (built once per pass)."""
+        records = self._group.records()[self._index]
+        if self.wanted is None:
+            return records
+        wanted = self.wanted
+        return [r for r in records if f"{r['source']}::{r['name']}" in wanted]
+
+
+def _build_together(group: _Group) -> list[list[Record]]:
     """:func:`build_records` of every session, each metric formatted once for all."""
-    count = len(stats)
-    n = stats[0].rate_mbps.shape[0]
-    cells = contexts[0].lte_cells
-    stacked, ctx = _stack_stats(stats), _stack_context(contexts)
-    users = _user_getters(stacked, ctx, probed)
+    names, stats = group.names, group.stacked
+    count, n, cells = group.count, group.n, group.cells
+    ctx = group.ctx
+    users = group.users
     # the per-cell metrics: session s's LTE cell c is cell s·cells + c of the stack
-    lte = stacked.cell_id[:, LTE].astype(np.int64)
+    lte = stats.cell_id[:, LTE].astype(np.int64)
     session = np.repeat(np.arange(count, dtype=np.int64), n)
     valid = (lte != NO_CELL) & (lte >= 1) & (lte <= cells)
-    cell_id = stacked.cell_id.copy()
+    cell_id = stats.cell_id.copy()
     cell_id[:, LTE] = np.where(valid, lte + session * cells, 0)
     per_cell = _cell_getters(
-        dataclasses.replace(stacked, cell_id=cell_id),
+        dataclasses.replace(stats, cell_id=cell_id),
         dataclasses.replace(ctx, lte_cells=cells * count),
     )
-    user_ids = list(range(1, n + 1))
+    user_ids = group.user_ids
     cell_ids = list(range(1, cells + 1))
-    ts = int(now_ms)
+    ts = int(group.now_ms)
     out: list[list[Record]] = [[] for _ in range(count)]
     for full in names:
         source, _, name = full.partition("::")
@@ -152,8 +244,8 @@ def _build_together(
         every = users[full]()
         if full.endswith("::split_ratio"):
             d = DIRECTIONS.index(full.split("::")[2])
-            for s, context in enumerate(contexts):
-                shown = context.split_reported[d]
+            for s in range(count):  # the stacked copy: the sessions' own may have moved on
+                shown = ctx.split_reported[d, s * n : (s + 1) * n]
                 if not shown.any():
                     continue
                 keep = shown.tolist()

@@ -50,8 +50,13 @@ class Scenario(ABC):
         """Register the scenario's SimPy processes on ``env`` (clock in ms)."""
 
     @abstractmethod
-    def apply(self, action_list: Any) -> None:
-        """Apply the policy of one ``env-action`` (record or list of records)."""
+    def apply(self, action_list: Any, *, checked: bool = False) -> None:
+        """Apply the policy of one ``env-action`` (record or list of records).
+
+        ``checked``: the policy passed :func:`~netgym_client.protocol.validate_action_list`
+        already (a client in this process checked the very object it hands over), so the
+        scenario does not check its form again.
+        """
 
     @abstractmethod
     def measure(self, now_ms: int) -> list[Record]:

@@ -1,0 +1,57 @@
+"""The lock-step vector path checks a policy's form once, in the client, and its limits still.
+
+The vector env builds every policy from its own action space and checks the message as the
+encoder would (``protocol.check_message``, the decoder's rules); the simulator then skips
+the repeat of ``validate_action_list`` on that very object. A policy from anywhere else (a
+single env, the wire) is checked by the scenario as ever, and the server's limits walk
+runs on every policy.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium
+import pytest
+
+import netgym_client
+from netgym_sim import limits
+from netgym_sim.scenarios import _gma_common
+
+OVERRIDES = {"env_config": {"steps_per_episode": 4, "episodes_per_session": 1}}
+
+
+def _spy(monkeypatch: pytest.MonkeyPatch, module: Any, name: str) -> list[int]:
+    calls: list[int] = []
+    original = getattr(module, name)
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, spy)
+    return calls
+
+
+@pytest.mark.parametrize("env_name", ["nqos_split", "qos_steer"])
+def test_the_vector_env_checks_the_form_once_and_the_limits_always(
+    env_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env_id = netgym_client.env_id(env_name)
+    vec = gymnasium.make_vec(
+        env_id, num_envs=3, vectorization_mode="vector_entry_point", config=OVERRIDES
+    )
+    single = gymnasium.make(env_id, config=OVERRIDES)
+    try:
+        vec.reset(seed=1)
+        single.reset(seed=1)
+        form = _spy(monkeypatch, _gma_common, "validate_action_list")
+        walks = _spy(monkeypatch, limits, "_walk")
+        vec.action_space.seed(1)
+        vec.step(vec.action_space.sample())
+        assert (len(form), len(walks)) == (0, 3)
+        single.step(single.action_space.sample())
+        assert (len(form), len(walks)) == (1, 4)  # a single env's policy: checked as ever
+    finally:
+        vec.close()
+        single.close()
