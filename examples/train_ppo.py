@@ -5,7 +5,7 @@ wheels). PPO is written here in ~150 lines of jax rather than taken from stable-
 sbx: both import torch, and the only torch PyPI offers for Linux x86-64 pulls the CUDA
 libraries (~2.7 GB of wheels); see the README's "Learning agents"::
 
-    python examples/train_ppo.py --steps 60000 --out results/ppo_nqos_split_paper
+    python examples/train_ppo.py --out results/ppo_nqos_split_paper   # 120,000 steps, ~5 min
 
 What the agent sees and does:
 
@@ -194,7 +194,7 @@ def train(
     *,
     envs: int = 8,
     rollout: int = 64,
-    episode_steps: int = 100,
+    episode_steps: int = 300,
     seed: int = 0,
     **hp: Any,
 ) -> tuple[PPO, RunningNorm, list[dict[str, float]], dict[str, Any]]:
@@ -383,10 +383,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--steps", type=int, default=60_000, help="environment steps to train")
+    p.add_argument("--steps", type=int, default=120_000, help="environment steps to train")
     p.add_argument("--envs", type=int, default=8, help="sessions stepped together")
     p.add_argument("--rollout", type=int, default=64, help="steps per session per rollout")
-    p.add_argument("--episode-steps", type=int, default=100, help="training episode length")
+    p.add_argument("--episode-steps", type=int, default=300, help="training episode length")
     p.add_argument("--lr", type=float, default=3e-4, help="Adam's learning rate")
     p.add_argument("--seed", type=int, default=0, help="the run's seed")
     p.add_argument("--eval-seeds", type=int, default=10, help="held-out seeds 0..K-1")
