@@ -383,7 +383,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--steps", type=int, default=120_000, help="environment steps to train")
+    p.add_argument("--steps", type=int, default=300_000, help="environment steps to train")
     p.add_argument("--envs", type=int, default=8, help="sessions stepped together")
     p.add_argument("--rollout", type=int, default=64, help="steps per session per rollout")
     p.add_argument("--episode-steps", type=int, default=300, help="training episode length")
