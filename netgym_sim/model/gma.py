@@ -51,7 +51,7 @@ import math
 import numpy as np
 import numpy.typing as npt
 
-from netgym_sim.model.topology import LTE, WIFI, FloatArray, IntArray
+from netgym_sim.model.topology import LTE, WIFI, FloatArray, IntArray, users_per_cell
 
 #: Share of a flow below which a link does not bound its in-order delivery (:func:`in_order_bits`).
 MIN_SHARE = 1e-9
@@ -257,13 +257,7 @@ def shared_wifi_buffer_bits(full_bits: FloatArray, group: IntArray, wifi: int) -
     fixtures/ns3 the Wi-Fi delay stays at 60–110 ms whether 1 or 4 users share an AP.
     """
     out = np.array(full_bits, dtype=np.float64)
-    member = group >= 0
-    if np.any(member):
-        where = np.where(member, group, 0)
-        counts = np.bincount(where[member], minlength=int(where.max()) + 1)
-        out[:, wifi] = np.where(
-            member, full_bits[:, wifi] / np.maximum(counts[where], 1), out[:, wifi]
-        )
+    out[:, wifi] = full_bits[:, wifi] / np.maximum(users_per_cell(group), 1)
     return out
 
 

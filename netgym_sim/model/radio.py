@@ -49,7 +49,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from netgym_sim.model.topology import FloatArray, IntArray
+from netgym_sim.model.topology import FloatArray, IntArray, users_per_cell
 
 __all__ = [
     "CONTENTION_CV",
@@ -332,12 +332,7 @@ def contention_factor(ap: IntArray, draw: FloatArray) -> FloatArray:
     :data:`CONTENTION_CV` for ``k`` users of the AP (``ap``: AP index, −1 none: factor 1);
     ``draw``: standard normal draws, one per user.
     """
-    member = ap >= 0
-    if not np.any(member):
-        return np.ones(ap.shape[0])
-    where = np.where(member, ap, 0)
-    counts = np.bincount(where[member], minlength=int(where.max()) + 1)
-    k = np.minimum(counts[where], len(CONTENTION_CV)) - 1
-    sigma = np.where(member, np.asarray(CONTENTION_CV)[np.maximum(k, 0)], 0.0)
+    k = np.minimum(users_per_cell(ap), len(CONTENTION_CV))
+    sigma = np.where(k > 0, np.asarray(CONTENTION_CV)[np.maximum(k - 1, 0)], 0.0)
     factor: FloatArray = np.clip(1.0 + sigma * draw, 0.5, 1.5)
     return factor

@@ -27,6 +27,7 @@ __all__ = [
     "Cells",
     "FloatArray",
     "IntArray",
+    "users_per_cell",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -37,6 +38,19 @@ WIFI, NR, LTE = 0, 1, 2
 NUM_LINKS = 3
 #: The technology names used in metric names, by link index.
 LINK_NAMES = ("wifi", "nr", "lte")
+
+
+def users_per_cell(cell: IntArray) -> IntArray:
+    """For each user, how many users share its cell (``cell``: cell index, −1 none: 0)."""
+    member = cell >= 0
+    if not np.any(member):
+        return np.zeros(cell.shape[0], dtype=np.int64)
+    where = np.where(member, cell, 0)
+    counts = np.bincount(where[member], minlength=int(where.max()) + 1)
+    shared: IntArray = np.where(member, counts[where], 0)
+    return shared
+
+
 #: Wire cell id meaning "no link / no measurement" (PROTOCOL.md §3).
 NO_CELL = 255
 

@@ -36,7 +36,7 @@ from netgym_sim.model.radio import (
     snr_db,
     wifi_profile,
 )
-from netgym_sim.model.topology import LTE, WIFI
+from netgym_sim.model.topology import LTE, WIFI, users_per_cell
 from netgym_sim.scenarios.nqos_split import NqosSplitScenario
 from tests.property.test_model_laws import by_name, run, seeds, small_config, split_action, values
 
@@ -251,3 +251,9 @@ def test_in_order_delivery_is_bounded_by_the_link_that_keeps_least_of_its_share(
             assert got[u] <= served[u, link] / share[link] * (1 + 1e-9) + 1e-6
     proportional = gma.in_order_bits(offered * 0.5, offered)
     np.testing.assert_allclose(proportional, offered.sum(axis=1) * 0.5, rtol=1e-9, atol=1e-6)
+
+
+@given(st.lists(st.integers(-1, 5), max_size=30))
+def test_users_per_cell_counts_the_users_of_each_users_cell(cells: list[int]) -> None:
+    got = users_per_cell(np.array(cells, dtype=np.int64))
+    assert got.tolist() == [cells.count(c) if c >= 0 else 0 for c in cells]
