@@ -202,7 +202,7 @@ class TcpSenders:
         window = np.where(self._phase == _STARTUP, BBR_HIGH_GAIN, BBR_CWND_GAIN)
         return pacing, window
 
-    def set_bbr_windows(self, rtt_ms: FloatArray, lte_bound: FloatArray | None = None) -> None:
+    def set_bbr_windows(self, rtt_ms: FloatArray, lte_bound: FloatArray) -> None:
         """Set every BBR flow's window for the next sub-step from its model of the path.
 
         ``lte_bound``: 1 for flows whose LTE queue is their longest; in ProbeBW their window
@@ -210,8 +210,7 @@ class TcpSenders:
         """
         if not self.bbr_any:
             return
-        if lte_bound is not None:
-            self._lte_bound = np.asarray(lte_bound, dtype=np.float64)
+        self._lte_bound = np.asarray(lte_bound, dtype=np.float64)
         rtt = np.maximum(rtt_ms, 1e-3)
         rtprop = np.where(np.isfinite(self.rtprop_ms), self.rtprop_ms, rtt)
         # Before the first delivery the initial window stands for the bandwidth estimate.
