@@ -253,3 +253,31 @@ def test_a_saturated_wifi_users_rate_varies_with_its_aps_load_as_in_ns3() -> Non
     for load, cvs in sides["ns3"].items():
         ns3, ours = statistics.median(cvs), statistics.median(sides["netgym"].get(load, [0.0]))
         assert abs(ours / ns3 - 1.0) <= TOLERANCE, (load, ns3, ours)
+
+
+def _same_ap_owd_spread(measurements: list[compare.Records], user_ids: list[int]) -> list[float]:
+    """Per interval and AP serving two users or more: std / mean of their Wi-Fi delays."""
+    owd = compare.user_table(measurements, "gma::wifi::dl::owd", user_ids)[20:]
+    cell = compare.user_table(measurements, "wifi::cell_id", user_ids)[20:]
+    out: list[float] = []
+    for t in range(owd.shape[0]):
+        for ap in np.unique(cell[t][np.isfinite(cell[t])]):
+            delays = owd[t][(cell[t] == ap) & np.isfinite(owd[t])]
+            if delays.size >= 2 and delays.mean() > 5.0:
+                out.append(float(delays.std() / delays.mean()))
+    return out
+
+
+def test_the_users_of_one_ap_report_one_queueing_delay_as_in_ns3() -> None:
+    """One transmit queue per AP: in ns-3's all-Wi-Fi recordings the users of one AP report
+    Wi-Fi delays within ~4 % of each other (median over intervals and APs)."""
+    ns3: list[float] = []
+    ours: list[float] = []
+    for path in recordings():
+        if "_tcp_wifi_" not in path.name:
+            continue
+        session = compare.recorded_session(read_recording(path))
+        ns3 += _same_ap_owd_spread(session.measurements, session.user_ids)
+        ours += _same_ap_owd_spread(compare.simulate(session), session.user_ids)
+    assert len(ns3) >= 100 and len(ours) >= 100
+    assert statistics.median(ns3) <= 0.10 and statistics.median(ours) <= 0.10
