@@ -568,8 +568,7 @@ class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
     # one place between them (netgym_client.vector).
     def _policy_for(self, action: np.ndarray) -> PolicyRecords:
         """Check ``action`` and turn it into the ``action_list`` to send."""
-        if self._link is None or self._stats is None or self._remaining <= 0:
-            raise NetGymError("no running session: call reset() first")
+        stats = self._running_stats()
         policy_action: np.ndarray | None = None
         arr = np.asarray(action)
         if not self._system_default and arr.size > 0:
@@ -580,10 +579,22 @@ class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
                 )
             policy_action = arr
             self._last_action = arr
-        return self.adapter.policy(policy_action, self._stats)
+        return self.adapter.policy(policy_action, stats)
 
-    def _outcome(self, stats: NetworkStats) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
-        """The step's result for the measurement that answered the policy."""
+    def _running_stats(self) -> NetworkStats:
+        """The last measurement of the running session (the one an action answers)."""
+        if self._link is None or self._stats is None or self._remaining <= 0:
+            raise NetGymError("no running session: call reset() first")
+        return self._stats
+
+    def _outcome(
+        self, stats: NetworkStats, seen: tuple[np.ndarray, float] | None = None
+    ) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        """The step's result for the measurement that answered the policy.
+
+        ``seen``: the adapter's observation and reward of ``stats``, when they were computed
+        already (a vector env computes many sessions' at once, the same values).
+        """
         self.current_step += 1
         self._stats = stats
         truncated = self.current_step >= self._steps_per_episode
@@ -592,8 +603,10 @@ class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
             self._end_session()  # the server has dropped it too: nothing to end there
         terminated = session_end and self._terminate_on_end
         truncated = truncated or (session_end and not terminated)
-        obs = self.adapter.observation(stats)
-        reward = float(self.adapter.reward(stats))
+        if seen is None:
+            obs, reward = self.adapter.observation(stats), float(self.adapter.reward(stats))
+        else:
+            obs, reward = seen
         return obs, reward, terminated, truncated, self._info(stats, session_end)
 
     def _info(self, stats: NetworkStats, session_end: bool) -> dict[str, Any]:

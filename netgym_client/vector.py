@@ -65,13 +65,60 @@ from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space, concatenate, create_empty_array, iterate
 
 from netgym_client.adapters import Adapter
-from netgym_client.adapters.base import PolicyRecords
+from netgym_client.adapters.base import PolicyRecords, template_record
+from netgym_client.adapters.nqos_split import NqosSplitAdapter
 from netgym_client.config import NetGymConfig
 from netgym_client.env import EMBEDDED, NetworkGymEnv, _InProcessLink
 from netgym_client.errors import ConfigError
 from netgym_client.stats import NetworkStats
 
 __all__ = ["NetworkGymVectorEnv"]
+
+
+#: The methods of NqosSplitAdapter that the array path computes for many sessions at once:
+#: a subclass that overrides one of them is asked one session at a time.
+_ARRAY_METHODS = (
+    "policy",
+    "prepare_action",
+    "observation",
+    "reward",
+    "info",
+    "rows",
+    "fill",
+    "clip_observation",
+    "reset_counts",
+    "split_weights_many",
+    "outcome_many",
+)
+
+
+def _array_adapter(adapter: Adapter) -> bool:
+    """Whether ``adapter`` is nqos_split's own, whose steps the array path computes."""
+    return isinstance(adapter, NqosSplitAdapter) and all(
+        getattr(type(adapter), name) is getattr(NqosSplitAdapter, name) for name in _ARRAY_METHODS
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class _SplitPolicy:
+    """nqos_split's policy (one ``gma::dl::split_weight`` record for users 1 … N) with its
+    weight rows as an array: the array path's form of what the adapter's ``policy`` sends."""
+
+    ts: int
+    weights: np.ndarray  # (N, L) float32, the rows normalize_split_weights gives
+
+    def records(self) -> PolicyRecords:
+        """The record the adapter's ``policy`` gives."""
+        return {
+            "name": "dl::split_weight",
+            "ts": self.ts,
+            "source": "gma",
+            "id": list(range(1, self.weights.shape[0] + 1)),
+            "value": self.weights.tolist(),
+        }
+
+
+Policy = PolicyRecords | _SplitPolicy
 
 
 @contextlib.contextmanager
@@ -166,6 +213,8 @@ class NetworkGymVectorEnv(gym.vector.VectorEnv[Any, Any, Any]):
         self._truncations = np.zeros(num_envs, dtype=np.bool_)
         self._autoreset = np.zeros(num_envs, dtype=np.bool_)
         self._reset_once = False
+        #: The array path (see the rules): nqos_split's own adapter, choosing the splits.
+        self._arrays = _array_adapter(first.adapter) and not first._system_default
 
     @property
     def spec(self) -> EnvSpec | None:
@@ -181,10 +230,14 @@ class NetworkGymVectorEnv(gym.vector.VectorEnv[Any, Any, Any]):
         self._spec = value
 
     # -- the sessions -----------------------------------------------------------------
-    def _advance(self, policies: Sequence[PolicyRecords | None]) -> list[NetworkStats | None]:
+    def _advance(
+        self, policies: Sequence[Policy | None], deferred: dict[int, Any]
+    ) -> list[NetworkStats | None]:
         """Run one interval of every session that has a policy; their measurements.
 
         The one place the vector env talks to its sessions (see the module's rules).
+        ``deferred`` gets the simulator's deferred measurement of each session answered by
+        one (the array path reads them together).
         """
         together = [
             i
@@ -193,32 +246,37 @@ class NetworkGymVectorEnv(gym.vector.VectorEnv[Any, Any, Any]):
         ]
         out: list[NetworkStats | None] = [None] * self.num_envs
         if len(together) > 1:
-            self._advance_together(together, policies, out)
+            self._advance_together(together, policies, out, deferred)
         else:
             together = []
         for i, (env, policy) in enumerate(zip(self.envs, policies, strict=True)):
             if policy is not None and out[i] is None and i not in together:
-                out[i] = env._act(policy)
+                out[i] = env._act(policy.records() if isinstance(policy, _SplitPolicy) else policy)
         return out
 
     def _advance_together(
         self,
         indices: list[int],
-        policies: Sequence[PolicyRecords | None],
+        policies: Sequence[Policy | None],
         out: list[NetworkStats | None],
+        deferred: dict[int, Any],
     ) -> None:
         """The lock-step path: every embedded session's step in one call of the simulator."""
         from netgym_sim.embedded import (  # noqa: PLC0415 (loads lazily)
             DeferredRecords,
+            SplitWeights,
             ask_together,
         )
 
         envs = [self.envs[i] for i in indices]
-        messages = []
+        messages: list[Any] = []
         for i in indices:
             policy = policies[i]
             assert policy is not None
-            messages.append(_InProcessLink.action_message(policy))
+            if isinstance(policy, _SplitPolicy):
+                messages.append(SplitWeights(policy.ts, policy.weights.astype(np.float64)))
+            else:
+                messages.append(_InProcessLink.action_message(policy))
         servers = [env._embedded_server() for env in envs]
         # every message passed protocol.check_message in action_message just now
         replies = ask_together(
@@ -229,6 +287,7 @@ class NetworkGymVectorEnv(gym.vector.VectorEnv[Any, Any, Any]):
             try:
                 if isinstance(reply, DeferredRecords):
                     out[i] = env._answered(partial(NetworkStats.deferred, reply))
+                    deferred[i] = reply
                 else:
                     out[i] = env._answer(reply)
             except Exception as exc:
@@ -299,8 +358,12 @@ class NetworkGymVectorEnv(gym.vector.VectorEnv[Any, Any, Any]):
 
     def _step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         per_env = list(iterate(self.action_space, actions))
+        adapter = self.envs[0].adapter
+        split = None
+        if self._arrays and isinstance(adapter, NqosSplitAdapter):
+            split = adapter.split_weights_many(actions)
         infos: dict[str, Any] = {}
-        policies: list[PolicyRecords | None] = []
+        policies: list[Policy | None] = []
         for i, env in enumerate(self.envs):
             if self._autoreset[i]:
                 self._env_obs[i], info = env.reset()
@@ -309,13 +372,24 @@ class NetworkGymVectorEnv(gym.vector.VectorEnv[Any, Any, Any]):
                 self._truncations[i] = False
                 infos = self._add_info(infos, info, i)
                 policies.append(None)
+            elif split is not None and env._embedded_server() is not None:
+                policies.append(_split_policy(env, per_env[i], split[0][i], int(split[1][i])))
             else:
                 policies.append(env._policy_for(per_env[i]))
-        measurements = self._advance(policies)
+        deferred: dict[int, Any] = {}
+        measurements = self._advance(policies, deferred)
+        seen = self._seen_together(deferred) if self._arrays else {}
         for i, stats in enumerate(measurements):
             if stats is None:
                 continue
-            obs, reward, terminated, truncated, info = self.envs[i]._outcome(stats)
+            env_seen = seen.get(i)
+            if env_seen is not None:
+                adapter = self.envs[i].adapter
+                adapter.reset_counts()
+                adapter.clipped_values = env_seen[2]
+            obs, reward, terminated, truncated, info = self.envs[i]._outcome(
+                stats, None if env_seen is None else env_seen[:2]
+            )
             self._env_obs[i] = obs
             self._rewards[i] = reward
             self._terminations[i] = terminated
@@ -333,7 +407,33 @@ class NetworkGymVectorEnv(gym.vector.VectorEnv[Any, Any, Any]):
             infos,
         )
 
+    def _seen_together(self, deferred: dict[int, Any]) -> dict[int, tuple[Any, float, int]]:
+        """The array path's observations, rewards and clip counts of the sessions answered
+        by deferred measurements, computed together; {} when the adapter cannot."""
+        if not deferred:
+            return {}
+        from netgym_sim.embedded import stacked_values  # noqa: PLC0415 (loads lazily)
+
+        indices = list(deferred)
+        measured = [deferred[i] for i in indices]
+        adapter = self.envs[indices[0]].adapter
+        assert isinstance(adapter, NqosSplitAdapter)
+        got = adapter.outcome_many(lambda key: stacked_values(measured, key))
+        if got is None:
+            return {}
+        observations, rewards, counts = got
+        return {i: (observations[j], rewards[j], int(counts[j])) for j, i in enumerate(indices)}
+
     def close_extras(self, **kwargs: Any) -> None:
         """Close every sub-environment (ending their sessions)."""
         for env in self.envs:
             env.close()
+
+
+def _split_policy(env: NetworkGymEnv, action: Any, weights: np.ndarray, clipped: int) -> Policy:
+    """What ``env._policy_for(action)`` gives, the weights computed already (array path)."""
+    stats = env._running_stats()
+    env._last_action = np.asarray(action)
+    env.adapter.clipped_action_values = clipped
+    ts = template_record(stats, "gma::dl::rate", "dl::split_weight", None, ids=())["ts"]
+    return _SplitPolicy(int(ts), weights)

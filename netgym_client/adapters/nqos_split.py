@@ -77,11 +77,12 @@ from __future__ import annotations
 
 import math
 import sys
+from collections.abc import Callable
 
 import gymnasium as gym
 import numpy as np
 
-from netgym_client.adapters._gma import GmaUserAdapter
+from netgym_client.adapters._gma import GMA_OBS_KEYS, GmaUserAdapter
 from netgym_client.adapters.base import PolicyRecords, template_record
 from netgym_client.config import NetGymConfig
 from netgym_client.errors import ConfigError
@@ -183,3 +184,86 @@ class NqosSplitAdapter(GmaUserAdapter):
         prepared = self.prepare_action(action)
         value = [] if prepared is None else normalize_split_weights(prepared).tolist()
         return template_record(stats, "gma::dl::rate", "dl::split_weight", value, ids=self.ids)
+
+    # -- many sessions at once (the embedded vector env) ------------------------------
+    def split_weights_many(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """The weight rows :meth:`policy` sends for each of ``actions`` (``(k, N, L)``),
+        computed for all in one numpy pass, and each action's count of values clipped into
+        the Box (its ``clipped_action_values``).
+
+        Returns ``(weights (k, N, L) float32, counts (k,) int)``, each weight row the
+        float32 row :func:`normalize_split_weights` gives; None when the stack is not one
+        that :meth:`prepare_action` takes as it is (another shape, a bool or non-numeric
+        dtype, a value that is not finite): then :meth:`policy`, one by one, says why.
+        """
+        arr = np.asarray(actions)
+        space = self.action_space
+        assert isinstance(space, gym.spaces.Box)
+        if (
+            arr.ndim != 3
+            or arr.shape[1:] != space.shape
+            or arr.dtype == np.bool_
+            or not np.issubdtype(arr.dtype, np.number)
+        ):
+            return None
+        values = arr.astype(np.float64)
+        if not np.all(np.isfinite(values)):
+            return None
+        low, high = space.low.astype(np.float64), space.high.astype(np.float64)
+        counts = np.count_nonzero((values < low) | (values > high), axis=(1, 2))
+        weights = np.clip(values, low, high).astype(space.dtype)
+        sums = weights.sum(axis=2)
+        zero = sums <= 0
+        weights[zero] = 0
+        weights[zero, 0] = 1
+        sums[zero] = 1
+        normalized: np.ndarray = weights / sums[..., None]
+        return normalized, counts
+
+    def outcome_many(
+        self, column: Callable[[str], np.ndarray | None]
+    ) -> tuple[np.ndarray, list[float], np.ndarray] | None:
+        """The observations and rewards of k measurements, given their per-user metrics.
+
+        ``column(key)`` gives metric ``key`` of every measurement, one row of users 1 … N
+        each (``(k, N)`` float64), or None when it cannot. Returns ``(observations (k, 3, N),
+        rewards, clipped-value counts (k,))``, each the one :meth:`observation` and
+        :meth:`reward` give for that measurement (no value is missing, so none is filled);
+        None when a metric they read is not given (then ask them one by one).
+        """
+        normalized = self.config.rl_config.get("reward_type") == "normalized_utility"
+        keys = [*GMA_OBS_KEYS, "gma::dl::owd"]
+        columns: dict[str, np.ndarray] = {}
+        for key in keys:
+            got = column(key)
+            if got is None or got.ndim != 2 or got.shape[1] != self.num_users:
+                return None
+            columns[key] = got
+        raw = np.stack([columns[key] for key in GMA_OBS_KEYS], axis=1)
+        space = self.observation_space
+        assert isinstance(space, gym.spaces.Box)
+        low, high = space.low.astype(np.float64), space.high.astype(np.float64)
+        nan = np.isnan(raw)
+        counts = np.count_nonzero(nan | (raw < low) | (raw > high), axis=(1, 2))
+        observations = np.clip(np.where(nan, low, raw), low, high).astype(space.dtype)
+        rate, owd = _row_means(columns["gma::dl::rate"]), columns["gma::dl::owd"]
+        if not normalized:
+            rewards = [utility_reward(r, d) for r, d in zip(rate, _row_means(owd), strict=True)]
+            return observations, rewards, counts
+        wifi, lte = _row_means(columns["wifi::dl::max_rate"]), _row_means(columns[GMA_OBS_KEYS[0]])
+        capacity = [w + c for w, c in zip(wifi, lte, strict=True)]
+        rewards = []
+        for r, c, row in zip(rate, capacity, owd, strict=True):
+            seen = row[row >= 0]
+            rewards.append(normalized_utility(r, c, float(np.mean(seen)) if seen.size else 0.0))
+        return observations, rewards, counts
+
+
+def _row_means(rows: np.ndarray) -> list[float]:
+    """:func:`record_mean` of each row (a record of every user, none empty)."""
+    with np.errstate(over="ignore"):
+        means = np.mean(rows, axis=1)
+    out: list[float] = means.tolist()
+    for i in np.flatnonzero(~np.isfinite(means)).tolist():
+        out[i] = float(np.sum(rows[i] / rows[i].size))
+    return out

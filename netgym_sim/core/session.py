@@ -19,11 +19,13 @@ Rules (PROTOCOL.md §3, §5; MODEL.md L21):
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from collections.abc import Mapping
 from typing import Any, overload
 
+import numpy as np
 import simpy
 
 from netgym_sim.errors import InvalidAction, InvalidEnvConfig, SessionStateError
@@ -31,12 +33,48 @@ from netgym_sim.limits import MAX_TIME_MS, Limits, check_action, check_env_start
 from netgym_sim.scenarios import Record, Scenario, scenario_class
 from netgym_sim.scenarios._gma_batch import DeferredRecords
 
-__all__ = ["Session", "session_seed", "subscriptions"]
+__all__ = ["Session", "SplitWeights", "session_seed", "subscriptions"]
 
 logger = logging.getLogger(__name__)
 
 #: Seed used when the env_config names none (the original custom env has no random_seed).
 DEFAULT_SEED = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class SplitWeights:
+    """An ``env-action`` of one ``gma::<direction>::split_weight`` record for users 1 … N,
+    its weight rows as an array: the embedded vector env's form of that policy.
+
+    A session takes it as it takes :meth:`action_list` (same checks, same effect, same
+    errors), without a JSON form to walk: the rows are numbers already.
+
+    Attributes:
+        ts: The ``ts`` it echoes.
+        weights: ``(N, links)`` float64, one row per user, the config's links in ns-3's order.
+        direction: ``"dl"`` or ``"ul"``.
+    """
+
+    ts: int
+    weights: np.ndarray
+    direction: str = "dl"
+
+    def action_list(self) -> list[dict[str, Any]]:
+        """The policy as the wire carries it (the original client's key order)."""
+        return [
+            {
+                "name": f"{self.direction}::split_weight",
+                "ts": self.ts,
+                "source": "gma",
+                "id": list(range(1, self.weights.shape[0] + 1)),
+                "value": self.weights.tolist(),
+            }
+        ]
+
+    def values_counted(self) -> int:
+        """How many JSON values :meth:`action_list` holds, as the limits count them."""
+        n, width = self.weights.shape
+        return int(7 + n * (2 + width))
 
 
 def _int_key(
@@ -199,23 +237,57 @@ class Session:
             SessionStateError: As :meth:`step`.
             InvalidAction: As :meth:`step`; the session is left as it was.
         """
+        self._check_running()
+        check_action(action_list, self.limits)
+        records = action_list if isinstance(action_list, list) else [action_list]
+        for i, record in enumerate(records):
+            self._check_echo(record.get("ts") if isinstance(record, dict) else None, i)
+        if apply:
+            if checked:
+                self.scenario.apply(action_list, checked=True)
+            else:  # the call every scenario has taken
+                self.scenario.apply(action_list)
+
+    def begin_split(self, split: SplitWeights) -> None:
+        """:meth:`begin_step` of ``split.action_list()``, its rows taken as an array.
+
+        The same checks in the same order, the same errors and the same effect; a policy
+        whose rows the scenario does not take as an array (another shape, a scenario with
+        its own rules for the rows, a request over the limits) goes through
+        :meth:`begin_step` itself.
+
+        Raises:
+            SessionStateError: As :meth:`step`.
+            InvalidAction: As :meth:`step`; the session is left as it was.
+        """
+        limits, weights = self.limits, split.weights
+        apply_split = getattr(self.scenario, "apply_split", None)
+        if (
+            apply_split is None
+            or weights.ndim != 2
+            or weights.shape[0] > limits.max_list_len
+            or weights.shape[1] > limits.max_list_len
+            or split.values_counted() > limits.max_values
+            or not np.all(np.abs(weights) <= limits.max_abs_number)  # NaN fails too
+        ):
+            self.begin_step(split.action_list())
+            return
+        self._check_running()
+        self._check_echo(split.ts, 0)
+        if not apply_split(split.direction, split.weights):
+            self.scenario.apply(split.action_list())
+
+    def _check_running(self) -> None:
         if self.last_ts is None:
             raise SessionStateError("env-action before the first measurement")
         if self.finished:
             raise SessionStateError(
                 f"the session ended after {self.total_measurements} measurements"
             )
-        check_action(action_list, self.limits)
-        records = action_list if isinstance(action_list, list) else [action_list]
-        for i, record in enumerate(records):
-            ts = record.get("ts") if isinstance(record, dict) else None
-            if ts != self.last_ts:
-                raise InvalidAction(
-                    f"action_list[{i}].ts: must echo the last measurement's ts "
-                    f"{self.last_ts}, got {ts!r}"
-                )
-        if apply:
-            if checked:
-                self.scenario.apply(action_list, checked=True)
-            else:  # the call every scenario has taken
-                self.scenario.apply(action_list)
+
+    def _check_echo(self, ts: Any, i: int) -> None:
+        if ts != self.last_ts:
+            raise InvalidAction(
+                f"action_list[{i}].ts: must echo the last measurement's ts "
+                f"{self.last_ts}, got {ts!r}"
+            )

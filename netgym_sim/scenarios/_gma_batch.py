@@ -40,7 +40,7 @@ from netgym_sim.scenarios._gma_records import (
 )
 from netgym_sim.scenarios.base import Record
 
-__all__ = ["DeferredRecords", "measure_together"]
+__all__ = ["DeferredRecords", "measure_together", "stacked_values"]
 
 #: IntervalStats fields with a leading direction axis (stacked along the user axis, 1).
 _DIRECTED = frozenset({"max_rate_mbps", "split_ratio_pct", "traffic_ratio_pct"})
@@ -206,6 +206,27 @@ class DeferredRecords:
             return records
         wanted = self.wanted
         return [r for r in records if f"{r['source']}::{r['name']}" in wanted]
+
+
+def stacked_values(measurements: Sequence[DeferredRecords], full: str) -> np.ndarray | None:
+    """The per-user metric ``full`` of each measurement, one row each: ``(k, N)`` float64,
+    row ``i`` what ``measurements[i].values(full)`` hands out (users 1 … N).
+
+    None when one of them hands out no such array (:meth:`DeferredRecords.values`) or their
+    user counts differ. Measurements of one shared pass are read in one numpy step.
+    """
+    if not measurements:
+        return None
+    group = measurements[0]._group
+    if all(m._group is group for m in measurements):
+        if full not in group.plain or not all(m._shows(full) for m in measurements):
+            return None
+        every = group.column(full).reshape(group.count, group.n)
+        return every[[m._index for m in measurements]]
+    rows = [m.values(full) for m in measurements]
+    if any(row is None for row in rows) or len({row[1].size for row in rows if row}) != 1:
+        return None
+    return np.stack([row[1] for row in rows if row is not None])
 
 
 def _build_together(group: _Group) -> list[list[Record]]:

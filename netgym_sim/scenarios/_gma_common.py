@@ -222,6 +222,31 @@ class GmaScenario(Scenario):
         records = action_list if isinstance(action_list, list) else [action_list]
         parsed = [self._parse_record(r, f"action_list[{i}]") for i, r in enumerate(records)]
         self._commit(parsed)
+        self._mark_missed(parsed)
+
+    def apply_split(self, direction: str, weights: np.ndarray) -> bool:
+        """:meth:`apply` of one ``gma::<direction>::split_weight`` record for users 1 … N
+        whose rows are ``weights`` (``(N, links)``, the config's links); same checks, same
+        effect. False (nothing done) when the rows are not of that shape, or not finite
+        numbers >= 0, or the scenario reads weight rows its own way: :meth:`apply` then."""
+        links = self.settings.links
+        if (
+            type(self)._weight_rows is not GmaScenario._weight_rows
+            or weights.shape != (self.num_users, len(links))
+            or not (np.all(np.isfinite(weights)) and np.all(weights >= 0.0))
+        ):
+            return False
+        rows = np.zeros((weights.shape[0], NUM_LINKS))
+        rows[:, list(links)] = weights
+        self._check_rows(rows, "action_list[0].value")
+        parsed: list[tuple[str, int, np.ndarray, np.ndarray | None]] = [
+            ("split", DIRECTIONS.index(direction), np.arange(self.num_users), rows)
+        ]
+        self._commit(parsed)
+        self._mark_missed(parsed)
+        return True
+
+    def _mark_missed(self, parsed: list[tuple[str, int, np.ndarray, np.ndarray | None]]) -> None:
         if self.reports_missed_split:
             # ns-3 marks the users the action gave no split in the traffic direction
             # (``value: []`` included); the other direction reports 0.

@@ -195,9 +195,9 @@ def test_a_step_leaves_the_garbage_collector_as_it_found_it(enabled: bool) -> No
     seen: list[bool] = []
     original = envs._advance
 
-    def advance(policies: Any) -> Any:
+    def advance(policies: Any, deferred: Any) -> Any:
         seen.append(gc.isenabled())
-        return original(policies)
+        return original(policies, deferred)
 
     envs._advance = advance  # type: ignore[method-assign]
     was = gc.isenabled()
