@@ -24,7 +24,10 @@ Rules (PROTOCOL.md §5, §7.3, §14):
 - ``server.address`` picks the path, and only the path: every observation, reward and info
   value is the same on each.
   ``"embedded"`` (the default) runs the simulated server's session in this process and hands
-  its records to :class:`NetworkStats` directly: no socket, no authentication, no JSON.
+  its records to :class:`NetworkStats` directly: no socket, no authentication, no JSON. A GMA
+  session's records are deferred there (built when something asks for them; the adapter
+  reads its per-user metrics as arrays), and nqos_split's own adapter hands its policies
+  over as arrays (:mod:`netgym_client.policy_arrays`).
   ``"embedded+tcp"`` starts an in-process :class:`~netgym_sim.serving.server.FakeServer` on a free
   loopback port and talks to it over ZeroMQ, PLAIN and JSON (for protocol tests).
   ``tcp://host:port`` (or ``ipc://``/``inproc://``) talks to that server, ours or a real one.
@@ -50,6 +53,7 @@ from netgym_client import protocol
 from netgym_client._config_schema import GMA_ENVS, NS3_MAX_USERS
 from netgym_client.adapters import Adapter, adapter_class
 from netgym_client.adapters.base import PolicyRecords
+from netgym_client.adapters.nqos_split import NqosSplitAdapter
 from netgym_client.client_ids import ClientIdLease, lease_client_id
 from netgym_client.config import NetGymConfig, load_config
 from netgym_client.errors import (
@@ -61,6 +65,7 @@ from netgym_client.errors import (
     ServerUnavailable,
 )
 from netgym_client.northbound import NorthboundClient
+from netgym_client.policy_arrays import SplitPolicy, array_adapter, split_policy
 from netgym_client.stats import NetworkStats
 
 if TYPE_CHECKING:
@@ -140,8 +145,21 @@ class _InProcessLink:
             logger.info("server asked for a restart (%s); retrying once", exc.message)
             return self._ask(msg)
 
-    def act(self, action_list: PolicyRecords) -> NetworkStats:
-        return self._ask(self.action_message(action_list))
+    def act(self, action_list: PolicyRecords | SplitPolicy) -> NetworkStats:
+        """The answer to one policy, asked as the vector env's lock step asks it: a GMA
+        session's records are deferred (built when asked for) and its model steps with no
+        SimPy clock (:func:`netgym_sim.embedded.ask_together`); a :class:`SplitPolicy` goes
+        as its array."""
+        from netgym_sim.embedded import DeferredRecords, ask_together  # noqa: PLC0415 (lazily)
+
+        if isinstance(action_list, SplitPolicy):
+            msg = action_list.message()
+        else:
+            msg = self.action_message(action_list)
+        reply = ask_together([self.server], [msg], deferred=True, checked=True)[0]
+        if isinstance(reply, DeferredRecords):
+            return NetworkStats.deferred(reply)
+        return _stats(reply)
 
     @staticmethod
     def action_message(action_list: PolicyRecords) -> protocol.EnvAction:
@@ -340,6 +358,8 @@ class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
         self._steps_per_episode = int(self.config.env_config["steps_per_episode"])
         self._terminate_on_end = bool(self.config.rl_config.get("terminate_on_session_end"))
         self._system_default = self.config.rl_config.get("agent") == "system_default"
+        #: nqos_split's own adapter choosing the splits: embedded policies go as arrays.
+        self._arrays = array_adapter(self.adapter) and not self._system_default
         self._remaining = 0
         self._sessions_started = 0
         self.current_step = 0
@@ -492,10 +512,14 @@ class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
         self._remaining = steps * episodes - 1
         return stats
 
-    def _act(self, action_list: PolicyRecords) -> NetworkStats:
+    def _act(self, action_list: PolicyRecords | SplitPolicy) -> NetworkStats:
         link = self._link
         assert link is not None
-        return self._answered(lambda: link.act(action_list))
+        if isinstance(action_list, SplitPolicy) and type(link) is _InProcessLink:
+            split = action_list
+            return self._answered(lambda: link.act(split))
+        records = action_list.records() if isinstance(action_list, SplitPolicy) else action_list
+        return self._answered(lambda: link.act(records))
 
     def _answer(self, reply: protocol.Message) -> NetworkStats:
         """The measurement in the embedded server's ``reply`` to the policy :meth:`_act` would
@@ -566,7 +590,7 @@ class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
 
     # The two halves of step(), so that a vector env can run every session's interval in
     # one place between them (netgym_client.vector).
-    def _policy_for(self, action: np.ndarray) -> PolicyRecords:
+    def _policy_for(self, action: np.ndarray) -> PolicyRecords | SplitPolicy:
         """Check ``action`` and turn it into the ``action_list`` to send."""
         stats = self._running_stats()
         policy_action: np.ndarray | None = None
@@ -579,6 +603,12 @@ class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
                 )
             policy_action = arr
             self._last_action = arr
+            if self._arrays and type(self._link) is _InProcessLink:
+                assert isinstance(self.adapter, NqosSplitAdapter)
+                split = self.adapter.split_weights_many(arr[None])
+                if split is not None:  # (else policy() says what is wrong)
+                    self.adapter.clipped_action_values = int(split[1][0])
+                    return split_policy(stats, split[0][0])
         return self.adapter.policy(policy_action, stats)
 
     def _running_stats(self) -> NetworkStats:

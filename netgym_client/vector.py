@@ -65,60 +65,18 @@ from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space, concatenate, create_empty_array, iterate
 
 from netgym_client.adapters import Adapter
-from netgym_client.adapters.base import PolicyRecords, template_record
+from netgym_client.adapters.base import PolicyRecords
 from netgym_client.adapters.nqos_split import NqosSplitAdapter
 from netgym_client.config import NetGymConfig
 from netgym_client.env import EMBEDDED, NetworkGymEnv, _InProcessLink
 from netgym_client.errors import ConfigError
+from netgym_client.policy_arrays import SplitPolicy, array_adapter, split_policy
 from netgym_client.stats import NetworkStats
 
 __all__ = ["NetworkGymVectorEnv"]
 
 
-#: The methods of NqosSplitAdapter that the array path computes for many sessions at once:
-#: a subclass that overrides one of them is asked one session at a time.
-_ARRAY_METHODS = (
-    "policy",
-    "prepare_action",
-    "observation",
-    "reward",
-    "info",
-    "rows",
-    "fill",
-    "clip_observation",
-    "reset_counts",
-    "split_weights_many",
-    "outcome_many",
-)
-
-
-def _array_adapter(adapter: Adapter) -> bool:
-    """Whether ``adapter`` is nqos_split's own, whose steps the array path computes."""
-    return isinstance(adapter, NqosSplitAdapter) and all(
-        getattr(type(adapter), name) is getattr(NqosSplitAdapter, name) for name in _ARRAY_METHODS
-    )
-
-
-@dataclasses.dataclass(frozen=True)
-class _SplitPolicy:
-    """nqos_split's policy (one ``gma::dl::split_weight`` record for users 1 … N) with its
-    weight rows as an array: the array path's form of what the adapter's ``policy`` sends."""
-
-    ts: int
-    weights: np.ndarray  # (N, L) float32, the rows normalize_split_weights gives
-
-    def records(self) -> PolicyRecords:
-        """The record the adapter's ``policy`` gives."""
-        return {
-            "name": "dl::split_weight",
-            "ts": self.ts,
-            "source": "gma",
-            "id": list(range(1, self.weights.shape[0] + 1)),
-            "value": self.weights.tolist(),
-        }
-
-
-Policy = PolicyRecords | _SplitPolicy
+Policy = PolicyRecords | SplitPolicy
 
 
 @contextlib.contextmanager
@@ -214,7 +172,7 @@ class NetworkGymVectorEnv(gym.vector.VectorEnv[Any, Any, Any]):
         self._autoreset = np.zeros(num_envs, dtype=np.bool_)
         self._reset_once = False
         #: The array path (see the rules): nqos_split's own adapter, choosing the splits.
-        self._arrays = _array_adapter(first.adapter) and not first._system_default
+        self._arrays = array_adapter(first.adapter) and not first._system_default
 
     @property
     def spec(self) -> EnvSpec | None:
@@ -251,7 +209,7 @@ class NetworkGymVectorEnv(gym.vector.VectorEnv[Any, Any, Any]):
             together = []
         for i, (env, policy) in enumerate(zip(self.envs, policies, strict=True)):
             if policy is not None and out[i] is None and i not in together:
-                out[i] = env._act(policy.records() if isinstance(policy, _SplitPolicy) else policy)
+                out[i] = env._act(policy)
         return out
 
     def _advance_together(
@@ -264,7 +222,6 @@ class NetworkGymVectorEnv(gym.vector.VectorEnv[Any, Any, Any]):
         """The lock-step path: every embedded session's step in one call of the simulator."""
         from netgym_sim.embedded import (  # noqa: PLC0415 (loads lazily)
             DeferredRecords,
-            SplitWeights,
             ask_together,
         )
 
@@ -273,8 +230,8 @@ class NetworkGymVectorEnv(gym.vector.VectorEnv[Any, Any, Any]):
         for i in indices:
             policy = policies[i]
             assert policy is not None
-            if isinstance(policy, _SplitPolicy):
-                messages.append(SplitWeights(policy.ts, policy.weights.astype(np.float64)))
+            if isinstance(policy, SplitPolicy):
+                messages.append(policy.message())
             else:
                 messages.append(_InProcessLink.action_message(policy))
         servers = [env._embedded_server() for env in envs]
@@ -435,5 +392,4 @@ def _split_policy(env: NetworkGymEnv, action: Any, weights: np.ndarray, clipped:
     stats = env._running_stats()
     env._last_action = np.asarray(action)
     env.adapter.clipped_action_values = clipped
-    ts = template_record(stats, "gma::dl::rate", "dl::split_weight", None, ids=())["ts"]
-    return _SplitPolicy(int(ts), weights)
+    return split_policy(stats, weights)

@@ -13,8 +13,8 @@ Rules:
 - Why the bits are the same: every value of a user record is computed element-wise from
   that user's statistics, and a per-cell value sums (or averages) its own cell's users in
   the same order (the stacked cells never mix two sessions).
-- ``deferred=True`` (the embedded vector env's lock-step path) builds no record: each
-  session of a shared pass gets a :class:`DeferredRecords`, which hands out one per-user
+- ``deferred=True`` (the embedded path, single env and vector env) builds no record: each
+  session, of a shared pass or alone, gets a :class:`DeferredRecords`, which hands out one per-user
   metric's values as an array (every session's computed in one numpy pass, on first
   demand) and builds the session's records, the same ones, only when asked for them.
 """
@@ -75,7 +75,7 @@ def measure_together(
         )
         groups.setdefault(key, []).append(i)
     for members in groups.values():
-        if len(members) == 1:
+        if len(members) == 1 and not deferred:
             i = members[0]
             stats, probed = measured[i]
             scenario = scenarios[i]

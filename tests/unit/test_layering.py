@@ -33,7 +33,10 @@ LAYERS: dict[str, list[tuple[str, tuple[str, ...]]]] = {
                 "netgym_client.client_ids",
             ),
         ),
-        ("transport, adapters", ("netgym_client.northbound", "netgym_client.adapters*")),
+        (
+            "transport, adapters",
+            ("netgym_client.northbound", "netgym_client.adapters*", "netgym_client.policy_arrays"),
+        ),
         ("recording format", ("netgym_client.recording", "netgym_client.recording.record")),
         (
             "env",

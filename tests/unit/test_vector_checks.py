@@ -1,10 +1,10 @@
-"""The lock-step vector path checks a policy's form once, in the client, and its limits still.
+"""The embedded path checks a policy's form once, in the client, and its limits still.
 
-The vector env builds every policy from its own action space and checks the message as the
-encoder would (``protocol.check_message``, the decoder's rules); the simulator then skips
-the repeat of ``validate_action_list`` on that very object. A policy from anywhere else (a
-single env, the wire) is checked by the scenario as ever, and the server's limits walk
-runs on every policy — except on nqos_split's array path, whose policies are not JSON at all
+The embedded env (single or vector) builds every policy from its own action space and checks
+the message as the encoder would (``protocol.check_message``, the decoder's rules); the
+simulator then skips the repeat of ``validate_action_list`` on that very object. A policy from
+the wire is checked by the scenario as ever, and the server's limits walk runs on every JSON
+policy — nqos_split's own policies on the embedded path are not JSON at all
 (:class:`netgym_sim.embedded.SplitWeights`: the rows an array of numbers, the limits counted,
 ``tests/property/test_split_weights_props.py``).
 """
@@ -17,6 +17,7 @@ import gymnasium
 import pytest
 
 import netgym_client
+from netgym_client import protocol
 from netgym_sim import limits
 from netgym_sim.scenarios import _gma_common
 
@@ -35,8 +36,8 @@ def _spy(monkeypatch: pytest.MonkeyPatch, module: Any, name: str) -> list[int]:
     return calls
 
 
-@pytest.mark.parametrize(("env_name", "walked"), [("nqos_split", 0), ("qos_steer", 3)])
-def test_the_vector_env_checks_the_form_once_and_the_limits_always(
+@pytest.mark.parametrize(("env_name", "walked"), [("nqos_split", 0), ("qos_steer", 1)])
+def test_the_embedded_path_checks_the_form_once_and_the_limits_always(
     env_name: str, walked: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     env_id = netgym_client.env_id(env_name)
@@ -51,9 +52,23 @@ def test_the_vector_env_checks_the_form_once_and_the_limits_always(
         walks = _spy(monkeypatch, limits, "_walk")
         vec.action_space.seed(1)
         vec.step(vec.action_space.sample())
-        assert (len(form), len(walks)) == (0, walked)
+        assert (len(form), len(walks)) == (0, 3 * walked)
         single.step(single.action_space.sample())
-        assert (len(form), len(walks)) == (1, walked + 1)  # a single env's policy: checked as ever
+        assert (len(form), len(walks)) == (0, 4 * walked)
+        # the same server asked as the wire asks it: the form is checked there
+        server = single.unwrapped._embedded_server()
+        assert server is not None
+        stats = single.unwrapped._stats
+        policy = {
+            "name": "dl::split_weight",
+            "ts": stats.ts,
+            "source": "gma",
+            "id": [],
+            "value": [],
+        }
+        reply = server.ask(protocol.EnvAction(action_list=[policy]))
+        assert isinstance(reply, protocol.EnvMeasurement)
+        assert (len(form), len(walks)) == (1, 4 * walked + 1)
     finally:
         vec.close()
         single.close()
