@@ -77,6 +77,11 @@ class SplitWeights:
         return int(7 + n * (2 + width))
 
 
+def _within(values: np.ndarray, bound: float) -> bool:
+    """Whether every value is a number within ``±bound`` (a NaN is not)."""
+    return values.size == 0 or bool(values.min() >= -bound and values.max() <= bound)
+
+
 def _int_key(
     env_config: Mapping[str, Any], key: str, *, minimum: int, maximum: int = MAX_TIME_MS
 ) -> int:
@@ -268,7 +273,7 @@ class Session:
             or weights.shape[0] > limits.max_list_len
             or weights.shape[1] > limits.max_list_len
             or split.values_counted() > limits.max_values
-            or not np.all(np.abs(weights) <= limits.max_abs_number)  # NaN fails too
+            or not _within(weights, limits.max_abs_number)
         ):
             self.begin_step(split.action_list())
             return

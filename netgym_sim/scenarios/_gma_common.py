@@ -233,7 +233,7 @@ class GmaScenario(Scenario):
         if (
             type(self)._weight_rows is not GmaScenario._weight_rows
             or weights.shape != (self.num_users, len(links))
-            or not (np.all(np.isfinite(weights)) and np.all(weights >= 0.0))
+            or not (weights.min() >= 0.0 and weights.max() < math.inf)  # NaN fails both
         ):
             return False
         rows = np.zeros((weights.shape[0], NUM_LINKS))
