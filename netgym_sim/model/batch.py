@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import weakref
 from collections.abc import Sequence
 from types import SimpleNamespace
 from typing import Any
@@ -311,21 +312,41 @@ class _Stacked:
 
 
 # -- the radio update ------------------------------------------------------------------------
+#: The part of a network's layout key that never changes (its params, direction, walk and
+#: shadowing), as a small number: computed once per network (the cell positions' bytes and
+#: the params' hashes were a few % of a lock-step step), equal numbers for equal parts.
+_STATIC_LAYOUTS: weakref.WeakKeyDictionary[MultiAccessNetwork, int] = weakref.WeakKeyDictionary()
+_LAYOUT_NUMBERS: dict[tuple[Any, ...], int] = {}
+#: Distinct layouts numbered before the numbering starts over (bounds the memory it holds).
+_MAX_LAYOUTS = 1024
+
+
+def _bound_layout_numbers() -> None:
+    """Start the numbering over when it holds too many layouts; called before a pass, never
+    within one (a pass compares numbers given under one numbering)."""
+    if len(_LAYOUT_NUMBERS) >= _MAX_LAYOUTS:
+        _LAYOUT_NUMBERS.clear()
+        _STATIC_LAYOUTS.clear()
+
+
 def _layout_key(net: MultiAccessNetwork) -> tuple[Any, ...]:
-    p = net.params
-    return (
-        p.area,
-        p.walk,
-        p.profiles,
-        tuple(c.positions_m.tobytes() for c in p.cells),
-        p.wifi_handover,
-        p.wifi_shared_band,
-        p.backhaul_delay_ms,
-        net._dir,
-        net.walk.moving,
-        tuple(shadow is None for shadow in net._shadow),
-        net._since_radio_ms,
-    )
+    number = _STATIC_LAYOUTS.get(net)
+    if number is None:
+        p = net.params
+        static = (
+            p.area,
+            p.walk,
+            p.profiles,
+            tuple(c.positions_m.tobytes() for c in p.cells),
+            p.wifi_handover,
+            p.wifi_shared_band,
+            p.backhaul_delay_ms,
+            net._dir,
+            net.walk.moving,
+            tuple(shadow is None for shadow in net._shadow),
+        )
+        number = _STATIC_LAYOUTS[net] = _LAYOUT_NUMBERS.setdefault(static, len(_LAYOUT_NUMBERS))
+    return (number, net._since_radio_ms)
 
 
 class _StackedWalk(RandomWalk):
@@ -376,6 +397,7 @@ def radio_update_together(nets: Sequence[MultiAccessNetwork]) -> None:
     radio once over their stacked users; each then numbers its own cells into sharing groups.
     """
     layouts: dict[tuple[Any, ...], list[MultiAccessNetwork]] = {}
+    _bound_layout_numbers()
     for net in nets:
         layouts.setdefault(_layout_key(net), []).append(net)
     for members in layouts.values():
@@ -451,6 +473,7 @@ def end_intervals_together(nets: Sequence[MultiAccessNetwork]) -> list[IntervalS
     """
     out: list[IntervalStats | None] = [None] * len(nets)
     groups: dict[tuple[Any, ...], list[int]] = {}
+    _bound_layout_numbers()
     for i, net in enumerate(nets):
         key = (_layout_key(net), net.acc.ms, net._step_ms, net.params.builtin_steer)
         groups.setdefault(key, []).append(i)
