@@ -29,7 +29,12 @@ from netgym_sim.core import session as session_module
 from netgym_sim.core.session import Session, SplitWeights
 from netgym_sim.errors import SimError
 from netgym_sim.limits import Limits
-from tests.property.test_vector_lockstep_props import _assert_info, _info_at, _small, _state
+from tests.property.test_vector_lockstep_props import (
+    _small,
+    _state,
+    assert_step_matches,
+    reset_matches,
+)
 
 #: Action values: inside and outside the Box [0, 1], zeros (all-zero rows) and whole numbers.
 _VALUES = st.one_of(
@@ -71,14 +76,8 @@ def test_the_array_path_gives_what_the_policy_path_gives(
 
     try:
         session_module.Session.begin_split = spy  # type: ignore[method-assign]
-        try:
-            firsts = [env.reset(seed=seed + i) for i, env in enumerate(singles)]
-        except Exception as exc:  # a config the simulator refuses: the vector env too
-            with pytest.raises(type(exc)):
-                vec.reset(seed=seed)
+        if not reset_matches(vec, singles, seed):
             return
-        vec.reset(seed=seed)
-        assert len(firsts) == num_envs
         space = vec.action_space
         ended = [False] * num_envs
         for t in range(5):
@@ -87,19 +86,7 @@ def test_the_array_path_gives_what_the_policy_path_gives(
             )
             if as_ints:
                 actions = np.rint(np.clip(actions, -5, 5)).astype(np.int64)
-            obs, rewards, terminations, truncations, infos = vec.step(actions)
-            for i, env in enumerate(singles):
-                where = f"step {t}, env {i}"
-                if ended[i]:
-                    single_obs, info = env.reset()
-                    reward, terminated, truncated = 0.0, False, False
-                else:
-                    single_obs, reward, terminated, truncated, info = env.step(actions[i])
-                ended[i] = terminated or truncated
-                assert obs[i].tobytes() == single_obs.tobytes(), where
-                assert rewards[i] == reward, where
-                assert (terminations[i], truncations[i]) == (terminated, truncated), where
-                _assert_info(_info_at(infos, i), info, where)
+            assert_step_matches(vec, singles, actions, ended, f"step {t}")
         assert calls, "the array path was taken"
     finally:
         session_module.Session.begin_split = original  # type: ignore[method-assign]

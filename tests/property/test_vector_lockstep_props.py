@@ -67,6 +67,42 @@ def _assert_info(batched: dict[str, Any], single: dict[str, Any], where: str) ->
             assert other == value, f"{where}.{key}: {other!r} != {value!r}"
 
 
+def reset_matches(vec: Any, singles: list[Any], seed: int) -> bool:
+    """``vec.reset(seed=seed)`` is each single env's ``reset(seed=seed + i)``; False when the
+    simulator refuses the config (the vector env too, with the same error type)."""
+    try:
+        firsts = [env.reset(seed=seed + i) for i, env in enumerate(singles)]
+    except NetGymError as exc:
+        with pytest.raises(type(exc)):
+            vec.reset(seed=seed)
+        return False
+    obs, infos = vec.reset(seed=seed)
+    for i, (first, info) in enumerate(firsts):
+        assert obs[i].tobytes() == first.tobytes(), f"reset {i}"
+        _assert_info(_info_at(infos, i), info, f"reset {i}")
+    return True
+
+
+def assert_step_matches(
+    vec: Any, singles: list[Any], actions: Any, ended: list[bool], where: str
+) -> None:
+    """One step of ``vec`` is one step of each single env with its action (``ended[i]``:
+    env ``i``'s episode ended, so this step resets it, as the vector env's autoreset does)."""
+    obs, rewards, terminations, truncations, infos = vec.step(actions)
+    for i, env in enumerate(singles):
+        here = f"{where}, env {i}"
+        if ended[i]:  # next-step autoreset: the new episode's first observation
+            single_obs, info = env.reset()
+            reward, terminated, truncated = 0.0, False, False
+        else:
+            single_obs, reward, terminated, truncated, info = env.step(actions[i])
+        ended[i] = terminated or truncated
+        assert obs[i].tobytes() == single_obs.tobytes(), here
+        assert rewards[i] == reward, here
+        assert (terminations[i], truncations[i]) == (terminated, truncated), here
+        _assert_info(_info_at(infos, i), info, here)
+
+
 def _compare(env_name: str, overrides: dict[str, Any], num_envs: int, seed: int) -> None:
     env_id = netgym_client.env_id(env_name)
     vec = gymnasium.make_vec(
@@ -77,33 +113,12 @@ def _compare(env_name: str, overrides: dict[str, Any], num_envs: int, seed: int)
         env_config = overrides["env_config"]
         session = int(env_config["steps_per_episode"]) * int(env_config["episodes_per_session"])
         steps = 2 * session + 2  # two sessions' ends and the autoresets after them
-        try:
-            firsts = [env.reset(seed=seed + i) for i, env in enumerate(singles)]
-        except NetGymError as exc:  # a config the simulator refuses: the vector env too
-            with pytest.raises(type(exc)):
-                vec.reset(seed=seed)
+        if not reset_matches(vec, singles, seed):
             return
-        obs, infos = vec.reset(seed=seed)
-        for i, (first, info) in enumerate(firsts):
-            assert obs[i].tobytes() == first.tobytes(), f"reset {i}"
-            _assert_info(_info_at(infos, i), info, f"reset {i}")
         vec.action_space.seed(seed)
         ended = [False] * num_envs
         for t in range(steps):
-            actions = vec.action_space.sample()
-            obs, rewards, terminations, truncations, infos = vec.step(actions)
-            for i, env in enumerate(singles):
-                where = f"step {t}, env {i}"
-                if ended[i]:  # next-step autoreset: the new episode's first observation
-                    single_obs, info = env.reset()
-                    reward, terminated, truncated = 0.0, False, False
-                else:
-                    single_obs, reward, terminated, truncated, info = env.step(actions[i])
-                ended[i] = terminated or truncated
-                assert obs[i].tobytes() == single_obs.tobytes(), where
-                assert rewards[i] == reward, where
-                assert (terminations[i], truncations[i]) == (terminated, truncated), where
-                _assert_info(_info_at(infos, i), info, where)
+            assert_step_matches(vec, singles, vec.action_space.sample(), ended, f"step {t}")
     finally:
         vec.close()
         for env in singles:
