@@ -26,8 +26,8 @@ Rules (PROTOCOL.md §5, §7.3, §14):
   ``"embedded"`` (the default) runs the simulated server's session in this process and hands
   its records to :class:`NetworkStats` directly: no socket, no authentication, no JSON. A GMA
   session's records are deferred there (built when something asks for them; the adapter
-  reads its per-user metrics as arrays), and nqos_split's own adapter hands its policies
-  over as arrays (:mod:`netgym_client.policy_arrays`).
+  reads its per-user metrics as arrays), and nqos_split's and qos_steer's own adapters hand
+  their policies over as arrays (:mod:`netgym_client.policy_arrays`).
   ``"embedded+tcp"`` starts an in-process :class:`~netgym_sim.serving.server.FakeServer` on a free
   loopback port and talks to it over ZeroMQ, PLAIN and JSON (for protocol tests).
   ``tcp://host:port`` (or ``ipc://``/``inproc://``) talks to that server, ours or a real one.
@@ -52,8 +52,8 @@ import numpy as np
 from netgym_client import protocol
 from netgym_client._config_schema import GMA_ENVS, NS3_MAX_USERS
 from netgym_client.adapters import Adapter, adapter_class
+from netgym_client.adapters._gma import GmaUserAdapter
 from netgym_client.adapters.base import PolicyRecords
-from netgym_client.adapters.nqos_split import NqosSplitAdapter
 from netgym_client.client_ids import ClientIdLease, lease_client_id
 from netgym_client.config import NetGymConfig, load_config
 from netgym_client.errors import (
@@ -358,7 +358,7 @@ class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
         self._steps_per_episode = int(self.config.env_config["steps_per_episode"])
         self._terminate_on_end = bool(self.config.rl_config.get("terminate_on_session_end"))
         self._system_default = self.config.rl_config.get("agent") == "system_default"
-        #: nqos_split's own adapter choosing the splits: embedded policies go as arrays.
+        #: nqos_split's or qos_steer's own adapter deciding: embedded policies go as arrays.
         self._arrays = array_adapter(self.adapter) and not self._system_default
         self._remaining = 0
         self._sessions_started = 0
@@ -604,11 +604,12 @@ class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
             policy_action = arr
             self._last_action = arr
             if self._arrays and type(self._link) is _InProcessLink:
-                assert isinstance(self.adapter, NqosSplitAdapter)
-                split = self.adapter.split_weights_many(arr[None])
-                if split is not None:  # (else policy() says what is wrong)
-                    self.adapter.clipped_action_values = int(split[1][0])
-                    return split_policy(stats, split[0][0])
+                adapter = self.adapter
+                assert isinstance(adapter, GmaUserAdapter)
+                many = adapter.policy_values_many(arr[None])
+                if many is not None:  # (else policy() says what is wrong)
+                    adapter.clipped_action_values = int(many[1][0])
+                    return split_policy(stats, adapter.POLICY_NAME, many[0][0])
         return self.adapter.policy(policy_action, stats)
 
     def _running_stats(self) -> NetworkStats:

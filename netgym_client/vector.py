@@ -65,8 +65,8 @@ from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space, concatenate, create_empty_array, iterate
 
 from netgym_client.adapters import Adapter
+from netgym_client.adapters._gma import GmaUserAdapter
 from netgym_client.adapters.base import PolicyRecords
-from netgym_client.adapters.nqos_split import NqosSplitAdapter
 from netgym_client.config import NetGymConfig
 from netgym_client.env import EMBEDDED, NetworkGymEnv, _InProcessLink
 from netgym_client.errors import ConfigError
@@ -316,9 +316,9 @@ class NetworkGymVectorEnv(gym.vector.VectorEnv[Any, Any, Any]):
     def _step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         per_env = list(iterate(self.action_space, actions))
         adapter = self.envs[0].adapter
-        split = None
-        if self._arrays and isinstance(adapter, NqosSplitAdapter):
-            split = adapter.split_weights_many(actions)
+        many = None
+        if self._arrays and isinstance(adapter, GmaUserAdapter):
+            many = adapter.policy_values_many(actions)
         infos: dict[str, Any] = {}
         policies: list[Policy | None] = []
         for i, env in enumerate(self.envs):
@@ -329,8 +329,8 @@ class NetworkGymVectorEnv(gym.vector.VectorEnv[Any, Any, Any]):
                 self._truncations[i] = False
                 infos = self._add_info(infos, info, i)
                 policies.append(None)
-            elif split is not None and env._embedded_server() is not None:
-                policies.append(_split_policy(env, per_env[i], split[0][i], int(split[1][i])))
+            elif many is not None and env._embedded_server() is not None:
+                policies.append(_split_policy(env, per_env[i], many[0][i], int(many[1][i])))
             else:
                 policies.append(env._policy_for(per_env[i]))
         deferred: dict[int, Any] = {}
@@ -374,7 +374,7 @@ class NetworkGymVectorEnv(gym.vector.VectorEnv[Any, Any, Any]):
         indices = list(deferred)
         measured = [deferred[i] for i in indices]
         adapter = self.envs[indices[0]].adapter
-        assert isinstance(adapter, NqosSplitAdapter)
+        assert isinstance(adapter, GmaUserAdapter)
         got = adapter.outcome_many(lambda key: stacked_values(measured, key))
         if got is None:
             return {}
@@ -387,9 +387,11 @@ class NetworkGymVectorEnv(gym.vector.VectorEnv[Any, Any, Any]):
             env.close()
 
 
-def _split_policy(env: NetworkGymEnv, action: Any, weights: np.ndarray, clipped: int) -> Policy:
-    """What ``env._policy_for(action)`` gives, the weights computed already (array path)."""
+def _split_policy(env: NetworkGymEnv, action: Any, values: np.ndarray, clipped: int) -> Policy:
+    """What ``env._policy_for(action)`` gives, its values computed already (array path)."""
     stats = env._running_stats()
     env._last_action = np.asarray(action)
-    env.adapter.clipped_action_values = clipped
-    return split_policy(stats, weights)
+    adapter = env.adapter
+    assert isinstance(adapter, GmaUserAdapter)
+    adapter.clipped_action_values = clipped
+    return split_policy(stats, adapter.POLICY_NAME, values)

@@ -12,8 +12,9 @@ What it opens:
   sessions' models advanced in lock step (:mod:`netgym_sim.core.batch`), with the replies
   each would give alone (or, asked for, :class:`DeferredRecords`: the same records, built
   on demand, their per-user metrics as arrays; :func:`stacked_values` reads one metric of
-  many such measurements as one array). A split-weight policy may come as
-  :class:`SplitWeights` (its rows as an array), answered as its ``env-action`` would be.
+  many such measurements as one array). A split-weight or steering policy may come as
+  :class:`SplitWeights` or :class:`SteerFlags` (its values as an array), answered as its
+  ``env-action`` would be.
 - :func:`fault_plan`: a fault plan checked and built from its spec (:mod:`netgym_sim.core.faults`).
 - :class:`FakeServer` and :class:`ReplayServer`: the simulated and the replaying server on a
   ZeroMQ socket; :func:`load_accounts` reads an accounts file for them.
@@ -32,7 +33,7 @@ from netgym_sim.core.backend import Backend, load_accounts
 from netgym_sim.core.batch import handle_actions
 from netgym_sim.core.faults import FaultInjector, FaultPlan
 from netgym_sim.core.handlers import handle_message
-from netgym_sim.core.session import SplitWeights
+from netgym_sim.core.session import ArrayPolicy, SplitWeights, SteerFlags
 from netgym_sim.replay.server import ReplayServer
 from netgym_sim.scenarios._gma_batch import DeferredRecords, stacked_values
 from netgym_sim.serving.server import FakeServer
@@ -45,6 +46,7 @@ __all__ = [
     "InProcessServer",
     "ReplayServer",
     "SplitWeights",
+    "SteerFlags",
     "add_serve_arguments",
     "ask_together",
     "fault_plan",
@@ -78,7 +80,7 @@ class InProcessServer:
 
 def ask_together(
     servers: Sequence[InProcessServer],
-    messages: Sequence[protocol.Message | SplitWeights],
+    messages: Sequence[protocol.Message | ArrayPolicy],
     *,
     deferred: bool = False,
     checked: bool = False,

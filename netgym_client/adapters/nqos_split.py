@@ -82,7 +82,7 @@ from collections.abc import Callable
 import gymnasium as gym
 import numpy as np
 
-from netgym_client.adapters._gma import GMA_OBS_KEYS, GmaUserAdapter
+from netgym_client.adapters._gma import GmaUserAdapter
 from netgym_client.adapters.base import PolicyRecords, template_record
 from netgym_client.config import NetGymConfig
 from netgym_client.errors import ConfigError
@@ -185,17 +185,13 @@ class NqosSplitAdapter(GmaUserAdapter):
         value = [] if prepared is None else normalize_split_weights(prepared).tolist()
         return template_record(stats, "gma::dl::rate", "dl::split_weight", value, ids=self.ids)
 
-    # -- many sessions at once (the embedded vector env) ------------------------------
-    def split_weights_many(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-        """The weight rows :meth:`policy` sends for each of ``actions`` (``(k, N, L)``),
-        computed for all in one numpy pass, and each action's count of values clipped into
-        the Box (its ``clipped_action_values``).
+    # -- many sessions at once (the embedded path) --------------------------------------
+    POLICY_NAME = "dl::split_weight"
 
-        Returns ``(weights (k, N, L) float32, counts (k,) int)``, each weight row the
-        float32 row :func:`normalize_split_weights` gives; None when the stack is not one
-        that :meth:`prepare_action` takes as it is (another shape, a bool or non-numeric
-        dtype, a value that is not finite): then :meth:`policy`, one by one, says why.
-        """
+    def policy_values_many(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """The weight rows :meth:`policy` sends for each of ``actions`` (``(k, N, L)``):
+        ``(weights (k, N, L) float32, counts (k,))``, each row the one
+        :func:`normalize_split_weights` gives; see :meth:`GmaUserAdapter.policy_values_many`."""
         arr = np.asarray(actions)
         space = self.action_space
         assert isinstance(space, gym.spaces.Box)
@@ -223,39 +219,24 @@ class NqosSplitAdapter(GmaUserAdapter):
     def outcome_many(
         self, column: Callable[[str], np.ndarray | None]
     ) -> tuple[np.ndarray, list[float], np.ndarray] | None:
-        """The observations and rewards of k measurements, given their per-user metrics.
-
-        ``column(key)`` gives metric ``key`` of every measurement, one row of users 1 … N
-        each (``(k, N)`` float64), or None when it cannot. Returns ``(observations (k, 3, N),
-        rewards, clipped-value counts (k,))``, each the one :meth:`observation` and
-        :meth:`reward` give for that measurement (no value is missing, so none is filled);
-        None when a metric they read is not given (then ask them one by one).
-        """
-        normalized = self.config.rl_config.get("reward_type") == "normalized_utility"
-        keys = [*GMA_OBS_KEYS, "gma::dl::owd"]
-        columns: dict[str, np.ndarray] = {}
-        for key in keys:
-            got = column(key)
-            if got is None or got.ndim != 2 or got.shape[1] != self.num_users:
-                return None
-            columns[key] = got
-        raw = np.stack([columns[key] for key in GMA_OBS_KEYS], axis=1)
-        space = self.observation_space
-        assert isinstance(space, gym.spaces.Box)
-        low, high = space.low.astype(np.float64), space.high.astype(np.float64)
-        nan = np.isnan(raw)
-        counts = np.count_nonzero(nan | (raw < low) | (raw > high), axis=(1, 2))
-        observations = np.clip(np.where(nan, low, raw), low, high).astype(space.dtype)
-        rate, owd = _row_means(columns["gma::dl::rate"]), columns["gma::dl::owd"]
-        if not normalized:
-            rewards = [utility_reward(r, d) for r, d in zip(rate, _row_means(owd), strict=True)]
+        """See :meth:`GmaUserAdapter.outcome_many` (both reward types)."""
+        seen = self.observations_many(column)
+        rate, owd = column("gma::dl::rate"), column("gma::dl::owd")
+        if seen is None or rate is None or owd is None or owd.shape != rate.shape:
+            return None
+        observations, counts = seen
+        rates = _row_means(rate)
+        if self.config.rl_config.get("reward_type") != "normalized_utility":
+            rewards = [utility_reward(r, d) for r, d in zip(rates, _row_means(owd), strict=True)]
             return observations, rewards, counts
-        wifi, lte = _row_means(columns["wifi::dl::max_rate"]), _row_means(columns[GMA_OBS_KEYS[0]])
-        capacity = [w + c for w, c in zip(wifi, lte, strict=True)]
+        wifi, lte = column("wifi::dl::max_rate"), column("lte::dl::max_rate")
+        assert wifi is not None and lte is not None  # (observations_many read them)
+        capacity = [w + c for w, c in zip(_row_means(wifi), _row_means(lte), strict=True)]
         rewards = []
-        for r, c, row in zip(rate, capacity, owd, strict=True):
-            seen = row[row >= 0]
-            rewards.append(normalized_utility(r, c, float(np.mean(seen)) if seen.size else 0.0))
+        for r, c, row in zip(rates, capacity, owd, strict=True):
+            delivered = row[row >= 0]
+            mean = float(np.mean(delivered)) if delivered.size else 0.0
+            rewards.append(normalized_utility(r, c, mean))
         return observations, rewards, counts
 
 

@@ -47,6 +47,8 @@ MultiDiscrete([2 2 2 2 2 2 2 2])
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import gymnasium as gym
 import numpy as np
 
@@ -88,3 +90,32 @@ class QosSteerAdapter(GmaUserAdapter):
         prepared = self.prepare_action(action)
         value = [] if prepared is None else [int(v) for v in prepared]
         return template_record(stats, "gma::dl::rate", "wifi::dl::split_ratio", value, ids=self.ids)
+
+    # -- many sessions at once (the embedded path) --------------------------------------
+    POLICY_NAME = "wifi::dl::split_ratio"
+
+    def policy_values_many(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """The 0/1 choices :meth:`policy` sends for each of ``actions`` (``(k, N)``):
+        ``(choices (k, N) int64, zero counts)`` (a discrete action is never clipped); see
+        :meth:`GmaUserAdapter.policy_values_many`."""
+        arr = np.asarray(actions)
+        if arr.dtype == np.bool_:
+            arr = arr.astype(np.int64)
+        if arr.ndim != 2 or arr.shape[1:] != self.action_space.shape:
+            return None
+        if not np.issubdtype(arr.dtype, np.number):
+            return None
+        values = arr.astype(np.float64)
+        if not np.all((values == 0.0) | (values == 1.0)):  # NaN and the rest: policy() says
+            return None
+        return values.astype(np.int64), np.zeros(arr.shape[0], dtype=np.int64)
+
+    def outcome_many(
+        self, column: Callable[[str], np.ndarray | None]
+    ) -> tuple[np.ndarray, list[float], np.ndarray] | None:
+        """See :meth:`GmaUserAdapter.outcome_many`."""
+        seen, qos = self.observations_many(column), column(QOS_RATE_KEY)
+        if seen is None or qos is None:
+            return None
+        served = np.count_nonzero(qos > QOS_RATE_THRESHOLD_MBPS, axis=1)
+        return seen[0], [float(n) for n in served.tolist()], seen[1]

@@ -53,7 +53,7 @@ from typing import Protocol
 from netgym_client import protocol
 from netgym_client.errors import ConfigError
 from netgym_client.protocol import identity_text as _t
-from netgym_sim.core.session import Session, SplitWeights
+from netgym_sim.core.session import ArrayPolicy, Session
 from netgym_sim.errors import SimError, UnknownEnvironment
 from netgym_sim.limits import Limits, LogTally, echo
 from netgym_sim.scenarios import SCENARIOS, Record
@@ -391,7 +391,7 @@ class Backend:
     def begin_action(
         self,
         identity: bytes,
-        msg: protocol.EnvAction | SplitWeights,
+        msg: protocol.EnvAction | ArrayPolicy,
         apply_action: bool = True,
         *,
         checked: bool = False,
@@ -401,8 +401,8 @@ class Backend:
         Or the reply that ends the exchange here (no session, a refused policy). The caller
         advances the session's model to :attr:`Session.next_ts` (:meth:`Session.run_clock`,
         or many sessions' models in lock step) and then calls :meth:`finish_action`.
-        ``checked``: as :meth:`Session.begin_step`'s. A :class:`SplitWeights` policy (the
-        embedded vector env's) is taken by :meth:`Session.begin_split`.
+        ``checked``: as :meth:`Session.begin_step`'s. An :class:`ArrayPolicy` (the embedded
+        env's) is taken by :meth:`Session.begin_array`.
         """
         refusal = self.check_identity(identity)
         if refusal is not None:
@@ -411,9 +411,9 @@ class Backend:
         if entry is None:
             return protocol.ErrorReply(NO_MAPPING_MSG)
         try:
-            if isinstance(msg, SplitWeights) and apply_action:
-                entry.session.begin_split(msg)
-            elif isinstance(msg, SplitWeights):
+            if isinstance(msg, ArrayPolicy) and apply_action:
+                entry.session.begin_array(msg)
+            elif isinstance(msg, ArrayPolicy):
                 entry.session.begin_step(msg.action_list(), apply=False)
             else:
                 entry.session.begin_step(msg.action_list, apply=apply_action, checked=checked)

@@ -20,10 +20,10 @@ Rules:
 - The other scenarios (custom: no model; rmcat: its sender, queue and feedback are SimPy
   processes) run their own clock, one session after another, as in :meth:`Session.step`.
 - A message that is not an ``env-action``, or a backend with a fault plan, is answered by
-  ``handle_message`` on its own, in its place. A :class:`SplitWeights` policy (the embedded
-  vector env's array form of a split-weight ``env-action``) is answered as its
-  ``env-action`` would be (:meth:`Session.begin_split`); with a fault plan, it is sent as
-  that ``env-action``.
+  ``handle_message`` on its own, in its place. An :class:`ArrayPolicy` (the embedded env's
+  array form of a split-weight or steering ``env-action``) is answered as its ``env-action``
+  would be (:meth:`Session.begin_array`); with a fault plan, it is sent as that
+  ``env-action``.
 - An error costs its session only, with the reply ``handle_message`` gives; a failure of
   the lock-step advance itself costs every session in it.
 - ``deferred=True`` (the embedded vector env): the sessions of a shared record pass are
@@ -39,7 +39,7 @@ from collections.abc import Callable, Sequence
 from netgym_client import protocol
 from netgym_sim.core.backend import Backend
 from netgym_sim.core.handlers import handle_message, internal_error
-from netgym_sim.core.session import Session, SplitWeights
+from netgym_sim.core.session import ArrayPolicy, Session
 from netgym_sim.errors import SimError
 from netgym_sim.model.network import MultiAccessNetwork
 from netgym_sim.scenarios import Record
@@ -50,7 +50,7 @@ __all__ = ["handle_actions"]
 
 logger = logging.getLogger(__name__)
 
-Item = tuple[Backend, bytes, protocol.Message | SplitWeights]
+Item = tuple[Backend, bytes, protocol.Message | ArrayPolicy]
 
 
 def _lockstep_model(session: Session) -> MultiAccessNetwork | None:
@@ -79,10 +79,10 @@ def handle_actions(
     begun: list[tuple[int, Session]] = []
     for i, (backend, identity, policy) in enumerate(items):
         msg = policy
-        if isinstance(policy, SplitWeights) and backend.faults is not None:
+        if isinstance(policy, ArrayPolicy) and backend.faults is not None:
             msg = protocol.EnvAction(action_list=policy.action_list())  # as the wire has it
-        if backend.faults is not None or not isinstance(msg, protocol.EnvAction | SplitWeights):
-            assert not isinstance(msg, SplitWeights)
+        if backend.faults is not None or not isinstance(msg, protocol.EnvAction | ArrayPolicy):
+            assert not isinstance(msg, ArrayPolicy)
             replies[i] = handle_message(backend, identity, msg)[0][1]
             continue
         try:

@@ -23,17 +23,31 @@ import dataclasses
 import logging
 import math
 from collections.abc import Mapping
-from typing import Any, overload
+from typing import Any, ClassVar, overload
 
 import numpy as np
 import simpy
 
 from netgym_sim.errors import InvalidAction, InvalidEnvConfig, SessionStateError
-from netgym_sim.limits import MAX_TIME_MS, Limits, check_action, check_env_start, echo
+from netgym_sim.limits import (
+    MAX_EXACT_INT,
+    MAX_TIME_MS,
+    Limits,
+    check_action,
+    check_env_start,
+    echo,
+)
 from netgym_sim.scenarios import Record, Scenario, scenario_class
 from netgym_sim.scenarios._gma_batch import DeferredRecords
 
-__all__ = ["Session", "SplitWeights", "session_seed", "subscriptions"]
+__all__ = [
+    "ArrayPolicy",
+    "Session",
+    "SplitWeights",
+    "SteerFlags",
+    "session_seed",
+    "subscriptions",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -42,39 +56,69 @@ DEFAULT_SEED = 0
 
 
 @dataclasses.dataclass(frozen=True)
-class SplitWeights:
-    """An ``env-action`` of one ``gma::<direction>::split_weight`` record for users 1 … N,
-    its weight rows as an array: the embedded vector env's form of that policy.
+class ArrayPolicy:
+    """An ``env-action`` of one ``gma`` record for users 1 … N whose values are an array:
+    the embedded env's form of the policies of nqos_split's and qos_steer's own adapters.
 
     A session takes it as it takes :meth:`action_list` (same checks, same effect, same
-    errors), without a JSON form to walk: the rows are numbers already.
+    errors), without a JSON form to walk: the values are numbers already. The kinds:
+    :class:`SplitWeights` and :class:`SteerFlags`.
 
     Attributes:
         ts: The ``ts`` it echoes.
-        weights: ``(N, links)`` float64, one row per user, the config's links in ns-3's order.
+        values: One entry per user (a row, or a number).
         direction: ``"dl"`` or ``"ul"``.
     """
 
     ts: int
-    weights: np.ndarray
+    values: np.ndarray
     direction: str = "dl"
+
+    #: The record's ``name`` with ``{d}`` for the direction.
+    NAME: ClassVar[str] = ""
+
+    @property
+    def name(self) -> str:
+        """The record's ``name``."""
+        return self.NAME.format(d=self.direction)
 
     def action_list(self) -> list[dict[str, Any]]:
         """The policy as the wire carries it (the original client's key order)."""
         return [
             {
-                "name": f"{self.direction}::split_weight",
+                "name": self.name,
                 "ts": self.ts,
                 "source": "gma",
-                "id": list(range(1, self.weights.shape[0] + 1)),
-                "value": self.weights.tolist(),
+                "id": list(range(1, self.values.shape[0] + 1)),
+                "value": self.values.tolist(),
             }
         ]
 
     def values_counted(self) -> int:
-        """How many JSON values :meth:`action_list` holds, as the limits count them."""
-        n, width = self.weights.shape
-        return int(7 + n * (2 + width))
+        """How many JSON values :meth:`action_list` holds, as the limits count them (the
+        list, the record, its three scalars, the ids and the values with their lists)."""
+        return int(
+            7
+            + self.values.shape[0]
+            + self.values.size
+            + self.values.shape[0] * (self.values.ndim - 1)
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class SplitWeights(ArrayPolicy):
+    """``gma::<d>::split_weight``: ``(N, links)`` float64 weight rows, the config's links in
+    ns-3's order (nqos_split's policy)."""
+
+    NAME: ClassVar[str] = "{d}::split_weight"
+
+
+@dataclasses.dataclass(frozen=True)
+class SteerFlags(ArrayPolicy):
+    """``gma::wifi::<d>::split_ratio``: ``(N,)`` int64, 1 = Wi-Fi, 0 = LTE (qos_steer's
+    policy, as the original client sends it)."""
+
+    NAME: ClassVar[str] = "wifi::{d}::split_ratio"
 
 
 def _within(values: np.ndarray, bound: float) -> bool:
@@ -253,34 +297,34 @@ class Session:
             else:  # the call every scenario has taken
                 self.scenario.apply(action_list)
 
-    def begin_split(self, split: SplitWeights) -> None:
-        """:meth:`begin_step` of ``split.action_list()``, its rows taken as an array.
+    def begin_array(self, policy: ArrayPolicy) -> None:
+        """:meth:`begin_step` of ``policy.action_list()``, its values taken as an array.
 
         The same checks in the same order, the same errors and the same effect; a policy
-        whose rows the scenario does not take as an array (another shape, a scenario with
-        its own rules for the rows, a request over the limits) goes through
-        :meth:`begin_step` itself.
+        whose values the scenario does not take as an array (another shape, a scenario with
+        its own rules for them, a request over the limits) goes through :meth:`begin_step`
+        itself.
 
         Raises:
             SessionStateError: As :meth:`step`.
             InvalidAction: As :meth:`step`; the session is left as it was.
         """
-        limits, weights = self.limits, split.weights
-        apply_split = getattr(self.scenario, "apply_split", None)
+        limits, values = self.limits, policy.values
+        whole = values.dtype.kind in "iu"
+        apply_array = getattr(self.scenario, "apply_array", None)
         if (
-            apply_split is None
-            or weights.ndim != 2
-            or weights.shape[0] > limits.max_list_len
-            or weights.shape[1] > limits.max_list_len
-            or split.values_counted() > limits.max_values
-            or not _within(weights, limits.max_abs_number)
+            apply_array is None
+            or values.ndim not in (1, 2)
+            or max(values.shape) > limits.max_list_len
+            or policy.values_counted() > limits.max_values
+            or not _within(values, MAX_EXACT_INT if whole else limits.max_abs_number)
         ):
-            self.begin_step(split.action_list())
+            self.begin_step(policy.action_list())
             return
         self._check_running()
-        self._check_echo(split.ts, 0)
-        if not apply_split(split.direction, split.weights):
-            self.scenario.apply(split.action_list())
+        self._check_echo(policy.ts, 0)
+        if not apply_array(policy.name, values):
+            self.scenario.apply(policy.action_list())
 
     def _check_running(self) -> None:
         if self.last_ts is None:

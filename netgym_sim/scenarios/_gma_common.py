@@ -224,11 +224,20 @@ class GmaScenario(Scenario):
         self._commit(parsed)
         self._mark_missed(parsed)
 
-    def apply_split(self, direction: str, weights: np.ndarray) -> bool:
-        """:meth:`apply` of one ``gma::<direction>::split_weight`` record for users 1 … N
-        whose rows are ``weights`` (``(N, links)``, the config's links); same checks, same
-        effect. False (nothing done) when the rows are not of that shape, or not finite
-        numbers >= 0, or the scenario reads weight rows its own way: :meth:`apply` then."""
+    def apply_array(self, name: str, values: np.ndarray) -> bool:
+        """:meth:`apply` of one ``gma::<name>`` record for users 1 … N whose ``value`` is
+        ``values`` as an array; same checks, same effect. False (nothing done) when the
+        scenario does not take that record so: :meth:`apply` then. Here: split weights
+        (``<d>::split_weight``, :meth:`_apply_weights`)."""
+        direction, _, knob = name.partition("::")
+        if knob == "split_weight" and direction in DIRECTIONS:
+            return self._apply_weights(direction, values)
+        return False
+
+    def _apply_weights(self, direction: str, weights: np.ndarray) -> bool:
+        """The split weight rows ``weights`` (``(N, links)``, the config's links); False
+        when they are not of that shape, or not finite numbers >= 0, or the scenario reads
+        weight rows its own way."""
         links = self.settings.links
         if (
             type(self)._weight_rows is not GmaScenario._weight_rows
@@ -240,12 +249,17 @@ class GmaScenario(Scenario):
         rows[:, list(links)] = weights
         if not weights.sum(axis=1).min() > 0.0:  # (the config's links all have cells)
             self._check_rows(rows, "action_list[0].value")
+        self.commit_split(direction, rows)
+        return True
+
+    def commit_split(self, direction: str, rows: np.ndarray) -> None:
+        """Give every user the split rows ``rows`` (``(N, 3)``, checked) in ``direction``, as
+        an action's one split record for users 1 … N does."""
         parsed: list[tuple[str, int, np.ndarray, np.ndarray | None]] = [
             ("split", DIRECTIONS.index(direction), np.arange(self.num_users), rows)
         ]
         self._commit(parsed)
         self._mark_missed(parsed)
-        return True
 
     def _mark_missed(self, parsed: list[tuple[str, int, np.ndarray, np.ndarray | None]]) -> None:
         if self.reports_missed_split:

@@ -38,6 +38,23 @@ class QosSteerScenario(GmaScenario):
             knobs[f"gma::wifi::{d}::split_ratio"] = self._steer_flags
         return knobs
 
+    def apply_array(self, name: str, values: np.ndarray) -> bool:
+        """:meth:`GmaScenario.apply_array`, and the original client's steering flags
+        (``wifi::<d>::split_ratio``: ``(N,)`` 0/1 integers)."""
+        source, _, rest = name.partition("::")
+        direction, _, knob = rest.partition("::")
+        if source != "wifi" or knob != "split_ratio" or direction not in ("dl", "ul"):
+            return super().apply_array(name, values)
+        if values.shape != (self.num_users,) or values.dtype.kind not in "iu":
+            return False
+        if not np.all((values == 0) | (values == 1)):
+            return False
+        rows = np.zeros((values.shape[0], NUM_LINKS))
+        rows[np.arange(values.shape[0]), np.where(values == 1, WIFI, LTE)] = 1.0
+        self._check_rows(rows, "action_list[0].value")
+        self.commit_split(direction, rows)
+        return True
+
     def _steer_flags(self, values: list[Any], where: str) -> np.ndarray:
         rows = np.zeros((len(values), NUM_LINKS))
         for i, value in enumerate(values):

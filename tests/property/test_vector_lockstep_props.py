@@ -85,10 +85,12 @@ def reset_matches(vec: Any, singles: list[Any], seed: int) -> bool:
 
 def assert_step_matches(
     vec: Any, singles: list[Any], actions: Any, ended: list[bool], where: str
-) -> None:
+) -> list[tuple[Any, ...]]:
     """One step of ``vec`` is one step of each single env with its action (``ended[i]``:
-    env ``i``'s episode ended, so this step resets it, as the vector env's autoreset does)."""
+    env ``i``'s episode ended, so this step resets it, as the vector env's autoreset does);
+    the single envs' results."""
     obs, rewards, terminations, truncations, infos = vec.step(actions)
+    results = []
     for i, env in enumerate(singles):
         here = f"{where}, env {i}"
         if ended[i]:  # next-step autoreset: the new episode's first observation
@@ -101,6 +103,8 @@ def assert_step_matches(
         assert rewards[i] == reward, here
         assert (terminations[i], truncations[i]) == (terminated, truncated), here
         _assert_info(_info_at(infos, i), info, here)
+        results.append((single_obs, reward, terminated, truncated, info))
+    return results
 
 
 def _compare(env_name: str, overrides: dict[str, Any], num_envs: int, seed: int) -> None:

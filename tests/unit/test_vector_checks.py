@@ -6,7 +6,7 @@ simulator then skips the repeat of ``validate_action_list`` on that very object.
 the wire is checked by the scenario as ever, and the server's limits walk runs on every JSON
 policy — nqos_split's own policies on the embedded path are not JSON at all
 (:class:`netgym_sim.embedded.SplitWeights`: the rows an array of numbers, the limits counted,
-``tests/property/test_split_weights_props.py``).
+``tests/property/test_array_policy_props.py``).
 """
 
 from __future__ import annotations
