@@ -13,9 +13,12 @@ module imports no Ray: the creator only reads those two attributes.
 - ``server``: ``None`` or ``"embedded"`` (default): the simulator runs inside the runner's
   process, no server anywhere; ``"tcp://host:port"``: a NetworkGym server (netgym's or the
   original), each environment with its own ``client_id``.
-- ``client_id``: the first client id (default 0). Environment ``v`` of runner ``w`` takes
-  ``client_id + w * envs_per_runner + v``, distinct across the whole cluster (the machine-
-  local ``"auto"`` lease of :mod:`netgym_client.client_ids` cannot see other machines).
+- ``client_id``: the first client id (default 0). Runner ``w`` (``worker_index``) owns the
+  ids ``client_id + w * envs_per_runner`` up to ``envs_per_runner`` of them, and each env it
+  builds takes the lowest one no open env of this process holds (RLlib gives every env of a
+  runner the same context, ``vector_index`` 0), so the ids are distinct across the whole
+  cluster; the machine-local ``"auto"`` lease of :mod:`netgym_client.client_ids` cannot see
+  other machines. Closing the env frees its id.
 - ``envs_per_runner``: RLlib's ``num_envs_per_env_runner`` (default 1).
 
 Spaces: the observation is flattened to one dimension, and so is a ``Box`` action of more
@@ -25,6 +28,7 @@ take vectors.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -37,7 +41,7 @@ from netgym_client.env import EMBEDDED
 from netgym_client.errors import ConfigError
 from netgym_client.scenarios import SCENARIOS, make
 
-__all__ = ["DEFAULT_SCENARIO", "FlatBoxAction", "client_id_of", "rllib_env"]
+__all__ = ["DEFAULT_SCENARIO", "FlatBoxAction", "client_id_block", "rllib_env"]
 
 #: The scenario of an ``env_config`` that names none.
 DEFAULT_SCENARIO = "nqos_split-paper"
@@ -60,17 +64,46 @@ class FlatBoxAction(gym.ActionWrapper[Any, np.ndarray, np.ndarray]):
         return np.asarray(action).reshape(self._shape)
 
 
-def client_id_of(env_config: Mapping[str, Any]) -> int:
-    """The client id of the environment RLlib builds with ``env_config``."""
+def client_id_block(env_config: Mapping[str, Any]) -> range:
+    """The client ids of the runner RLlib builds envs for with ``env_config``."""
     first = int(env_config.get("client_id", 0))
     per_runner = int(env_config.get("envs_per_runner", 1))
-    worker = int(getattr(env_config, "worker_index", 0))
-    vector = int(getattr(env_config, "vector_index", 0))
-    if per_runner < 1 or not 0 <= vector < per_runner:
-        raise ConfigError(
-            "envs_per_runner", f"vector_index {vector} outside envs_per_runner {per_runner}"
-        )
-    return first + worker * per_runner + vector
+    if per_runner < 1:
+        raise ConfigError("envs_per_runner", f"must be at least 1, got {per_runner}")
+    start = first + int(getattr(env_config, "worker_index", 0)) * per_runner
+    return range(start, start + per_runner)
+
+
+_held: set[int] = set()
+_held_lock = threading.Lock()
+
+
+def _take_client_id(block: range) -> int:
+    with _held_lock:
+        for client_id in block:
+            if client_id not in _held:
+                _held.add(client_id)
+                return client_id
+    raise ConfigError(
+        "envs_per_runner",
+        f"all {len(block)} client ids of this runner ({block.start}-{block.stop - 1}) are held "
+        "by open envs: set envs_per_runner to num_envs_per_env_runner",
+    )
+
+
+class _ClientIdRelease(gym.Wrapper[Any, Any, Any, Any]):
+    """Frees the env's client id (of :func:`_take_client_id`) when the env closes."""
+
+    def __init__(self, env: gym.Env[Any, Any], client_id: int) -> None:
+        super().__init__(env)
+        self.client_id = client_id
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            with _held_lock:
+                _held.discard(self.client_id)
 
 
 def rllib_env(env_config: Mapping[str, Any]) -> gym.Env[Any, Any]:
@@ -87,10 +120,20 @@ def rllib_env(env_config: Mapping[str, Any]) -> gym.Env[Any, Any]:
         raise ConfigError("scenario", f"unknown {scenario!r}; known {sorted(SCENARIOS)}")
     overrides: dict[str, Any] = dict(env_config.get("config") or {})
     server = env_config.get("server")
+    client_id = None
     if server not in (None, EMBEDDED):
-        section = dict(overrides.get("server") or {})
-        overrides["server"] = {**section, "client_id": client_id_of(env_config)}
-    env: gym.Env[Any, Any] = FlattenObservation(make(scenario, config=overrides, server=server))
+        client_id = _take_client_id(client_id_block(env_config))
+        overrides["server"] = {**dict(overrides.get("server") or {}), "client_id": client_id}
+    try:
+        env: gym.Env[Any, Any] = make(scenario, config=overrides, server=server)
+    except BaseException:
+        if client_id is not None:
+            with _held_lock:
+                _held.discard(client_id)
+        raise
+    if client_id is not None:
+        env = _ClientIdRelease(env, client_id)
+    env = FlattenObservation(env)
     if isinstance(env.action_space, spaces.Box) and len(env.action_space.shape) > 1:
         env = FlatBoxAction(env)
     return env

@@ -14,7 +14,7 @@ import pytest
 
 from netgym_client.env import NetworkGymEnv
 from netgym_client.errors import ConfigError
-from netgym_client.integrations.rllib import FlatBoxAction, client_id_of, rllib_env
+from netgym_client.integrations.rllib import FlatBoxAction, client_id_block, rllib_env
 
 
 class Context(dict[str, Any]):
@@ -29,16 +29,12 @@ class Context(dict[str, Any]):
 SHORT = {"env_config": {"steps_per_episode": 4}}
 
 
-def test_each_env_of_each_runner_has_its_own_client_id() -> None:
-    ids = {
-        client_id_of(Context(w, v, client_id=10, envs_per_runner=3))
-        for w in range(4)
-        for v in range(3)
-    }
-    assert ids == set(range(10, 22))
-    assert client_id_of({}) == 0
+def test_each_runner_owns_a_block_of_client_ids() -> None:
+    blocks = [client_id_block(Context(w, client_id=10, envs_per_runner=3)) for w in range(4)]
+    assert [list(b) for b in blocks] == [[10, 11, 12], [13, 14, 15], [16, 17, 18], [19, 20, 21]]
+    assert client_id_block({}) == range(1)
     with pytest.raises(ConfigError, match="envs_per_runner"):
-        client_id_of(Context(1, 2, envs_per_runner=2))
+        client_id_block(Context(1, envs_per_runner=0))
 
 
 def test_the_embedded_env_has_flat_spaces_and_steps() -> None:
@@ -71,14 +67,29 @@ def test_the_flat_action_reaches_the_env_in_its_shape() -> None:
         env.close()
 
 
-def test_a_remote_server_gets_the_runners_client_id() -> None:
-    config = Context(2, 1, server="tcp://127.0.0.1:9", client_id=5, envs_per_runner=2)
-    env = rllib_env(config)  # connects on reset only
+def client_id(env: Any) -> int:
+    return int(env.unwrapped.config.server.client_id)
+
+
+def test_the_envs_of_a_runner_on_a_remote_server_take_distinct_ids_of_its_block() -> None:
+    # RLlib hands every env of one runner the same context (vector_index 0)
+    config = Context(2, server="tcp://127.0.0.1:9", client_id=5, envs_per_runner=2)
+    first, second = rllib_env(config), rllib_env(config)  # they connect on reset only
     try:
-        server = env.unwrapped.config.server  # type: ignore[attr-defined]
-        assert (server.address, server.client_id) == ("tcp://127.0.0.1:9", 5 + 2 * 2 + 1)
+        assert first.unwrapped.config.server.address == "tcp://127.0.0.1:9"  # type: ignore[attr-defined]
+        assert sorted([client_id(first), client_id(second)]) == [9, 10]
+        with pytest.raises(ConfigError, match="client ids of this runner"):
+            rllib_env(config)
+        first.close()  # frees its id for the next env of the runner
+        third = rllib_env(config)
+        assert client_id(third) == client_id(first)
+        third.close()
     finally:
-        env.close()
+        first.close()
+        second.close()
+    embedded = rllib_env(Context(2, config=SHORT))
+    assert client_id(embedded) == 0  # the embedded simulator needs no identity
+    embedded.close()
 
 
 def test_other_scenarios_and_bad_keys() -> None:
