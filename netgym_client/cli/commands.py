@@ -550,7 +550,7 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"episodes per session (default: each scenario's own; {BASELINE_EPISODES} with --env)",
     )
     base_p.add_argument("--markdown", action="store_true", help="print a Markdown table")
-    scenario_table.add_ray_argument(base_p)
+    scenario_table.add_ray_argument(base_p, "(scenario, agent, seed)")
     _add_session_flags(base_p)
 
     envs_p = sub.add_parser(

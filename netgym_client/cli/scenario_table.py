@@ -16,14 +16,6 @@ import sys
 from collections.abc import Callable
 
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 
 from netgym_client.cli import benchmark, ray_sweep
 from netgym_client.cli.console import (
@@ -42,15 +34,17 @@ logger = logging.getLogger("netgym_client.cli")
 LOCAL = "local"
 
 
-def add_ray_argument(parser: argparse.ArgumentParser) -> None:
-    """``--ray [ADDRESS]`` of ``netgym baselines``."""
+def add_ray_argument(
+    parser: argparse.ArgumentParser, what: str = "(scenario, agent, seed)"
+) -> None:
+    """``--ray [ADDRESS]`` of ``netgym baselines`` and ``netgym dataset``."""
     parser.add_argument(
         "--ray",
         nargs="?",
         const=LOCAL,
         metavar="ADDRESS",
-        help="run every (scenario, agent, seed) session as a Ray task: on a new local "
-        "cluster, or on the cluster at ADDRESS (HOST:6379); needs the extra 'ray'",
+        help=f"run every {what} session as a Ray task: on a new local cluster, or on the "
+        "cluster at ADDRESS (HOST:6379); needs the extra 'ray'",
     )
 
 
@@ -75,7 +69,7 @@ def _serial(args: argparse.Namespace, err: Console) -> tuple[list[benchmark.Benc
 
 def _on_ray(
     args: argparse.Namespace, err: Console
-) -> tuple[list[benchmark.BenchmarkRow], list[ray_sweep.Failure], bool]:
+) -> tuple[list[benchmark.BenchmarkRow], list[ray_sweep.Failure[ray_sweep.Session]], bool]:
     sessions = ray_sweep.plan(
         benchmark.scenarios_named(args.scenario),
         seeds=args.seeds,
@@ -84,31 +78,10 @@ def _on_ray(
         server=args.server,
     )
     address = None if args.ray == LOCAL else args.ray
-    bar = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("sessions"),
-        TimeElapsedColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
-        console=err,
-        transient=True,
+    bar = err if show_progress(args) else None
+    results, failures, interrupted = ray_sweep.run_on_ray(
+        sessions, ray_sweep.run_session, address, bar=bar
     )
-    shown = show_progress(args)
-    task = bar.add_task(f"on Ray ({address or 'local'})", total=len(sessions))
-
-    def on_done(session: ray_sweep.Session, failed: bool, done: int, total: int) -> None:
-        bar.update(task, completed=done)
-        logger.info("%d/%d %s%s", done, total, session.name, " failed" if failed else "")
-
-    with ray_sweep.ray_executor(address) as executor:
-        if shown:
-            bar.start()
-        try:
-            results, failures, interrupted = ray_sweep.gather(sessions, executor, on_done=on_done)
-        finally:
-            bar.stop()
     return ray_sweep.table_rows(sessions, results), failures, interrupted
 
 
@@ -116,7 +89,7 @@ def command(args: argparse.Namespace) -> int:
     """``netgym baselines`` without ``--env``: the scenario table; the exit code."""
     out, err = Console(file=sys.stdout), Console(file=sys.stderr)
     setup_logging(args.verbose, err, show_progress(args))
-    failures: list[ray_sweep.Failure] = []
+    failures: list[ray_sweep.Failure[ray_sweep.Session]] = []
     if args.ray is None:
         rows, interrupted = _serial(args, err)
     else:

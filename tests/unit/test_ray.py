@@ -79,3 +79,20 @@ def test_one_rllib_ppo_iteration_on_two_env_runners(ray_cluster: Any) -> None:
     assert math.isfinite(runners["episode_return_mean"])
     learner = result["learners"]["default_policy"]
     assert math.isfinite(learner["total_loss"])
+
+
+def test_a_dataset_on_ray_holds_the_serial_episodes(
+    ray_cluster: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    minari = pytest.importorskip("minari")
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(tmp_path))
+    argv = ["dataset", "--env", "rmcat", "--agent", "random", "--seeds", "0-2", "--steps", "4"]
+    assert cli.main([*argv, "--out", "netgym/rmcat/serial-v0", "--json"]) == 0
+    assert cli.main([*argv, "--out", "netgym/rmcat/ray-v0", "--json", "--ray"]) == 0
+    serial = list(minari.load_dataset("netgym/rmcat/serial-v0").iterate_episodes())
+    on_ray = list(minari.load_dataset("netgym/rmcat/ray-v0").iterate_episodes())
+    assert len(on_ray) == len(serial) == 3
+    for one, other in zip(serial, on_ray, strict=True):
+        assert (one.observations == other.observations).all()
+        assert (one.actions == other.actions).all()
+        assert (one.rewards == other.rewards).all()

@@ -7,15 +7,20 @@ The same rules on a real local Ray cluster: ``tests/unit/test_ray.py`` (marker `
 
 from __future__ import annotations
 
+import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
 
+import numpy as np
 import pytest
 
 from netgym_client import cli
 from netgym_client.cli import ray_sweep
 from netgym_client.cli.benchmark import run_table
-from netgym_client.cli.ray_sweep import Session, gather, plan, run_session, table_rows
+from netgym_client.cli.collect import collect_episodes
+from netgym_client.cli.ray_sweep import gather, plan, run_session, table_rows
 from netgym_client.cli.scenario_table import LOCAL
 from netgym_client.scenarios import SCENARIOS
 
@@ -23,14 +28,19 @@ from netgym_client.scenarios import SCENARIOS
 class FakeExecutor:
     """Sessions run at submit; ``wait`` hands back the latest one first."""
 
-    def __init__(self, failures: dict[tuple[str, int], int] | None = None) -> None:
+    def __init__(
+        self,
+        failures: dict[tuple[str, int], int] | None = None,
+        run: Callable[[Any], Any] = run_session,
+    ) -> None:
         self.failures = dict(failures or {})  # (agent, seed) -> attempts that raise
-        self.submitted: list[Session] = []
+        self.run = run
+        self.submitted: list[Any] = []
         self.cancelled: list[int] = []
-        self.outcome: dict[int, list[float] | Exception] = {}
+        self.outcome: dict[int, Any] = {}
         self.interrupt_after: int | None = None
 
-    def submit(self, session: Session) -> int:
+    def submit(self, session: Any) -> int:
         handle = len(self.submitted)
         self.submitted.append(session)
         key = (session.agent, session.seed)
@@ -38,7 +48,7 @@ class FakeExecutor:
             self.failures[key] -= 1
             self.outcome[handle] = RuntimeError(f"worker lost running {session.name}")
         else:
-            self.outcome[handle] = run_session(session)
+            self.outcome[handle] = self.run(session)
         return handle
 
     def wait(self, handles: Sequence[int]) -> list[int]:
@@ -47,7 +57,7 @@ class FakeExecutor:
             raise KeyboardInterrupt
         return [max(handles)]
 
-    def result(self, handle: int) -> list[float]:
+    def result(self, handle: int) -> Any:
         outcome = self.outcome[handle]
         if isinstance(outcome, Exception):
             raise outcome
@@ -146,3 +156,66 @@ def test_ray_address_is_parsed() -> None:
 
 def test_the_session_names_what_it_runs() -> None:
     assert ray_sweep.Session("rmcat-varying", "nada", 3).name == "rmcat-varying/nada seed 3"
+
+
+@pytest.fixture
+def fake_ray(monkeypatch: pytest.MonkeyPatch) -> dict[tuple[str, int], int]:
+    """``--ray`` runs on a :class:`FakeExecutor`; the dict scripts its failures."""
+    failures: dict[tuple[str, int], int] = {}
+
+    @contextmanager
+    def executor(address: str | None, run: Callable[[Any], Any]) -> Iterator[FakeExecutor]:
+        assert address in (None, "head:6379")
+        yield FakeExecutor(failures, run)
+
+    monkeypatch.setattr(ray_sweep, "ray_executor", executor)
+    return failures
+
+
+ARGV = ["baselines", "--scenario", "rmcat-varying", "--seeds", "0-1", "--steps-per-episode", "3"]
+
+
+def test_baselines_ray_prints_the_serial_table_and_names_failed_sessions(
+    fake_ray: dict[tuple[str, int], int], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main([*ARGV, "--json"]) == 0
+    serial = json.loads(capsys.readouterr().out)
+    assert cli.main([*ARGV, "--json", "--ray", "head:6379"]) == 0
+    assert json.loads(capsys.readouterr().out) == serial
+    fake_ray[("nada_mirror", 0)] = 2
+    assert cli.main([*ARGV, "--json", "--ray"]) == 1
+    out, err = capsys.readouterr()
+    rows = json.loads(out)
+    assert [r["seeds"] for r in rows] == ["0 1", "1", "0 1"]
+    assert "rmcat-varying/nada_mirror seed 0 failed 2 times: RuntimeError: worker lost" in err
+
+
+def test_dataset_sessions_on_ray_give_the_serial_episodes(
+    fake_ray: dict[tuple[str, int], int],
+) -> None:
+    serial = list(collect_episodes("nqos_split", "utility_logistic", [3, 1], 4))
+    sessions = [ray_sweep.DatasetSession("nqos_split", "utility_logistic", s, 4) for s in (3, 1)]
+    results, failures, _ = ray_sweep.run_on_ray(sessions, ray_sweep.run_dataset_session, None)
+    assert failures == []
+    for one, other in zip(serial, [results[s] for s in sessions], strict=True):
+        assert one.seed == other.seed and one.rewards == other.rewards
+        assert np.array_equal(np.stack(one.observations), np.stack(other.observations))
+        assert np.array_equal(np.stack(one.actions), np.stack(other.actions))
+        assert one.infos == other.infos
+
+
+def test_the_dataset_command_on_ray_writes_nothing_when_a_seed_fails_twice(
+    fake_ray: dict[tuple[str, int], int],
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pytest.importorskip("minari")
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(tmp_path))
+    argv = ["dataset", "--env", "rmcat", "--agent", "random", "--seeds", "0-2", "--steps", "3"]
+    assert cli.main([*argv, "--out", "netgym/rmcat/r-v0", "--json", "--ray"]) == 0
+    assert json.loads(capsys.readouterr().out)["episodes"] == 3
+    fake_ray[("random", 2)] = 2
+    assert cli.main([*argv, "--out", "netgym/rmcat/r2-v0", "--json", "--ray"]) == 1
+    assert "no dataset written: rmcat/random seed 2 failed 2 times" in capsys.readouterr().err
+    assert not (tmp_path / "netgym" / "rmcat" / "r2-v0").exists()
