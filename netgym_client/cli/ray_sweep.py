@@ -337,7 +337,7 @@ def ray_executor(
     try:
         import ray  # noqa: PLC0415 (the optional extra, only for --ray)
     except ImportError as exc:
-        raise RayMissing("--ray needs Ray: pip install 'netgym[ray]'") from exc
+        raise RayMissing("--ray needs Ray: pip install -e '.[ray]' (the extra ray)") from exc
     started = not ray.is_initialized()
     if started:
         began = time.perf_counter()
