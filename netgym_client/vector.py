@@ -383,7 +383,9 @@ class NetworkGymVectorEnv(gym.vector.VectorEnv[Any, Any, Any]):
 
     def close_extras(self, **kwargs: Any) -> None:
         """Close every sub-environment (ending their sessions)."""
-        for env in self.envs:
+        # gymnasium 1.2 (RLlib's pin, the extra ray) closes from __del__ a vector env whose
+        # constructor raised, before it had sub-environments
+        for env in getattr(self, "envs", ()):
             env.close()
 
 

@@ -34,6 +34,7 @@ __all__ = [
     "BenchmarkRow",
     "baselines_of",
     "read_rows",
+    "row_of",
     "run_scenario",
     "summarize",
     "t_quantile_975",
@@ -179,6 +180,18 @@ def run_scenario(
                 on_step=on_step,
             )
         )
+    return row_of(scenario, agent, seeds, values, steps_per_episode=steps_per_episode)
+
+
+def row_of(
+    scenario: Scenario,
+    agent: str,
+    seeds: Sequence[int],
+    values: Sequence[float],
+    *,
+    steps_per_episode: int | None = None,
+) -> BenchmarkRow:
+    """The row of ``agent`` on ``scenario``: ``values`` (the episodes of ``seeds``, in order)."""
     mean, std, low, high = summarize(values)
     logger.info(
         "%s / %s: %.4f ± %.4f over %d episodes", scenario.key, agent, mean, std, len(values)

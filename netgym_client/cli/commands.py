@@ -40,7 +40,7 @@ from rich.table import Table as RichTable
 
 import netgym_client
 from netgym_client.adapters import adapter_class
-from netgym_client.cli import benchmark
+from netgym_client.cli import scenario_table
 from netgym_client.cli.agents import AGENTS, BASELINES, AgentError, agents_for, make_agent
 from netgym_client.cli.benchmark import seed_arg
 from netgym_client.cli.console import (
@@ -336,46 +336,11 @@ def _baseline_rows(args: argparse.Namespace, progress: Progress | None) -> list[
     return rows
 
 
-def _cmd_scenarios(args: argparse.Namespace) -> int:
-    out, err = Console(file=sys.stdout), Console(file=sys.stderr)
-    show = show_progress(args)
-    setup_logging(args.verbose, err, show)
-    with progress_bar(show, err) as progress:
-
-        def on_row(name: str) -> Callable[[], None] | None:
-            if progress is None:
-                return None
-            task, bar = progress.add_task(name, total=None, episode="", sim_s=0.0), progress
-            return lambda: bar.advance(task)
-
-        rows, interrupted = benchmark.run_table(
-            benchmark.scenarios_named(args.scenario),
-            seeds=args.seeds,
-            episodes=args.episodes,
-            steps_per_episode=args.steps_per_episode,
-            server=args.server,
-            on_row=on_row,
-        )
-    if args.json:
-        print(json.dumps(benchmark.as_dicts(rows)))
-    elif args.markdown:
-        print("\n".join(benchmark.markdown_table(rows)))
-    else:
-        out.print(benchmark.rich_table(rows))
-    if args.out is not None:  # after the table: a failed write still shows it
-        benchmark.write_rows(args.out, rows)
-        logger.info("wrote %s", args.out)
-    if interrupted:
-        print("netgym: interrupted; the table covers what ran", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    return 0
-
-
 def _cmd_baselines(args: argparse.Namespace) -> int:
     if not args.env:
-        return _cmd_scenarios(args)
-    if args.out is not None or args.scenario or args.seeds is not None:
-        return error("--out, --scenario and --seeds go with the scenarios, not with --env")
+        return scenario_table.command(args)
+    if args.out is not None or args.scenario or args.seeds is not None or args.ray:
+        return error("--out, --scenario, --seeds and --ray go with the scenarios, not --env")
     if args.episodes is None:
         args.episodes = BASELINE_EPISODES
     out, err = Console(file=sys.stdout), Console(file=sys.stderr)
@@ -585,6 +550,7 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"episodes per session (default: each scenario's own; {BASELINE_EPISODES} with --env)",
     )
     base_p.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    scenario_table.add_ray_argument(base_p, "(scenario, agent, seed)")
     _add_session_flags(base_p)
 
     envs_p = sub.add_parser(

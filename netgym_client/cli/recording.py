@@ -23,6 +23,7 @@ from netgym_client.cli.console import (
     setup_logging,
     show_progress,
 )
+from netgym_client.cli.scenario_table import LOCAL, add_ray_argument
 from netgym_client.config import ENVIRONMENTS
 
 __all__ = ["COMMANDS", "add_recording_parsers"]
@@ -107,6 +108,14 @@ def _cmd_dataset(args: argparse.Namespace) -> int:
     else:
         seeds = dataset.parse_seeds(args.seeds)
         env_name, algorithm, total = args.env, args.agent, len(seeds) * args.steps
+    if args.ray is not None:
+        if args.from_recording:
+            raise dataset.DatasetError("--ray collects live sessions, not --from-recording")
+        episodes = _episodes_on_ray(args, seeds, err if show else None)
+        summary = dataset.write_dataset(
+            args.out, episodes, env_name=env_name, algorithm_name=algorithm
+        )
+        return _print_dataset(args, summary)
     with progress_bar(show, err) as progress:
         task = (
             None
@@ -134,6 +143,38 @@ def _cmd_dataset(args: argparse.Namespace) -> int:
         summary = dataset.write_dataset(
             args.out, episodes, env_name=env_name, algorithm_name=algorithm
         )
+    return _print_dataset(args, summary)
+
+
+def _episodes_on_ray(args: argparse.Namespace, seeds: list[int], bar: Console | None) -> list[Any]:
+    """One Ray task per seed (:mod:`netgym_client.cli.ray_sweep`); the episodes in seed order.
+
+    Raises:
+        DatasetError: A seed failed twice (no dataset is written then).
+    """
+    from netgym_client.cli import ray_sweep  # noqa: PLC0415
+    from netgym_client.recording.dataset import DatasetError  # noqa: PLC0415
+
+    config = None if args.config is None else str(Path(args.config).resolve())
+    sessions = [
+        ray_sweep.DatasetSession(args.env, args.agent, seed, args.steps, args.server, config)
+        for seed in seeds
+    ]
+    address = None if args.ray == LOCAL else args.ray
+    results, failures, interrupted = ray_sweep.run_on_ray(
+        sessions, ray_sweep.run_dataset_session, address, bar=bar
+    )
+    if interrupted:
+        raise KeyboardInterrupt
+    if failures:
+        reasons = "; ".join(
+            f"{f.session.name} failed {f.attempts} times: {f.error}" for f in failures
+        )
+        raise DatasetError(f"no dataset written: {reasons}")
+    return [results[s] for s in sessions]
+
+
+def _print_dataset(args: argparse.Namespace, summary: Any) -> int:
     figures = {
         "dataset_id": summary.dataset_id,
         "episodes": summary.episodes,
@@ -231,6 +272,7 @@ def add_recording_parsers(sub: Any) -> None:
     )
     ds_p.add_argument("--config", metavar="FILE.json", help="JSON config merged over defaults")
     ds_p.add_argument("--server", default="embedded", help="'embedded' or tcp://host:port")
+    add_ray_argument(ds_p, "seed's")
     ds_p.add_argument("--json", action="store_true", help="print JSON only (no progress bar)")
     ds_p.add_argument("--no-progress", action="store_true", help="never draw the progress bar")
     ds_p.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")

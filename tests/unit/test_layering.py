@@ -54,6 +54,7 @@ LAYERS: dict[str, list[tuple[str, tuple[str, ...]]]] = {
                 "netgym_client.recording.proxy",
                 "netgym_client.recording.dataset",
                 "netgym_client.recording.compare",
+                "netgym_client.integrations*",
             ),
         ),
         ("commands", ("netgym_client.cli*", "netgym_client.__main__")),
@@ -282,6 +283,7 @@ def test_library_code_neither_prints_nor_exits() -> None:
         ROOT / "netgym_client" / "cli" / "commands.py",
         ROOT / "netgym_client" / "cli" / "recording.py",
         ROOT / "netgym_client" / "cli" / "console.py",
+        ROOT / "netgym_client" / "cli" / "scenario_table.py",
         ROOT / "netgym_client" / "__main__.py",
         ROOT / "netgym_sim" / "__main__.py",
     }

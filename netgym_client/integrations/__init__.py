@@ -1,0 +1,1 @@
+"""Glue for other frameworks' environment APIs (imports none of them itself)."""
