@@ -36,7 +36,11 @@ Rules:
   the simulator's arrays, and builds the records, the same ones, the first time anything
   else of it is asked for (its iteration, ``to_records()``, equality ...). Building them
   for every sub-environment every step is most of a step's cost at 16 users, which an
-  agent reading only observations and rewards never needs. A recorded sub-environment
+  agent reading only observations and rewards never needs. With nqos_split's or
+  qos_steer's own adapter (:mod:`netgym_client.policy_arrays`, the array path) the
+  sub-environments' policies are computed in one numpy pass and handed over as arrays,
+  and their observations and rewards are computed together from the stacked metrics
+  (the same values as each adapter's own, one session at a time). A recorded sub-environment
   (``record=``) or another server steps one session after another. A policy the wire
   would refuse raises before any session steps; a fault of one session raises after the
   others' steps were taken in (their next step goes on from them).
@@ -171,7 +175,7 @@ class NetworkGymVectorEnv(gym.vector.VectorEnv[Any, Any, Any]):
         self._truncations = np.zeros(num_envs, dtype=np.bool_)
         self._autoreset = np.zeros(num_envs, dtype=np.bool_)
         self._reset_once = False
-        #: The array path (see the rules): nqos_split's own adapter, choosing the splits.
+        #: The array path (see the rules): nqos_split's or qos_steer's own adapter deciding.
         self._arrays = array_adapter(first.adapter) and not first._system_default
 
     @property
