@@ -114,9 +114,15 @@ def test_a_bad_action_ends_the_session_as_the_original_does(
     assert peer.recv() == {"type": "env-error", "error_msg": NO_MAPPING_MSG}
     peer.send({"type": "env-action", "action_list": bad})  # malformed or not
     assert peer.recv() == {"type": "env-error", "error_msg": NO_MAPPING_MSG}
-    # a client of that identity starts afresh, without "Mapping Exits"
-    peer.send(start_of("custom", steps_per_episode=5, episodes_per_session=1))
-    again = peer.recv()
+    # a client of that identity starts afresh, without "Mapping Exits" (behind the broker its
+    # worker is free again once its hello came back: a start may meet no idle worker first)
+    deadline = time.monotonic() + 10.0
+    while True:
+        peer.send(start_of("custom", steps_per_episode=5, episodes_per_session=1))
+        again = peer.recv()
+        if again != {"type": "no-available-worker"} or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     assert again is not None and again["type"] == "env-measurement", again
 
 
