@@ -492,7 +492,7 @@ def _end_stacked(nets: list[MultiAccessNetwork]) -> list[IntervalStats]:
     for name in _INTERVAL:
         axis = 1 if name in _DIRECTED_INTERVAL else 0
         setattr(stacked, name, _concat([getattr(net, name) for net in nets], axis))
-    stats = stacked.end_interval()
+    stats = stacked.end_interval(_concat([net.probe_draws() for net in nets]))
     acc_names = _per_user_names(stacked.acc, n)
     out = []
     for i, net in enumerate(nets):

@@ -1,10 +1,9 @@
 """The multi-access network: users, cells, radio, sharing, GMA split, TCP and queues, in sub-steps.
 
 Rules:
-- Time advances in sub-steps of about :data:`TICK_MS` (at most :data:`MAX_TICKS` per
-  measured interval or guard), laid out so that a step ``guard + interval`` ends exactly on
-  its boundary. The guard comes first in every step (the new action settles) and is not
-  measured.
+- Time advances in sub-steps (:func:`netgym_sim.model.clock.tick_offsets`), laid out so
+  that a step ``guard + interval`` ends exactly on its boundary. The guard comes first in
+  every step (the new action settles) and is not measured.
 - One sub-step: UDP arrivals are drawn and every TCP flow sends one window per
   round trip (:mod:`netgym_sim.model.tcp`); the GMA split (after its lag) spreads each
   user's traffic over its usable links; every cell shares its time max-min fairly among its
@@ -21,19 +20,20 @@ Rules:
   gave it an allocation, scheduled by slice (:mod:`netgym_sim.model.slicing`).
 - The built-in split (``value: []``) is GMA's delay-based rule (:func:`gma.delay_based_step`),
   or, for steering environments and users in "steer" mode, the link with the highest capacity.
-- Random streams: walk, traffic, shadowing, TCP start times, GMA's decision phases and Wi-Fi
-  contention each have their own, spawned from the seed, so actions never change them.
+- Random streams: walk, traffic, shadowing, TCP start times, GMA's decision phases, Wi-Fi
+  contention and Wi-Fi rate probes each have their own, spawned from the seed, so actions
+  never change them.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
 from netgym_sim.model import _kernel, gma, radio
+from netgym_sim.model.clock import tick_offsets
 from netgym_sim.model.mobility import RandomWalk, WalkParams
 from netgym_sim.model.radio import RadioProfile, capacity_mbps, snr_db
 from netgym_sim.model.scheduling import max_min_time_share
@@ -67,10 +67,6 @@ __all__ = [
     "tick_offsets",
 ]
 
-#: Target sub-step length, ms.
-TICK_MS = 10.0
-#: Most sub-steps per measured interval (or per guard), bounding the cost of long intervals.
-MAX_TICKS = 50
 #: Wi-Fi buffer, packets: ns-3's ``WifiMacQueue`` default MaxSize "500p", one queue per AP
 #: shared by the users it serves (:func:`netgym_sim.model.gma.shared_wifi_buffer_bits`).
 BUFFER_PACKETS = 500
@@ -152,17 +148,6 @@ class UserParams:
     slice_id: IntArray | None = None
 
 
-def tick_offsets(guard_ms: float, interval_ms: float) -> list[tuple[float, bool]]:
-    """Sub-step end offsets within one step and whether each sub-step is measured."""
-    out: list[tuple[float, bool]] = []
-    if guard_ms > 0:
-        count = min(MAX_TICKS, max(1, math.ceil(guard_ms / TICK_MS)))
-        out += [(guard_ms * j / count, False) for j in range(1, count + 1)]
-    count = min(MAX_TICKS, max(1, math.ceil(interval_ms / TICK_MS)))
-    out += [(guard_ms + interval_ms * j / count, True) for j in range(1, count + 1)]
-    return out
-
-
 class MultiAccessNetwork:
     """The simulated multi-access network of ``n`` users.
 
@@ -176,9 +161,9 @@ class MultiAccessNetwork:
         self.params = params
         self.users = users
         self.n = n = users.xy_m.shape[0]
-        walk_ss, traffic_ss, shadow_ss, tcp_ss, tsc_ss, fade_ss = np.random.SeedSequence(
+        walk_ss, traffic_ss, shadow_ss, tcp_ss, tsc_ss, fade_ss, probe_ss = np.random.SeedSequence(
             seed
-        ).spawn(6)
+        ).spawn(7)
         self.walk = RandomWalk(users.xy_m, params.area, params.walk, np.random.default_rng(walk_ss))
         self.traffic = Traffic(users.traffic, np.random.default_rng(traffic_ss))
         self.tcp = TcpSenders(
@@ -237,6 +222,8 @@ class MultiAccessNetwork:
         # phase of the period (a seeded offset each), as GMA's per-flow control does.
         self._fade = np.random.default_rng(fade_ss).standard_normal((n, radio.FADE_PERIODS))
         self._radio_count = 0
+        self._probe = np.random.default_rng(probe_ss).random((n, radio.FADE_PERIODS, 2))
+        self._interval_count = 0
         tsc_rng = np.random.default_rng(tsc_ss)
         self._tsc_ms = np.asarray(tsc_rng.uniform(0.0, gma.TSC_PERIOD_MS, n), dtype=np.float64)
         # Delays seen since each user's built-in split last decided (traffic direction).
@@ -637,8 +624,16 @@ class MultiAccessNetwork:
         )
 
     # -- measurement ---------------------------------------------------------------------
-    def end_interval(self) -> IntervalStats:
-        """Statistics of the interval since the last call; starts the next interval."""
+    def probe_draws(self) -> FloatArray:
+        """The next interval's rate-probe draws (:func:`radio.probe_levels`)."""
+        self._interval_count += 1
+        return self._probe[:, (self._interval_count - 1) % radio.FADE_PERIODS]
+
+    def end_interval(self, probe_draws: FloatArray | None = None) -> IntervalStats:
+        """Statistics of the interval since the last call; starts the next interval.
+
+        ``probe_draws``: the rate-probe draws (default: this network's next).
+        """
         if self._since_radio_ms > 0.0:
             self._move_and_update_radio()
         acc, d = self.acc, self._dir
@@ -664,12 +659,19 @@ class MultiAccessNetwork:
         ack_rate = acc.ack_bits / span_ms / 1000.0
         acking = (ack_rate > 0.0) & (ack_link >= 0)
         traffic_ratio[1 - d, acking, ack_link[acking]] = 100.0
+        reported = self.max_rate_mbps.copy()
+        reported[0, :, WIFI] = radio.probe_levels(
+            self.params.profiles[WIFI],
+            reported[0, :, WIFI],
+            link_rate[:, WIFI] if d == 0 else np.zeros(self.n),
+            self.probe_draws() if probe_draws is None else probe_draws,
+        )
         stats = IntervalStats(
             direction=d,
             measured_ms=acc.ms,
             xy_m=self.walk.xy_m.copy(),
             cell_id=np.where(self.cell_idx >= 0, self.cell_idx + 1, NO_CELL),
-            max_rate_mbps=self.max_rate_mbps.copy(),
+            max_rate_mbps=reported,
             tx_rate_mbps=tx_rate,
             rate_mbps=link_rate.sum(axis=1),
             link_rate_mbps=link_rate,

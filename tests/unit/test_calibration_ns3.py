@@ -52,6 +52,7 @@ CALIBRATED = [
     ("gma::wifi::dl::split_ratio", "time_cv"),
     ("wifi::dl::max_rate", "mean"),
     ("wifi::dl::max_rate", "user_cv"),
+    ("wifi::dl::max_rate", "time_cv"),
     ("gma::ul::rate", "mean"),
     ("gma::ul::rate", "user_cv"),
 ]
@@ -73,6 +74,7 @@ FIXED_SPLIT_CALIBRATED = [
     ("gma::ul::rate", "mean"),
     ("wifi::dl::max_rate", "mean"),
     ("wifi::dl::max_rate", "user_cv"),
+    ("wifi::dl::max_rate", "time_cv"),
 ]
 
 
@@ -281,3 +283,38 @@ def test_the_users_of_one_ap_report_one_queueing_delay_as_in_ns3() -> None:
         ours += _same_ap_owd_spread(compare.simulate(session), session.user_ids)
     assert len(ns3) >= 100 and len(ours) >= 100
     assert statistics.median(ns3) <= 0.10 and statistics.median(ours) <= 0.10
+
+
+def _one_interval_excursions(
+    measurements: list[compare.Records], user_ids: list[int]
+) -> tuple[int, int]:
+    """(intervals, excursions): a user's reported Wi-Fi level that differs from the level it
+    held the interval before and holds again the interval after (one-interval excursions)."""
+    level = compare.user_table(measurements[1:], "wifi::dl::max_rate", user_ids)
+    intervals = excursions = 0
+    for u in range(level.shape[1]):
+        x = level[np.isfinite(level[:, u]), u]
+        if x.size < 3:
+            continue
+        intervals += x.size - 2
+        excursions += int(np.sum((x[1:-1] != x[:-2]) & (x[2:] == x[:-2])))
+    return intervals, excursions
+
+
+def test_the_reported_wifi_level_leaves_for_an_interval_as_often_as_in_ns3() -> None:
+    """Minstrel-HT's rate probes: in ns-3 a user's reported level leaves the level it holds
+    for one interval and comes back in 1.5 % of the intervals (netgym: radio.probe_levels)."""
+    sides = {"ns3": [0, 0], "netgym": [0, 0]}
+    for path in recordings():
+        session = compare.recorded_session(read_recording(path))
+        try:
+            simulated = compare.simulate(session)
+        except NetGymError:
+            continue
+        for side, measurements in (("ns3", session.measurements), ("netgym", simulated)):
+            intervals, excursions = _one_interval_excursions(measurements, session.user_ids)
+            sides[side][0] += intervals
+            sides[side][1] += excursions
+    ns3, ours = (sides[s][1] / sides[s][0] for s in ("ns3", "netgym"))
+    assert ns3 > 0.01, ns3  # the recordings do show them
+    assert abs(ours / ns3 - 1.0) <= TOLERANCE, (ns3, ours)
