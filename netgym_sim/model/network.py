@@ -21,8 +21,8 @@ Rules:
 - The built-in split (``value: []``) is GMA's delay-based rule (:func:`gma.delay_based_step`),
   or, for steering environments and users in "steer" mode, the link with the highest capacity.
 - Random streams: walk, traffic, shadowing, TCP start times, GMA's decision phases, Wi-Fi
-  contention and Wi-Fi rate probes each have their own, spawned from the seed, so actions
-  never change them.
+  contention and the reports' Wi-Fi rate probes and ACK bursts (:mod:`netgym_sim.model.report`)
+  each have their own, spawned from the seed, so actions never change them.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from netgym_sim.model import _kernel, gma, radio
 from netgym_sim.model.clock import tick_offsets
 from netgym_sim.model.mobility import RandomWalk, WalkParams
 from netgym_sim.model.radio import RadioProfile, capacity_mbps, snr_db
+from netgym_sim.model.report import ReportNoise
 from netgym_sim.model.scheduling import max_min_time_share
 from netgym_sim.model.slicing import SliceAllocation, sliced_time_share
 from netgym_sim.model.stats import Accumulator, IntervalStats
@@ -222,8 +223,7 @@ class MultiAccessNetwork:
         # phase of the period (a seeded offset each), as GMA's per-flow control does.
         self._fade = np.random.default_rng(fade_ss).standard_normal((n, radio.FADE_PERIODS))
         self._radio_count = 0
-        self._probe = np.random.default_rng(probe_ss).random((n, radio.FADE_PERIODS, 2))
-        self._interval_count = 0
+        self.report = ReportNoise(n, probe_ss, params.profiles[WIFI])
         tsc_rng = np.random.default_rng(tsc_ss)
         self._tsc_ms = np.asarray(tsc_rng.uniform(0.0, gma.TSC_PERIOD_MS, n), dtype=np.float64)
         # Delays seen since each user's built-in split last decided (traffic direction).
@@ -624,16 +624,12 @@ class MultiAccessNetwork:
         )
 
     # -- measurement ---------------------------------------------------------------------
-    def probe_draws(self) -> FloatArray:
-        """The next interval's rate-probe draws (:func:`radio.probe_levels`)."""
-        self._interval_count += 1
-        return self._probe[:, (self._interval_count - 1) % radio.FADE_PERIODS]
+    def end_interval(self) -> IntervalStats:
+        """Statistics of the interval since the last call, as reported; starts the next one."""
+        return self.report.apply(self.interval_stats())
 
-    def end_interval(self, probe_draws: FloatArray | None = None) -> IntervalStats:
-        """Statistics of the interval since the last call; starts the next interval.
-
-        ``probe_draws``: the rate-probe draws (default: this network's next).
-        """
+    def interval_stats(self) -> IntervalStats:
+        """:meth:`end_interval`'s statistics before :class:`ReportNoise` (starts the next)."""
         if self._since_radio_ms > 0.0:
             self._move_and_update_radio()
         acc, d = self.acc, self._dir
@@ -659,19 +655,12 @@ class MultiAccessNetwork:
         ack_rate = acc.ack_bits / span_ms / 1000.0
         acking = (ack_rate > 0.0) & (ack_link >= 0)
         traffic_ratio[1 - d, acking, ack_link[acking]] = 100.0
-        reported = self.max_rate_mbps.copy()
-        reported[0, :, WIFI] = radio.probe_levels(
-            self.params.profiles[WIFI],
-            reported[0, :, WIFI],
-            link_rate[:, WIFI] if d == 0 else np.zeros(self.n),
-            self.probe_draws() if probe_draws is None else probe_draws,
-        )
         stats = IntervalStats(
             direction=d,
             measured_ms=acc.ms,
             xy_m=self.walk.xy_m.copy(),
             cell_id=np.where(self.cell_idx >= 0, self.cell_idx + 1, NO_CELL),
-            max_rate_mbps=reported,
+            max_rate_mbps=self.max_rate_mbps.copy(),
             tx_rate_mbps=tx_rate,
             rate_mbps=link_rate.sum(axis=1),
             link_rate_mbps=link_rate,
