@@ -116,13 +116,13 @@ CONTENTION_CV = (0.027, 0.108, 0.147, 0.168)
 #: rate-probe draws (:func:`probe_levels`).
 FADE_PERIODS = 256
 #: Minstrel-HT's rate probes as ns-3 reports them: in fixtures/ns3 a user's reported Wi-Fi level
-#: leaves the level it holds for one interval (95 % of such excursions; 2–3 for the rest) and
-#: comes back, far up or down, at no change of its Wi-Fi rate. The chance of such an interval
-#: falls with the user's Wi-Fi rate in it (the traffic direction's Mbit/s, bins split at
-#: :data:`PROBE_RATE_EDGES_MBPS`): 0.5 % without Wi-Fi traffic (11,598 user-intervals), 6.5 %
-#: under 4 Mbit/s (2,743), 4.0 % at 4–8 (4,358), 2.0 % at 8–16 (6,701), 1.1 % from 16 (25,500).
+#: leaves the level it holds for one interval and comes back (1.5 % of the intervals), far up or
+#: down, at no change of its Wi-Fi rate. The chance of such an interval falls with the user's
+#: Wi-Fi rate in it (the traffic direction's Mbit/s, bins split at
+#: :data:`PROBE_RATE_EDGES_MBPS`): 0.35 % without Wi-Fi traffic (11,479 user-intervals), 5.5 %
+#: under 4 Mbit/s (2,639), 3.4 % at 4–8 (4,249), 1.95 % at 8–16 (6,556), 1.12 % from 16 (25,181).
 PROBE_RATE_EDGES_MBPS = (0.05, 4.0, 8.0, 16.0)
-PROBE_CHANCE = (0.005, 0.065, 0.040, 0.020, 0.011)
+PROBE_CHANCE = (0.0035, 0.055, 0.034, 0.0195, 0.0112)
 #: How often each Wi-Fi level (:data:`VHT20_RATE_MBPS`, lowest first) is the probe's level
 #: in fixtures/ns3 (782 probe intervals): higher levels more often.
 PROBE_WEIGHTS = (14, 20, 26, 51, 42, 57, 76, 75, 83, 105, 117, 116)

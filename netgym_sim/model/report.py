@@ -34,9 +34,10 @@ from netgym_sim.model.topology import NO_CELL, WIFI, FloatArray
 __all__ = ["ACK_BUSY_SHARE", "ACK_FLUSH_CHANCE", "ACK_HELD_FRACTION", "ReportNoise"]
 
 #: In fixtures/ns3's TCP sessions a user's uplink (ACK) rate over its downlink rate, interval by
-#: interval, stays within 0.89–0.98 (5–95 %) while its AP's users keep the AP under 30 % busy
-#: (their Wi-Fi rate over 0.84 × their level, summed: 11,049 user-intervals) and spreads to
-#: 0.74–1.42 (median 0.96) from 30 % busy (27,968): the ACKs are held and released in bursts.
+#: interval, stays within 0.90–1.08 of its median (5–95 %; mean absolute deviation 8 %) while
+#: its AP's users keep the AP under 30 % busy (their Wi-Fi rate over 0.84 × their level, summed:
+#: 11,049 user-intervals) and spreads to 0.78–1.48 (15 %) from 30 % busy (27,968): the ACKs are
+#: held and released in bursts.
 ACK_BUSY_SHARE = 0.3
 #: Mean fraction of an interval's ACKs held back, and the chance an interval delivers the ACKs
 #: held, fitted to that spread (median-normalised): 5/10/25/75/90/95 % points 0.82/0.84/0.91/
