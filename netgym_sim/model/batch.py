@@ -29,8 +29,9 @@ Rules:
 - The state a sub-step changes is gathered from the networks before the first sub-step and
   handed back after the last: each network's arrays become its slices of the stacked ones.
 - :func:`end_intervals_together` likewise ends the intervals of networks of one layout in
-  one call of :meth:`MultiAccessNetwork.end_interval` over their stacked users (its
-  statistics, the built-in split's decisions), each network taking back its slices.
+  one call of :meth:`MultiAccessNetwork.interval_stats` over their stacked users (its
+  statistics, the built-in split's decisions), each network taking back its slices and
+  applying its own :class:`netgym_sim.model.report.ReportNoise` to them.
 """
 
 from __future__ import annotations
@@ -468,7 +469,7 @@ def end_intervals_together(nets: Sequence[MultiAccessNetwork]) -> list[IntervalS
     """``net.end_interval()`` of every network, byte for byte.
 
     Networks of one layout whose intervals match (length measured, radio phase) end them in
-    one call of :meth:`MultiAccessNetwork.end_interval` over their stacked users (its
+    one call of :meth:`MultiAccessNetwork.interval_stats` over their stacked users (its
     arithmetic is row by row: users, their links); the others alone.
     """
     out: list[IntervalStats | None] = [None] * len(nets)
@@ -515,7 +516,7 @@ def _end_stacked(nets: list[MultiAccessNetwork]) -> list[IntervalStats]:
     for name in _INTERVAL:
         axis = 1 if name in _DIRECTED_INTERVAL else 0
         setattr(stacked, name, _concat([getattr(net, name) for net in nets], axis))
-    stats = stacked.end_interval()
+    stats = stacked.interval_stats()
     acc_names = _per_user_names(stacked.acc, n)
     out = []
     for i, net in enumerate(nets):
@@ -532,5 +533,5 @@ def _end_stacked(nets: list[MultiAccessNetwork]) -> list[IntervalStats]:
             if isinstance(value, np.ndarray):
                 value = value[:, lo:hi] if f.name in _DIRECTED_STATS else value[lo:hi]
             fields[f.name] = value
-        out.append(IntervalStats(**fields))
+        out.append(net.report.apply(IntervalStats(**fields)))
     return out

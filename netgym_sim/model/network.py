@@ -1,10 +1,9 @@
 """The multi-access network: users, cells, radio, sharing, GMA split, TCP and queues, in sub-steps.
 
 Rules:
-- Time advances in sub-steps of about :data:`TICK_MS` (at most :data:`MAX_TICKS` per
-  measured interval or guard), laid out so that a step ``guard + interval`` ends exactly on
-  its boundary. The guard comes first in every step (the new action settles) and is not
-  measured.
+- Time advances in sub-steps (:func:`netgym_sim.model.clock.tick_offsets`), laid out so
+  that a step ``guard + interval`` ends exactly on its boundary. The guard comes first in
+  every step (the new action settles) and is not measured.
 - One sub-step: UDP arrivals are drawn and every TCP flow sends one window per
   round trip (:mod:`netgym_sim.model.tcp`); the GMA split (after its lag) spreads each
   user's traffic over its usable links; every cell shares its time max-min fairly among its
@@ -21,21 +20,23 @@ Rules:
   gave it an allocation, scheduled by slice (:mod:`netgym_sim.model.slicing`).
 - The built-in split (``value: []``) is GMA's delay-based rule (:func:`gma.delay_based_step`),
   or, for steering environments and users in "steer" mode, the link with the highest capacity.
-- Random streams: walk, traffic, shadowing, TCP start times, GMA's decision phases and Wi-Fi
-  contention each have their own, spawned from the seed, so actions never change them.
+- Random streams: walk, traffic, shadowing, TCP start times, GMA's decision phases, Wi-Fi
+  contention and the reports' Wi-Fi rate probes and ACK bursts (:mod:`netgym_sim.model.report`)
+  each have their own, spawned from the seed, so actions never change them.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
 from netgym_sim.model import _kernel, gma, radio
+from netgym_sim.model.clock import tick_offsets
 from netgym_sim.model.mobility import RandomWalk, WalkParams
 from netgym_sim.model.radio import RadioProfile, capacity_mbps, snr_db
+from netgym_sim.model.report import ReportNoise
 from netgym_sim.model.scheduling import max_min_time_share
 from netgym_sim.model.slicing import SliceAllocation, sliced_time_share
 from netgym_sim.model.stats import Accumulator, IntervalStats
@@ -67,10 +68,6 @@ __all__ = [
     "tick_offsets",
 ]
 
-#: Target sub-step length, ms.
-TICK_MS = 10.0
-#: Most sub-steps per measured interval (or per guard), bounding the cost of long intervals.
-MAX_TICKS = 50
 #: Wi-Fi buffer, packets: ns-3's ``WifiMacQueue`` default MaxSize "500p", one queue per AP
 #: shared by the users it serves (:func:`netgym_sim.model.gma.shared_wifi_buffer_bits`).
 BUFFER_PACKETS = 500
@@ -152,17 +149,6 @@ class UserParams:
     slice_id: IntArray | None = None
 
 
-def tick_offsets(guard_ms: float, interval_ms: float) -> list[tuple[float, bool]]:
-    """Sub-step end offsets within one step and whether each sub-step is measured."""
-    out: list[tuple[float, bool]] = []
-    if guard_ms > 0:
-        count = min(MAX_TICKS, max(1, math.ceil(guard_ms / TICK_MS)))
-        out += [(guard_ms * j / count, False) for j in range(1, count + 1)]
-    count = min(MAX_TICKS, max(1, math.ceil(interval_ms / TICK_MS)))
-    out += [(guard_ms + interval_ms * j / count, True) for j in range(1, count + 1)]
-    return out
-
-
 class MultiAccessNetwork:
     """The simulated multi-access network of ``n`` users.
 
@@ -176,9 +162,9 @@ class MultiAccessNetwork:
         self.params = params
         self.users = users
         self.n = n = users.xy_m.shape[0]
-        walk_ss, traffic_ss, shadow_ss, tcp_ss, tsc_ss, fade_ss = np.random.SeedSequence(
+        walk_ss, traffic_ss, shadow_ss, tcp_ss, tsc_ss, fade_ss, probe_ss = np.random.SeedSequence(
             seed
-        ).spawn(6)
+        ).spawn(7)
         self.walk = RandomWalk(users.xy_m, params.area, params.walk, np.random.default_rng(walk_ss))
         self.traffic = Traffic(users.traffic, np.random.default_rng(traffic_ss))
         self.tcp = TcpSenders(
@@ -237,6 +223,7 @@ class MultiAccessNetwork:
         # phase of the period (a seeded offset each), as GMA's per-flow control does.
         self._fade = np.random.default_rng(fade_ss).standard_normal((n, radio.FADE_PERIODS))
         self._radio_count = 0
+        self.report = ReportNoise(n, probe_ss, params.profiles[WIFI])
         tsc_rng = np.random.default_rng(tsc_ss)
         self._tsc_ms = np.asarray(tsc_rng.uniform(0.0, gma.TSC_PERIOD_MS, n), dtype=np.float64)
         # Delays seen since each user's built-in split last decided (traffic direction).
@@ -638,7 +625,11 @@ class MultiAccessNetwork:
 
     # -- measurement ---------------------------------------------------------------------
     def end_interval(self) -> IntervalStats:
-        """Statistics of the interval since the last call; starts the next interval."""
+        """Statistics of the interval since the last call, as reported; starts the next one."""
+        return self.report.apply(self.interval_stats())
+
+    def interval_stats(self) -> IntervalStats:
+        """:meth:`end_interval`'s statistics before :class:`ReportNoise` (starts the next)."""
         if self._since_radio_ms > 0.0:
             self._move_and_update_radio()
         acc, d = self.acc, self._dir

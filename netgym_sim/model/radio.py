@@ -57,6 +57,9 @@ __all__ = [
     "LTE_CQI_SE",
     "LTE_RB_HZ",
     "NR_CQI_SE",
+    "PROBE_CHANCE",
+    "PROBE_RATE_EDGES_MBPS",
+    "PROBE_WEIGHTS",
     "VHT20_MIN_SNR_DB",
     "VHT20_RATE_MBPS",
     "WIFI_REPORT_FACTOR",
@@ -66,6 +69,7 @@ __all__ = [
     "lte_profile",
     "nr_profile",
     "path_loss_db",
+    "probe_levels",
     "snr_db",
     "spectral_efficiency",
     "wifi_profile",
@@ -108,8 +112,20 @@ WIFI_REPORT_FACTOR = 1.125
 #: next (std / mean over 10-interval windows) as in fixtures/ns3's ``*_tcp_wifi_*``
 #: recordings: 0.026, 0.091, 0.123, 0.14 (117–163 windows each).
 CONTENTION_CV = (0.027, 0.108, 0.147, 0.168)
-#: Radio periods of contention draws a network holds (cycled).
+#: Radio periods of contention draws a network holds (cycled); also the intervals of
+#: rate-probe draws (:func:`probe_levels`).
 FADE_PERIODS = 256
+#: Minstrel-HT's rate probes as ns-3 reports them: in fixtures/ns3 a user's reported Wi-Fi level
+#: leaves the level it holds for one interval and comes back (1.5 % of the intervals), far up or
+#: down, at no change of its Wi-Fi rate. The chance of such an interval falls with the user's
+#: Wi-Fi rate in it (the traffic direction's Mbit/s, bins split at
+#: :data:`PROBE_RATE_EDGES_MBPS`): 0.35 % without Wi-Fi traffic (11,479 user-intervals), 5.5 %
+#: under 4 Mbit/s (2,639), 3.4 % at 4–8 (4,249), 1.95 % at 8–16 (6,556), 1.12 % from 16 (25,181).
+PROBE_RATE_EDGES_MBPS = (0.05, 4.0, 8.0, 16.0)
+PROBE_CHANCE = (0.0035, 0.055, 0.034, 0.0195, 0.0112)
+#: How often each Wi-Fi level (:data:`VHT20_RATE_MBPS`, lowest first) is the probe's level
+#: in fixtures/ns3 (782 probe intervals): higher levels more often.
+PROBE_WEIGHTS = (14, 20, 26, 51, 42, 57, 76, 75, 83, 105, 117, 116)
 #: Penetration and interference margin of the NR links, dB (calibration: FIDELITY.md).
 CELLULAR_EXTRA_LOSS_DB = 20.0
 #: Free-space path loss at 1 m and 1 GHz, dB: ``20 log10(4π · 1 m · 1 GHz / c)``.
@@ -336,3 +352,27 @@ def contention_factor(ap: IntArray, draw: FloatArray) -> FloatArray:
     sigma = np.where(k > 0, np.asarray(CONTENTION_CV)[np.maximum(k - 1, 0)], 0.0)
     factor: FloatArray = np.clip(1.0 + sigma * draw, 0.5, 1.5)
     return factor
+
+
+def probe_levels(
+    profile: RadioProfile, level_mbps: FloatArray, rate_mbps: FloatArray, draws: FloatArray
+) -> FloatArray:
+    """The Wi-Fi levels reported for one interval: each user's own, or a probe's.
+
+    ``level_mbps``: each user's Wi-Fi capacity (0: no link); ``rate_mbps``: its Wi-Fi rate
+    over the interval; ``draws``: ``(n, 2)`` uniform draws in [0, 1), one to pick the probe
+    intervals (chance :data:`PROBE_CHANCE` by rate), one the probe's level among the others,
+    by :data:`PROBE_WEIGHTS`. Only what is reported changes: the rate the user gets does not.
+    """
+    levels = capacity_mbps(profile, np.asarray(profile.level_min_snr_db))
+    chance = np.asarray(PROBE_CHANCE)[np.searchsorted(PROBE_RATE_EDGES_MBPS, rate_mbps, "right")]
+    probing = (level_mbps > 0.0) & (draws[:, 0] < chance)
+    if not np.any(probing) or levels.size != len(PROBE_WEIGHTS):
+        return level_mbps
+    own = np.isclose(levels[None, :], level_mbps[probing, None])
+    weights = np.where(own, 0.0, np.asarray(PROBE_WEIGHTS, dtype=np.float64)[None, :])
+    cumulative = np.cumsum(weights, axis=1)
+    pick = (draws[probing, 1:2] * cumulative[:, -1:] < cumulative).argmax(axis=1)
+    out: FloatArray = level_mbps.copy()
+    out[probing] = levels[pick]
+    return out
