@@ -20,6 +20,7 @@ import netgym_client
 from netgym_client import protocol
 from netgym_sim import limits
 from netgym_sim.scenarios import _gma_common
+from tests.property.test_array_policy_props import _policy_path
 
 OVERRIDES = {"env_config": {"steps_per_episode": 4, "episodes_per_session": 1}}
 
@@ -36,15 +37,22 @@ def _spy(monkeypatch: pytest.MonkeyPatch, module: Any, name: str) -> list[int]:
     return calls
 
 
-@pytest.mark.parametrize(("env_name", "walked"), [("nqos_split", 0), ("qos_steer", 1)])
+@pytest.mark.parametrize("env_name", ["nqos_split", "qos_steer"])
+@pytest.mark.parametrize("json_policies", [False, True])
 def test_the_embedded_path_checks_the_form_once_and_the_limits_always(
-    env_name: str, walked: int, monkeypatch: pytest.MonkeyPatch
+    env_name: str, json_policies: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     env_id = netgym_client.env_id(env_name)
+    adapter = _policy_path(env_name) if json_policies else None
+    walked = 1 if json_policies else 0  # the array path's policies are not JSON
     vec = gymnasium.make_vec(
-        env_id, num_envs=3, vectorization_mode="vector_entry_point", config=OVERRIDES
+        env_id,
+        num_envs=3,
+        vectorization_mode="vector_entry_point",
+        config=OVERRIDES,
+        adapter=adapter,
     )
-    single = gymnasium.make(env_id, config=OVERRIDES)
+    single = gymnasium.make(env_id, config=OVERRIDES, adapter=adapter)
     try:
         vec.reset(seed=1)
         single.reset(seed=1)
