@@ -380,11 +380,11 @@ class Backend:
         if not isinstance(begun, Session):
             return [(identity, begun)]
         try:
-            begun.run_clock()
+            records = begun.run_step()
         except SimError as exc:
             del self._sessions[identity]
             return [(identity, protocol.ErrorReply(exc.error_msg))]
-        reply = self.finish_action(identity, begun)
+        reply = self.finish_action(identity, begun, records)
         assert not isinstance(reply, DeferredRecords), "records are deferred only when given so"
         return [(identity, reply)]
 

@@ -38,7 +38,8 @@ from netgym_sim.limits import (
     echo,
 )
 from netgym_sim.scenarios import Record, Scenario, scenario_class
-from netgym_sim.scenarios._gma_batch import DeferredRecords
+from netgym_sim.scenarios._gma_batch import DeferredRecords, measure_together
+from netgym_sim.scenarios._gma_common import GmaScenario
 
 __all__ = [
     "ArrayPolicy",
@@ -224,6 +225,19 @@ class Session:
     def run_clock(self) -> None:
         """Run the scenario's SimPy processes to the end of the step (:attr:`next_ts`)."""
         self.clock.run(until=self.next_ts)
+
+    def run_step(self) -> list[Record] | None:
+        """Run the step to :attr:`next_ts`: a GMA scenario's model as the lock step runs it,
+        without SimPy's clock (it counts its own sub-steps; the clock only timed them), and
+        its measurement, the one :meth:`finish_step` would take (returned); any other
+        scenario's SimPy processes (:meth:`run_clock`; None returned)."""
+        scenario = self.scenario
+        if isinstance(scenario, GmaScenario):
+            (records,) = measure_together([scenario], self.next_ts)
+            assert isinstance(records, list), "not deferred"
+            return records
+        self.run_clock()
+        return None
 
     def _advance(self) -> list[Record]:
         self.run_clock()
