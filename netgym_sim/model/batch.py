@@ -45,11 +45,12 @@ from typing import Any
 
 import numpy as np
 
-from netgym_sim.model import _kernel, gma
+from netgym_sim.model import _kernel, gma, radio
 from netgym_sim.model.mobility import RandomWalk
 from netgym_sim.model.network import RADIO_PERIOD_MS, MultiAccessNetwork
 from netgym_sim.model.stats import Accumulator, IntervalStats
 from netgym_sim.model.tcp import TcpSenders
+from netgym_sim.model.topology import WIFI, apart
 
 __all__ = [
     "advance_together",
@@ -389,6 +390,8 @@ def _stack_shadow(nets: list[MultiAccessNetwork], link: int) -> np.ndarray | Non
 
 #: What :meth:`MultiAccessNetwork._update_radio` derives, per user (handed back).
 _RADIO_OUT = ("cell_idx", "_wifi_home", "_wifi_snr_db", *_RADIO, "max_rate_mbps")
+#: What its :meth:`MultiAccessNetwork._make_groups` derives, per user (handed back).
+_GROUPS_OUT = ("_busy_group", "_flat_group", "last_group", "_buffer_bits")
 
 
 def radio_update_together(nets: Sequence[MultiAccessNetwork]) -> None:
@@ -426,17 +429,28 @@ def radio_update_together(nets: Sequence[MultiAccessNetwork]) -> None:
             _access_extra_ms=lead._access_extra_ms,
             _dir=lead._dir,
             slicing=None,
+            _owners=np.repeat(np.arange(len(members)), [net.n for net in members]),
         )
-        stacked._update_radio()  # its sharing groups mix networks: each numbers its own below
+        stacked._update_radio()  # (a network's cells count its own users: _owners)
         walk.hand_back()
+        if lead.slicing is None:  # the contention noise too, each network's own draws
+            draws = _concat([net._draw() for net in members])
+            ap = apart(stacked.cell_idx[:, WIFI], stacked._owners, lead.params.cells[WIFI].count)
+            stacked._rate_bits_ms[:, :, WIFI] *= radio.contention_factor(ap, draws)
         for i, net in enumerate(members):
             lo, hi = bounds[i], bounds[i + 1]
             for name in _RADIO_OUT:
                 value = getattr(stacked, name)
                 setattr(net, name, value[:, lo:hi] if name in _DIRECTED_RADIO else value[lo:hi])
             net._since_radio_ms = 0.0
-            net._groups = net._make_groups()
-            net._contend()  # each network's own contention draws
+            if lead.slicing is None:  # the sharing groups, numbered as each network's own
+                for name in _GROUPS_OUT:
+                    setattr(net, name, getattr(stacked, name)[lo:hi])
+                net._group_count = stacked._group_count
+                net._groups = [(group[lo:hi], count) for group, count in stacked._groups]
+            else:  # (LTE scheduled by slice: each network's own groups and draws)
+                net._groups = net._make_groups()
+                net._contend()
 
 
 # -- the end of an interval ------------------------------------------------------------------
@@ -512,6 +526,7 @@ def _end_stacked(nets: list[MultiAccessNetwork]) -> list[IntervalStats]:
         _fixed_ms=lead._fixed_ms,
         _access_extra_ms=lead._access_extra_ms,
         _step_ms=lead._step_ms,
+        _owners=np.repeat(np.arange(len(nets)), [net.n for net in nets]),
     )
     for name in _INTERVAL:
         axis = 1 if name in _DIRECTED_INTERVAL else 0

@@ -56,6 +56,7 @@ from netgym_sim.model.topology import (
     Cells,
     FloatArray,
     IntArray,
+    apart,
 )
 from netgym_sim.model.traffic import Traffic, TrafficSpec
 
@@ -207,6 +208,7 @@ class MultiAccessNetwork:
         self.slicing: SliceAllocation | None = None
         self._slice_id = np.zeros(n, dtype=np.int64) if users.slice_id is None else users.slice_id
         self.last_group: IntArray = np.full((n, NUM_LINKS), -1, dtype=np.int64)
+        self._owners: IntArray | None = None  # stacked (model.batch): each user's network
         self._update_radio()
         # Built-in split state: packets per link of each user's 32-packet burst.
         self._bursts = np.stack(
@@ -348,9 +350,14 @@ class MultiAccessNetwork:
 
     def _contend(self) -> None:
         """Wi-Fi contention's noise on each user's rate until the next radio update."""
-        draw = self._fade[:, self._radio_count % radio.FADE_PERIODS]
+        aps = apart(self.cell_idx[:, WIFI], self._owners, self.params.cells[WIFI].count)
+        self._rate_bits_ms[:, :, WIFI] *= radio.contention_factor(aps, self._draw())
+
+    def _draw(self) -> FloatArray:
+        """This radio period's contention draws (one per user), the period counted."""
+        draw: FloatArray = self._fade[:, self._radio_count % radio.FADE_PERIODS]
         self._radio_count += 1
-        self._rate_bits_ms[:, :, WIFI] *= radio.contention_factor(self.cell_idx[:, WIFI], draw)
+        return draw
 
     def _update_radio(self) -> None:
         xy, rows = self.walk.xy_m, np.arange(self.n)
@@ -446,7 +453,8 @@ class MultiAccessNetwork:
             offset += count
         self._busy_group = flat
         self._group_count = offset
-        self._buffer_bits = gma.shared_wifi_buffer_bits(self._full_buffer_bits, out[WIFI][0], WIFI)
+        wifi = apart(out[WIFI][0], self._owners, out[WIFI][1])
+        self._buffer_bits = gma.shared_wifi_buffer_bits(self._full_buffer_bits, wifi, WIFI)
         # The sharing groups the sub-steps use until the next radio update (laws L4-L6).
         self.last_group = np.column_stack([group for group, _ in out])
         self._flat_group = flat.copy()

@@ -51,6 +51,15 @@ def users_per_cell(cell: IntArray) -> IntArray:
     return shared
 
 
+def apart(cell: IntArray, owners: IntArray | None, count: int) -> IntArray:
+    """``cell`` (−1: none) numbered apart per network for users of stacked networks
+    (``owners``: each user's network; None: one network), ``count`` cells each."""
+    if owners is None:
+        return cell
+    numbered: IntArray = np.where(cell >= 0, cell + owners * count, -1)
+    return numbered
+
+
 #: Wire cell id meaning "no link / no measurement" (PROTOCOL.md §3).
 NO_CELL = 255
 
