@@ -64,6 +64,8 @@ DEFAULT_NUM_ENVS = (8, 64)
 DEFAULT_VECTOR_USERS = 256
 #: Longest wait for a reply of the raw server or the serve process, seconds.
 REPLY_TIMEOUT_S = 60.0
+#: How long a `netgym serve` subprocess may take to listen before the tcp rows are measured.
+SERVE_START_S = 60.0
 #: A batch is long enough to time when it lasts this long (and has at least MIN_STEPS).
 MIN_STEPS = 3
 #: Steps per episode: long enough that no batch meets an episode end.
@@ -236,6 +238,19 @@ def _subprocess(args: list[str]) -> Iterator[subprocess.Popen[str]]:
             proc.wait(10)
         if proc.stdout is not None:
             proc.stdout.close()
+
+
+@contextlib.contextmanager
+def _serving(args: list[str], port: int) -> Iterator[None]:
+    """A ``netgym serve`` subprocess on ``port``, measured only once it listens (its start,
+    imports included, takes seconds on a loaded machine; up to :data:`SERVE_START_S`)."""
+    with _subprocess(args) as proc:
+        deadline = time.monotonic() + SERVE_START_S
+        while proc.poll() is None and time.monotonic() < deadline:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1.0):
+                break
+            time.sleep(0.05)
+        yield
 
 
 def _raw_rate(action: Any, measurement: Any, plan: Plan) -> tuple[float | None, str]:
@@ -453,7 +468,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows: list[Row] = []
     raw: dict[tuple[str, int], float | None] = {}
     serve_args = ["-m", "netgym_sim", "serve", "--port", str(plan.port), "--log-level", "ERROR"]
-    with _subprocess(serve_args) if "tcp" in plan.paths else contextlib.nullcontext():
+    with _serving(serve_args, plan.port) if "tcp" in plan.paths else contextlib.nullcontext():
         for env_name in envs:
             seen: set[int] = set()
             for n in users:
@@ -469,7 +484,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if path not in plan.paths:
                 continue
             server = None if path == "embedded" else f"tcp://127.0.0.1:{plan.port}"
-            with _subprocess(serve_args) if path == "tcp" else contextlib.nullcontext():
+            with _serving(serve_args, plan.port) if path == "tcp" else contextlib.nullcontext():
                 try:
                     reset_ms, close_ms = _lifecycle("nqos_split", server, 5)
                     out.write(f"  {path:<9} reset {reset_ms:8.1f} ms   close {close_ms:7.1f} ms\n")
