@@ -23,8 +23,6 @@ from typing import Any, ClassVar
 import numpy as np
 import simpy
 
-from netgym_client.errors import ProtocolError
-from netgym_client.protocol import validate_action_list
 from netgym_sim.errors import InvalidAction
 from netgym_sim.model.network import MultiAccessNetwork, NetworkParams, UserParams
 from netgym_sim.model.radio import lte_profile, nr_profile, wifi_profile
@@ -214,11 +212,7 @@ class GmaScenario(Scenario):
     # -- actions ---------------------------------------------------------------------------
     def apply(self, action_list: Any, *, checked: bool = False) -> None:
         """Check every record of the policy, then apply them in order."""
-        if not checked:  # (see Scenario.apply)
-            try:
-                validate_action_list(action_list)
-            except ProtocolError as exc:
-                raise InvalidAction(str(exc)) from exc
+        self.check_form(action_list, checked)
         records = action_list if isinstance(action_list, list) else [action_list]
         parsed = [self._parse_record(r, f"action_list[{i}]") for i, r in enumerate(records)]
         self._commit(parsed)

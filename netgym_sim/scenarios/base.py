@@ -28,6 +28,10 @@ from typing import Any, ClassVar
 
 import simpy
 
+from netgym_client.errors import ProtocolError
+from netgym_client.protocol import validate_action_list
+from netgym_sim.errors import InvalidAction
+
 __all__ = ["Record", "Scenario"]
 
 Record = dict[str, Any]
@@ -57,6 +61,21 @@ class Scenario(ABC):
         already (a client in this process checked the very object it hands over), so the
         scenario does not check its form again.
         """
+
+    @staticmethod
+    def check_form(action_list: Any, checked: bool) -> None:
+        """The wire's rules for a policy's form (``validate_action_list``), unless it was
+        ``checked`` already (see :meth:`apply`).
+
+        Raises:
+            InvalidAction: The form breaks a rule (the text names where).
+        """
+        if checked:
+            return
+        try:
+            validate_action_list(action_list)
+        except ProtocolError as exc:
+            raise InvalidAction(str(exc)) from exc
 
     @abstractmethod
     def measure(self, now_ms: int) -> list[Record]:

@@ -14,9 +14,7 @@ from typing import Any
 import numpy as np
 import simpy
 
-from netgym_client.errors import ProtocolError
-from netgym_client.protocol import validate_action_list
-from netgym_sim.errors import InvalidAction, InvalidEnvConfig
+from netgym_sim.errors import InvalidEnvConfig
 from netgym_sim.scenarios.base import Record, Scenario
 
 __all__ = ["CustomScenario"]
@@ -51,11 +49,7 @@ class CustomScenario(Scenario):
 
     def apply(self, action_list: Any, *, checked: bool = False) -> None:
         """Check the policy's form; the dummy data does not depend on it."""
-        if not checked:  # (see Scenario.apply)
-            try:
-                validate_action_list(action_list)
-            except ProtocolError as exc:
-                raise InvalidAction(str(exc)) from exc
+        self.check_form(action_list, checked)
 
     def measure(self, now_ms: int) -> list[Record]:
         """Four dummy records in the nested ``""`` shape."""

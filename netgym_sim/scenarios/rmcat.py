@@ -40,8 +40,6 @@ from typing import Any
 
 import simpy
 
-from netgym_client.errors import ProtocolError
-from netgym_client.protocol import validate_action_list
 from netgym_sim.errors import InvalidAction, InvalidEnvConfig, SessionStateError
 from netgym_sim.limits import MAX_TIME_MS, echo
 from netgym_sim.model.rmcat import IntervalStats, RmcatModel
@@ -266,11 +264,7 @@ class RmcatScenario(Scenario):
             InvalidAction: Malformed policy, another knob than ``rmcat::srate``, a flow id
                 other than 0, or a rate that is not a finite number in [0, MAX_RATE_BPS].
         """
-        if not checked:  # (see Scenario.apply)
-            try:
-                validate_action_list(action_list)
-            except ProtocolError as exc:
-                raise InvalidAction(str(exc)) from exc
+        self.check_form(action_list, checked)
         records = action_list if isinstance(action_list, list) else [action_list]
         if len(records) != 1:
             raise InvalidAction(

@@ -19,7 +19,7 @@ import pytest
 import netgym_client
 from netgym_client import protocol
 from netgym_sim import limits
-from netgym_sim.scenarios import _gma_common
+from netgym_sim.scenarios import base as scenarios_base
 from tests.property.test_array_policy_props import _policy_path
 
 OVERRIDES = {"env_config": {"steps_per_episode": 4, "episodes_per_session": 1}}
@@ -56,7 +56,7 @@ def test_the_embedded_path_checks_the_form_once_and_the_limits_always(
     try:
         vec.reset(seed=1)
         single.reset(seed=1)
-        form = _spy(monkeypatch, _gma_common, "validate_action_list")
+        form = _spy(monkeypatch, scenarios_base, "validate_action_list")
         walks = _spy(monkeypatch, limits, "_walk")
         vec.action_space.seed(1)
         vec.step(vec.action_space.sample())
