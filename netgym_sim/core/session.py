@@ -240,8 +240,7 @@ class Session:
         return None
 
     def _advance(self) -> list[Record]:
-        self.run_clock()
-        return self.finish_step()
+        return self.finish_step(self.run_step())
 
     @overload
     def finish_step(self, records: list[Record] | None = None) -> list[Record]: ...
