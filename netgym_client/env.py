@@ -603,7 +603,7 @@ class NetworkGymEnv(gym.Env[np.ndarray, np.ndarray]):
                 )
             policy_action = arr
             self._last_action = arr
-            if self._arrays and type(self._link) is _InProcessLink:
+            if self._arrays and self._embedded_server() is not None:
                 adapter = self.adapter
                 assert isinstance(adapter, GmaUserAdapter)
                 many = adapter.policy_values_many(arr[None])

@@ -379,7 +379,14 @@ class NetworkGymVectorEnv(gym.vector.VectorEnv[Any, Any, Any]):
         measured = [deferred[i] for i in indices]
         adapter = self.envs[indices[0]].adapter
         assert isinstance(adapter, GmaUserAdapter)
-        got = adapter.outcome_many(lambda key: stacked_values(measured, key))
+        columns: dict[str, Any] = {}  # (a reward may read a metric the observation read)
+
+        def column(key: str) -> Any:
+            if key not in columns:
+                columns[key] = stacked_values(measured, key)
+            return columns[key]
+
+        got = adapter.outcome_many(column)
         if got is None:
             return {}
         observations, rewards, counts = got
