@@ -30,8 +30,8 @@ Rules:
   handed back after the last: each network's arrays become its slices of the stacked ones.
 - :func:`end_intervals_together` likewise ends the intervals of networks of one layout in
   one call of :meth:`MultiAccessNetwork.interval_stats` over their stacked users (its
-  statistics, the built-in split's decisions), each network taking back its slices and
-  applying its own :class:`netgym_sim.model.report.ReportNoise` to them.
+  statistics, the built-in split's decisions) and one pass of their reports' noise
+  (:func:`netgym_sim.model.report.apply_stacked`), each network taking back its slices.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ from typing import Any
 
 import numpy as np
 
-from netgym_sim.model import _kernel, gma, radio
+from netgym_sim.model import _kernel, gma, radio, report
 from netgym_sim.model.mobility import RandomWalk
 from netgym_sim.model.network import RADIO_PERIOD_MS, MultiAccessNetwork
 from netgym_sim.model.stats import Accumulator, IntervalStats
@@ -508,6 +508,7 @@ def _end_stacked(nets: list[MultiAccessNetwork]) -> list[IntervalStats]:
     lead = nets[0]
     bounds = np.concatenate(([0], np.cumsum([net.n for net in nets]))).tolist()
     n = int(bounds[-1])
+    owners = np.repeat(np.arange(len(nets)), [net.n for net in nets])
     stacked = object.__new__(MultiAccessNetwork)
     users: dict[str, Any] = {
         f.name: _concat([getattr(net.users, f.name) for net in nets])
@@ -526,12 +527,12 @@ def _end_stacked(nets: list[MultiAccessNetwork]) -> list[IntervalStats]:
         _fixed_ms=lead._fixed_ms,
         _access_extra_ms=lead._access_extra_ms,
         _step_ms=lead._step_ms,
-        _owners=np.repeat(np.arange(len(nets)), [net.n for net in nets]),
+        _owners=owners,
     )
     for name in _INTERVAL:
         axis = 1 if name in _DIRECTED_INTERVAL else 0
         setattr(stacked, name, _concat([getattr(net, name) for net in nets], axis))
-    stats = stacked.interval_stats()
+    stats = report.apply_stacked([net.report for net in nets], stacked.interval_stats(), owners)
     acc_names = _per_user_names(stacked.acc, n)
     out = []
     for i, net in enumerate(nets):
@@ -548,5 +549,5 @@ def _end_stacked(nets: list[MultiAccessNetwork]) -> list[IntervalStats]:
             if isinstance(value, np.ndarray):
                 value = value[:, lo:hi] if f.name in _DIRECTED_STATS else value[lo:hi]
             fields[f.name] = value
-        out.append(net.report.apply(IntervalStats(**fields)))
+        out.append(IntervalStats(**fields))
     return out
