@@ -24,6 +24,9 @@ Rules:
   array form of a split-weight or steering ``env-action``) is answered as its ``env-action``
   would be (:meth:`Session.begin_array`); with a fault plan, it is sent as that
   ``env-action``.
+- A split of the array path is staged while its session checks its policy and committed
+  with the other sessions' after the first pass (``_gma_common.commit_staged``: the burst
+  shares of all in one pass); nothing reads a split between.
 - An error costs its session only, with the reply ``handle_message`` gives; a failure of
   the lock-step advance itself costs every session in it.
 - ``deferred=True`` (the embedded vector env): the sessions of a shared record pass are
@@ -44,7 +47,7 @@ from netgym_sim.errors import SimError
 from netgym_sim.model.network import MultiAccessNetwork
 from netgym_sim.scenarios import Record
 from netgym_sim.scenarios._gma_batch import DeferredRecords, measure_together
-from netgym_sim.scenarios._gma_common import GmaScenario
+from netgym_sim.scenarios._gma_common import GmaScenario, Staged, commit_staged, staging_splits
 
 __all__ = ["handle_actions"]
 
@@ -77,23 +80,11 @@ def handle_actions(
     """
     replies: list[protocol.Message | DeferredRecords | None] = [None] * len(items)
     begun: list[tuple[int, Session]] = []
-    for i, (backend, identity, policy) in enumerate(items):
-        msg = policy
-        if isinstance(policy, ArrayPolicy) and backend.faults is not None:
-            msg = protocol.EnvAction(action_list=policy.action_list())  # as the wire has it
-        if backend.faults is not None or not isinstance(msg, protocol.EnvAction | ArrayPolicy):
-            assert not isinstance(msg, ArrayPolicy)
-            replies[i] = handle_message(backend, identity, msg)[0][1]
-            continue
-        try:
-            result = backend.begin_action(identity, msg, checked=checked)
-        except Exception as exc:  # a bug costs its session only
-            replies[i] = internal_error(backend, identity, exc)
-            continue
-        if isinstance(result, Session):
-            begun.append((i, result))
-        else:
-            replies[i] = result
+    staged: list[tuple[int, Staged]] = []
+    _begin(items, replies, begun, staged, checked)
+    failed = _commit_staged(items, replies, staged)
+    if failed:
+        begun = [(i, session) for i, session in begun if i not in failed]
     lockstep: dict[int, list[tuple[int, MultiAccessNetwork]]] = {}
     sessions = dict(begun)
     for i, session in begun:
@@ -124,6 +115,56 @@ def handle_actions(
     out = [reply for reply in replies if reply is not None]
     assert len(out) == len(items), "every item has its reply"
     return out
+
+
+def _begin(
+    items: Sequence[Item],
+    replies: list[protocol.Message | DeferredRecords | None],
+    begun: list[tuple[int, Session]],
+    staged: list[tuple[int, Staged]],
+    checked: bool,
+) -> None:
+    """The first pass: every session checks and applies its policy (a split of the array
+    path staged: item index and its splits in ``staged``), or gets its reply."""
+    for i, (backend, identity, policy) in enumerate(items):
+        msg = policy
+        if isinstance(policy, ArrayPolicy) and backend.faults is not None:
+            msg = protocol.EnvAction(action_list=policy.action_list())  # as the wire has it
+        if backend.faults is not None or not isinstance(msg, protocol.EnvAction | ArrayPolicy):
+            assert not isinstance(msg, ArrayPolicy)
+            replies[i] = handle_message(backend, identity, msg)[0][1]
+            continue
+        splits: Staged = []
+        try:
+            with staging_splits(splits):
+                result = backend.begin_action(identity, msg, checked=checked)
+        except Exception as exc:  # a bug costs its session only
+            replies[i] = internal_error(backend, identity, exc)
+            continue
+        finally:
+            if splits:
+                staged.append((i, splits))
+        if isinstance(result, Session):
+            begun.append((i, result))
+        else:
+            replies[i] = result
+
+
+def _commit_staged(
+    items: Sequence[Item],
+    replies: list[protocol.Message | DeferredRecords | None],
+    staged: list[tuple[int, Staged]],
+) -> set[int]:
+    """Commit the staged splits together; if that fails (a bug), every session in it gets
+    the error reply. Returns the indices of those sessions."""
+    try:
+        commit_staged([split for _, splits in staged for split in splits])
+    except Exception as exc:
+        for i, _ in staged:
+            backend, identity, _ = items[i]
+            replies[i] = internal_error(backend, identity, exc)
+        return {i for i, _ in staged}
+    return set()
 
 
 def _guarded(item: Item, run: Callable[[], None]) -> protocol.Message | None:

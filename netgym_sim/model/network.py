@@ -268,9 +268,12 @@ class MultiAccessNetwork:
     # -- policy --------------------------------------------------------------------------
     def set_split(self, direction: int, users: IntArray, weights: FloatArray) -> None:
         """Give ``users`` (indices) new split weight rows ``(k, 3)`` in ``direction``."""
-        fractions = gma.burst_fractions(weights)
-        steer = self.users.steer[users] if direction == self._dir else np.zeros(len(users), bool)
-        fractions[steer] = gma.steer_fractions(fractions[steer])
+        self.set_fractions(direction, users, gma.burst_fractions(weights))
+
+    def set_fractions(self, direction: int, users: IntArray, fractions: FloatArray) -> None:
+        """:meth:`set_split` of rows whose burst shares are ``fractions`` (changed in place)."""
+        if direction == self._dir and (steer := self.users.steer[users]).any():
+            fractions[steer] = gma.steer_fractions(fractions[steer])
         self.target[direction, users] = fractions
         self.builtin[direction, users] = False
 

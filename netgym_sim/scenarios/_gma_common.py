@@ -17,13 +17,16 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Generator, Mapping
+from collections.abc import Generator, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, ClassVar
 
 import numpy as np
 import simpy
 
 from netgym_sim.errors import InvalidAction
+from netgym_sim.model import gma
 from netgym_sim.model.network import MultiAccessNetwork, NetworkParams, UserParams
 from netgym_sim.model.radio import lte_profile, nr_profile, wifi_profile
 from netgym_sim.model.stats import IntervalStats
@@ -40,7 +43,16 @@ from netgym_sim.scenarios._gma_records import (
 )
 from netgym_sim.scenarios.base import Record, Scenario
 
-__all__ = ["MAX_USERS", "GmaScenario", "GmaSettings", "entity_indices", "link_label"]
+__all__ = [
+    "MAX_USERS",
+    "GmaScenario",
+    "GmaSettings",
+    "Staged",
+    "commit_staged",
+    "entity_indices",
+    "link_label",
+    "staging_splits",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -248,12 +260,27 @@ class GmaScenario(Scenario):
 
     def commit_split(self, direction: str, rows: np.ndarray) -> None:
         """Give every user the split rows ``rows`` (``(N, 3)``, checked) in ``direction``, as
-        an action's one split record for users 1 … N does."""
+        an action's one split record for users 1 … N does.
+
+        Within :func:`staging_splits` (a lock-step pass) the rows are staged instead, to be
+        committed with the other sessions' (:func:`commit_staged`)."""
+        staged = _STAGED.get()
+        if staged is not None and type(self)._commit is GmaScenario._commit:
+            staged.append((self, direction, rows))
+            return
         parsed: list[tuple[str, int, np.ndarray, np.ndarray | None]] = [
             ("split", DIRECTIONS.index(direction), np.arange(self.num_users), rows)
         ]
         self._commit(parsed)
         self._mark_missed(parsed)
+
+    def _commit_fractions(self, direction: str, fractions: np.ndarray) -> None:
+        """:meth:`commit_split` of rows whose burst shares are ``fractions``."""
+        d = DIRECTIONS.index(direction)
+        users = np.arange(self.num_users)
+        self.model.set_fractions(d, users, fractions)
+        self.split_reported[d] = True
+        self._mark_missed([("split", d, users, fractions)])
 
     def _mark_missed(self, parsed: list[tuple[str, int, np.ndarray, np.ndarray | None]]) -> None:
         if self.reports_missed_split:
@@ -368,3 +395,32 @@ class GmaScenario(Scenario):
                         f"{where}[{bad[0]}]: {LINK_NAMES[link]} chosen, but the "
                         f"topology has no {LINK_NAMES[link]} cell"
                     )
+
+
+#: The splits staged in a lock-step pass (:func:`staging_splits`): (scenario, direction, rows).
+Staged = list[tuple[GmaScenario, str, np.ndarray]]
+_STAGED: ContextVar[Staged | None] = ContextVar("netgym_staged_splits", default=None)
+
+
+@contextmanager
+def staging_splits(staged: Staged) -> Iterator[None]:
+    """Within: :meth:`GmaScenario.commit_split` appends its rows to ``staged`` (the scenarios
+    with their own ``_commit`` excepted), for :func:`commit_staged`."""
+    token = _STAGED.set(staged)
+    try:
+        yield
+    finally:
+        _STAGED.reset(token)
+
+
+def commit_staged(staged: Staged) -> None:
+    """Commit every staged split, as each scenario's :meth:`~GmaScenario.commit_split`
+    would, with the burst shares of all computed in one pass (row by row: the same bits)."""
+    if not staged:
+        return
+    fractions = gma.burst_fractions(np.concatenate([rows for _, _, rows in staged]))
+    lo = 0
+    for scenario, direction, rows in staged:
+        hi = lo + rows.shape[0]
+        scenario._commit_fractions(direction, fractions[lo:hi])
+        lo = hi
