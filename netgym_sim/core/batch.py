@@ -8,7 +8,7 @@ the models run to the end of the step together, then every session measures
 
 Rules:
 - The models of the GMA scenarios (nqos_split, qos_steer, network_slicing) run in
-  :func:`netgym_sim.model.batch.advance_together`: one kernel call per sub-step for all the
+  :func:`netgym_sim.model.batch.advance_together`: one compiled run of sub-steps for all the
   sessions that stand at the same point of the same timeline (network_slicing's sliced LTE
   scheduler keeps each network's own sub-steps); the radio updates and the ends of the
   intervals run once over the stacked users too, and the records are built together

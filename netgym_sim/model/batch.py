@@ -1,11 +1,12 @@
-"""Many multi-access networks advanced in lock step: one kernel call per sub-step for all.
+"""Many multi-access networks advanced in lock step: one compiled call per run of sub-steps.
 
 :func:`advance_together` does what :meth:`MultiAccessNetwork.advance_to` does for each
 network, with the same bits, but the networks that stand at the same point of the same
 timeline share their sub-steps: their users are stacked one network after another into
 one set of arrays, each network's sharing groups (cells) numbered apart from the others',
-so one call of the compiled kernel (:func:`netgym_sim.model._kernel.tick_core`), one split
-lag, and one BBR update per sub-step serve them all.
+so one compiled run of the sub-steps up to the next radio update
+(:func:`netgym_sim.model.substeps.run`: the split lag, BBR and the kernel,
+:func:`netgym_sim.model._kernel.tick_core`, sub-step after sub-step) serves them all.
 
 Rules:
 - A group shares sub-steps when its networks have the same timeline (sub-step offsets,
@@ -45,7 +46,7 @@ from typing import Any
 
 import numpy as np
 
-from netgym_sim.model import _kernel, gma, radio, report
+from netgym_sim.model import radio, report, substeps
 from netgym_sim.model.mobility import RandomWalk
 from netgym_sim.model.network import RADIO_PERIOD_MS, MultiAccessNetwork
 from netgym_sim.model.stats import Accumulator, IntervalStats
@@ -205,23 +206,26 @@ class _Stacked:
         lead = self.nets[0]
         offsets, step_ms = lead._offsets, lead._step_ms
         k, step_start, now, since = lead._k, lead._step_start_ms, lead.now_ms, lead._since_radio_ms
+        steps = substeps.SubSteps()
         while step_start + offsets[k][0] <= t_ms + 1e-9:
             end_ms = step_start + offsets[k][0]
             dt_ms = end_ms - now
             if dt_ms > 0.0:
                 since += dt_ms
                 if since >= RADIO_PERIOD_MS - 1e-9:
+                    self._run(steps)
                     for net in self.nets:
                         net._since_radio_ms = since
                     radio_update_together(self.nets)
                     since = 0.0
                     self._load_radio()
-                self._tick(dt_ms, offsets[k][1], now)
+                steps.add(dt_ms, now, offsets[k][1])
             now = end_ms
             k += 1
             if k == len(offsets):
                 k = 0
                 step_start += step_ms
+        self._run(steps)
         self._hand_back()
         for net in self.nets:
             net._k, net._step_start_ms, net.now_ms, net._since_radio_ms = k, step_start, now, since
@@ -241,76 +245,27 @@ class _Stacked:
                 setattr(acc, name, getattr(self.acc, name)[lo:hi])
             acc.ms = self.acc.ms
 
-    # -- one sub-step ----------------------------------------------------------------------
-    def _tick(self, dt_ms: float, measured: bool, now_ms: float) -> None:
-        """:meth:`MultiAccessNetwork._tick` after the radio update, on the stacked arrays."""
-        a, d, tcp, acc = self.arrays, self.dir, self.tcp, self.acc
-        r = 1 - d
-        arrivals = self.rate_mbps * (dt_ms * 1000.0)
+    # -- the sub-steps ---------------------------------------------------------------------
+    def _run(self, steps: substeps.SubSteps) -> None:
+        """The collected sub-steps on the stacked arrays, in one compiled run, each
+        network's Poisson arrivals drawn from its own stream."""
+        if not steps:
+            return
+        arrived = substeps.arrivals(self.rate_mbps, np.asarray(steps.dts))
         for rng, rows, packet_bits in self.poisson:
-            packets = rng.poisson(arrivals[rows] / packet_bits)
-            arrivals[rows] = packets * packet_bits
-        applied = a["applied"]
-        applied += (a["target"] - applied) * gma.lag_factor(dt_ms, self.lag_tau_ms)
-        if tcp.bbr_any:
-            tcp.bbr_windows_compiled(
-                a["rtt_ms"], a["queue_bits"], a["_rate_bits_ms"][d], a["_usable"][d]
-            )
-        if measured:
-            acc.ms += dt_ms
-        _kernel.tick_core(
-            dt_ms,
-            now_ms,
-            measured,
-            applied[d],
-            a["_usable"][d],
-            arrivals,
-            a["queue_bits"],
-            a["_rate_bits_ms"][d],
-            self.flat_group,
-            self.busy_group,
-            self.group_count,
-            a["_buffer_bits"],
-            a["_fixed_tx_ms"],
-            a["_tx_ms"][d],
-            a["_thresholds"],
-            gma.REORDERING_FACTOR,
-            gma.MAX_BUSY,
-            tcp.any,
-            tcp.tcp,
-            self.tcp_params,
-            tcp.mss,
-            tcp.start_ms,
-            tcp.cwnd_bits,
-            tcp.ssthresh_bits,
-            tcp.recovery_until_ms,
-            tcp.silent_until_ms,
-            a["rtt_ms"],
-            applied[r],
-            a["_usable"][r],
-            a["_ack_base_ms"],
-            tcp.ack_per_bit,
-            a["last_share"],
-            a["last_capacity_bits"],
-            a["last_served_bits"],
-            a["last_offered_bits"],
-            acc.offered_bits,
-            acc.link_offered_bits,
-            acc.served_bits,
-            acc.lost_bits,
-            acc.link_delay_bits_ms,
-            acc.link_max_ms,
-            acc.delay_bits_ms,
-            acc.max_ms,
-            acc.violation_bits,
-            acc.time_share_ms,
-            acc.ack_bits,
-            a["_tsc_bits"],
-            a["_tsc_delay_bits_ms"],
+            arrived[:, rows] = rng.poisson(arrived[:, rows] / packet_bits) * packet_bits
+        groups = (self.flat_group, self.busy_group, self.group_count)
+        substeps.run(
+            steps,
+            arrived,
+            self.arrays,
+            groups,
+            tcp=self.tcp,
+            acc=self.acc,
+            tcp_params=self.tcp_params,
+            lag_tau_ms=self.lag_tau_ms,
+            d=self.dir,
         )
-        if tcp.bbr_any:
-            served, offered = a["last_served_bits"], a["last_offered_bits"]
-            tcp.bbr_delivery_compiled(now_ms + dt_ms, dt_ms, served, offered, a["rtt_ms"])
 
 
 # -- the radio update ------------------------------------------------------------------------

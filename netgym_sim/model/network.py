@@ -10,7 +10,9 @@ Rules:
   users' demands (queued + new bits); each user's link queue is served, overflow beyond the
   link's buffer (:data:`BUFFER_PACKETS`) is lost and is a TCP loss; delays and their
   distribution are accumulated (see :mod:`netgym_sim.model.gma`); each TCP flow's round trip
-  is its in-order one-way delay plus its ACK's on the reverse link.
+  is its in-order one-way delay plus its ACK's on the reverse link. With numba installed and
+  LTE not scheduled by slice, the sub-steps up to the next radio update run in one compiled
+  call (:mod:`netgym_sim.model.substeps`); otherwise one at a time, in numpy.
 - Users walk, and association and capacities are recomputed, every :data:`RADIO_PERIOD_MS`
   of simulated time and at the end of every interval, so what is reported matches the
   reported position (users move a few cm a sub-step).
@@ -32,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from netgym_sim.model import _kernel, gma, radio
+from netgym_sim.model import _kernel, gma, radio, substeps
 from netgym_sim.model.clock import tick_offsets
 from netgym_sim.model.mobility import RandomWalk, WalkParams
 from netgym_sim.model.radio import RadioProfile, capacity_mbps, snr_db
@@ -256,14 +258,42 @@ class MultiAccessNetwork:
 
     def advance_to(self, t_ms: float) -> None:
         """Run every sub-step that ends at or before ``t_ms``."""
+        steps = substeps.SubSteps() if self.use_kernel and self.slicing is None else None
         while self.next_tick_ms <= t_ms + 1e-9:
             end_ms = self.next_tick_ms
-            self._tick(end_ms - self.now_ms, self._offsets[self._k][1])
+            if steps is None:
+                self._tick(end_ms - self.now_ms, self._offsets[self._k][1])
+            elif end_ms > self.now_ms:  # (the sub-steps run together up to a radio update)
+                self._since_radio_ms += end_ms - self.now_ms
+                if self._since_radio_ms >= RADIO_PERIOD_MS - 1e-9:
+                    self._run(steps)
+                    self._move_and_update_radio()
+                steps.add(end_ms - self.now_ms, self.now_ms, self._offsets[self._k][1])
             self.now_ms = end_ms
             self._k += 1
             if self._k == len(self._offsets):
                 self._k = 0
                 self._step_start_ms += self._step_ms
+        if steps is not None:
+            self._run(steps)
+
+    def _run(self, steps: substeps.SubSteps) -> None:
+        """The collected sub-steps in one compiled run (:mod:`netgym_sim.model.substeps`)."""
+        arrived = substeps.arrivals(self.traffic.rate_mbps, np.asarray(steps.dts))
+        self.traffic.draw_poisson(arrived)
+        groups = (self._flat_group, self._busy_group, self._group_count)
+        tcp, acc, tau, params = self.tcp, self.acc, self.params.lag_tau_ms, self._tcp_params
+        substeps.run(
+            steps,
+            arrived,
+            vars(self),
+            groups,
+            tcp=tcp,
+            acc=acc,
+            tcp_params=params,
+            lag_tau_ms=tau,
+            d=self._dir,
+        )
 
     # -- policy --------------------------------------------------------------------------
     def set_split(self, direction: int, users: IntArray, weights: FloatArray) -> None:
@@ -490,10 +520,7 @@ class MultiAccessNetwork:
                 self.tcp.bbr_windows_compiled(self.rtt_ms, *paths)
             else:
                 self.tcp.bbr_windows(self.rtt_ms, *paths)
-        if self.use_kernel and self.slicing is None:
-            self._tick_kernel(dt_ms, measured, arrivals)
-        else:
-            self._tick_python(dt_ms, measured, arrivals)
+        self._tick_python(dt_ms, measured, arrivals)
         if self.tcp.bbr_any:
             served = (self.last_served_bits, self.last_offered_bits, self.rtt_ms)
             if self.use_kernel:
@@ -577,62 +604,6 @@ class MultiAccessNetwork:
             acc.ack_bits += self.tcp.ack_bits(served.sum(axis=1))
         self._tsc_bits += served
         self._tsc_delay_bits_ms += served * mean
-
-    def _tick_kernel(self, dt_ms: float, measured: bool, arrivals: FloatArray) -> None:
-        """The rest of a sub-step in :func:`netgym_sim.model._kernel.tick_core`."""
-        d, r, acc, tcp = self._dir, 1 - self._dir, self.acc, self.tcp
-        if measured:
-            acc.ms += dt_ms
-        _kernel.tick_core(
-            dt_ms,
-            self.now_ms,
-            measured,
-            self.applied[d],
-            self._usable[d],
-            arrivals,
-            self.queue_bits,
-            self._rate_bits_ms[d],
-            self._flat_group,
-            self._busy_group,
-            self._group_count,
-            self._buffer_bits,
-            self._fixed_tx_ms,
-            self._tx_ms[d],
-            self._thresholds,
-            gma.REORDERING_FACTOR,
-            gma.MAX_BUSY,
-            tcp.any,
-            tcp.tcp,
-            self._tcp_params,
-            tcp.mss,
-            tcp.start_ms,
-            tcp.cwnd_bits,
-            tcp.ssthresh_bits,
-            tcp.recovery_until_ms,
-            tcp.silent_until_ms,
-            self.rtt_ms,
-            self.applied[r],
-            self._usable[r],
-            self._ack_base_ms,
-            tcp.ack_per_bit,
-            self.last_share,
-            self.last_capacity_bits,
-            self.last_served_bits,
-            self.last_offered_bits,
-            acc.offered_bits,
-            acc.link_offered_bits,
-            acc.served_bits,
-            acc.lost_bits,
-            acc.link_delay_bits_ms,
-            acc.link_max_ms,
-            acc.delay_bits_ms,
-            acc.max_ms,
-            acc.violation_bits,
-            acc.time_share_ms,
-            acc.ack_bits,
-            self._tsc_bits,
-            self._tsc_delay_bits_ms,
-        )
 
     # -- measurement ---------------------------------------------------------------------
     def end_interval(self) -> IntervalStats:

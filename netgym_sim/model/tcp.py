@@ -68,6 +68,8 @@ loss-based sender (FIDELITY.md says where that differs).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
@@ -259,11 +261,25 @@ class TcpSenders:
     ) -> None:
         """:meth:`set_bbr_windows` with the LTE-bound flags from the queues, in one compiled
         loop (:mod:`netgym_sim.model._bbr_kernel`)."""
-        _bbr_kernel.windows(
-            rtt_ms,
-            queue_bits,
-            rate_bits_ms,
-            usable,
+        _bbr_kernel.windows(rtt_ms, queue_bits, rate_bits_ms, usable, *self.windows_state())
+
+    def bbr_delivery_compiled(
+        self,
+        now_ms: float,
+        dt_ms: float,
+        served_bits: FloatArray,
+        offered_bits: FloatArray,
+        rtt_ms: FloatArray,
+    ) -> None:
+        """:meth:`on_bbr_delivery` of the in-order delivery of ``served_bits`` (per link, of
+        ``offered_bits``), in one compiled loop (:mod:`netgym_sim.model._bbr_kernel`)."""
+        _bbr_kernel.delivery(
+            now_ms, dt_ms, served_bits, offered_bits, rtt_ms, *self.delivery_state()
+        )
+
+    def windows_state(self) -> tuple[Any, ...]:
+        """The arguments of :func:`_bbr_kernel.windows` after the path's four."""
+        return (
             LTE,
             self.bbr,
             self.mss,
@@ -278,22 +294,9 @@ class TcpSenders:
             _WINDOW_CONSTS,
         )
 
-    def bbr_delivery_compiled(
-        self,
-        now_ms: float,
-        dt_ms: float,
-        served_bits: FloatArray,
-        offered_bits: FloatArray,
-        rtt_ms: FloatArray,
-    ) -> None:
-        """:meth:`on_bbr_delivery` of the in-order delivery of ``served_bits`` (per link, of
-        ``offered_bits``), in one compiled loop (:mod:`netgym_sim.model._bbr_kernel`)."""
-        _bbr_kernel.delivery(
-            now_ms,
-            dt_ms,
-            served_bits,
-            offered_bits,
-            rtt_ms,
+    def delivery_state(self) -> tuple[Any, ...]:
+        """The arguments of :func:`_bbr_kernel.delivery` after the sub-step's five."""
+        return (
             self.bbr,
             self.start_ms,
             self._round_max,

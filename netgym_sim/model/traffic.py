@@ -67,8 +67,13 @@ class Traffic:
         """Bits of UDP traffic that arrive at every user's sender during ``dt_ms``."""
         # Mbit/s × ms = kbit.
         bits = self.rate_mbps * (dt_ms * 1000.0)
+        self.draw_poisson(bits[None, :])
+        return bits
+
+    def draw_poisson(self, bits: FloatArray) -> None:
+        """Replace the Poisson flows' columns of ``(k, n)`` mean arrivals ``bits`` (one row
+        per sub-step) by their draws, in place: row after row, from this traffic's stream."""
         if self._poisson_idx.size:
             idx = self._poisson_idx
-            packets = self._rng.poisson(bits[idx] / self.packet_bits[idx])
-            bits[idx] = packets * self.packet_bits[idx]
-        return bits
+            packets = self._rng.poisson(bits[:, idx] / self.packet_bits[idx])
+            bits[:, idx] = packets * self.packet_bits[idx]

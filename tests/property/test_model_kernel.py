@@ -28,7 +28,7 @@ def intervals(
     scenario = cls(config, seed)
     net = scenario.model
     net.use_kernel = kernel
-    step = config["measurement_interval_ms"]
+    step = config["measurement_interval_ms"] + config.get("measurement_guard_interval_ms", 0)
     out = []
     for k in range(1, count + 1):
         if k == 3:
@@ -82,3 +82,14 @@ def test_kernel_and_numpy_agree_for_qos_steer_and_uplink(seed: int, users: int) 
 def test_the_network_uses_the_kernel_exactly_when_numba_compiled_it() -> None:
     net = NqosSplitScenario(small_config(users=2), 0).model
     assert net.use_kernel is _kernel.COMPILED
+
+
+@settings(max_examples=3, deadline=None)
+@given(seeds, st.integers(1, 6), st.sampled_from(["udp", "tcp"]))
+def test_kernel_and_numpy_agree_with_a_guard_interval(seed: int, users: int, protocol: str) -> None:
+    """The sub-steps of a guard interval run but are not measured, on both paths."""
+    config = small_config(users=users, protocol=protocol, interval_ms=70)
+    for section in ("gma", "wifi", "lte"):
+        config[section]["measurement_guard_interval_ms"] = 30
+    config["measurement_guard_interval_ms"] = 30
+    assert_same(intervals(config, seed, True, 8), intervals(config, seed, False, 8))
