@@ -1,8 +1,8 @@
 """Compile the model's numba kernel before serving, so no session waits for it.
 
 Rules:
-- numba compiles :func:`netgym_sim.model._kernel.tick_core` (and BBR's loops,
-  :mod:`netgym_sim.model._bbr_kernel`) on its first call (tens of
+- numba compiles :func:`netgym_sim.model._kernel.run_sub_steps` (the sub-step kernel and BBR's loops
+  with it) on its first call (tens of
   seconds after an install; its on-disk cache then makes later processes load it in a
   fraction of a second). The first call used to come from the first ``nqos_split`` session,
   on the serving thread: every session of the server waited. :func:`warm_up` makes that
@@ -37,7 +37,7 @@ def _tiny_config() -> dict[str, Any]:
     for key in per:
         per[key] = per[key][:1]
     per["num_users"] = [1]
-    per["transport_protocol"] = ["tcp"]  # BBR: its kernel (model._bbr_kernel) compiles too
+    per["transport_protocol"] = ["tcp"]  # BBR: its loops (model._kernel) compile too
     interval_ms = 100
     for section in ("gma", "wifi", "lte"):
         config[section]["measurement_interval_ms"] = interval_ms
@@ -61,7 +61,9 @@ def warm_up() -> float:
         return 0.0
     started_s = time.monotonic()
     try:
-        Session(_tiny_config()).first_measurement()
+        session = Session(_tiny_config())
+        session.first_measurement()
+        _bbr_loops_alone(session)
     except Exception:  # an optimisation only: the first session compiles instead
         logger.exception("warming up the compiled model failed (continuing)")
         return 0.0
@@ -69,3 +71,16 @@ def warm_up() -> float:
     took_s = time.monotonic() - started_s
     logger.info("compiled model ready in %.1f s", took_s)
     return took_s
+
+
+def _bbr_loops_alone(session: Session) -> None:
+    """BBR's loops called on their own, as a network_slicing sub-step calls them (in the
+    session above they ran inside the compiled run of sub-steps); the session is thrown
+    away after."""
+    net = getattr(session.scenario, "model", None)
+    if net is None:
+        return
+    d, tcp = net._dir, net.tcp
+    tcp.bbr_windows_compiled(net.rtt_ms, net.queue_bits, net._rate_bits_ms[d], net._usable[d])
+    served = (net.last_served_bits, net.last_offered_bits, net.rtt_ms)
+    tcp.bbr_delivery_compiled(net.now_ms + 1.0, 1.0, *served)

@@ -18,6 +18,13 @@ Rules:
   with numba and one without, may differ in the last digit of a reported value.
 - LTE scheduled by slice (network_slicing) is not done here: the network keeps its numpy
   code then.
+- BBR's per-sub-step bookkeeping is here too (:func:`windows`: what
+  :meth:`netgym_sim.model.tcp.TcpSenders.set_bbr_windows` does after the LTE-bound flags;
+  :func:`delivery`: what :meth:`~netgym_sim.model.tcp.TcpSenders.on_bbr_delivery` does with
+  :func:`netgym_sim.model.gma.in_order_bits`), and :func:`run_sub_steps`, which runs the
+  split lag, BBR and :func:`tick_core` sub-step after sub-step (driven by
+  :mod:`netgym_sim.model.substeps`). They live in one file because numba's on-disk cache
+  is invalidated by a change of the file a function is in, not of the files it calls.
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["COMPILED", "tick_core"]
+__all__ = ["COMPILED", "delivery", "run_sub_steps", "tick_core", "windows"]
 
 _WIFI = 0  # netgym_sim.model.topology.WIFI (this module imports nothing of the model)
 
@@ -42,6 +49,45 @@ def _jit(function: Callable[..., Any]) -> tuple[Callable[..., Any], bool]:
     except ImportError:
         return function, False
     return numba.njit(cache=True, nogil=True)(function), True
+
+
+def _throughput_fair_py(  # noqa: PLR0917 - the group, then the state it reads and writes
+    wanted: np.ndarray,
+    members: np.ndarray,
+    links: int,
+    capacity: np.ndarray,
+    contention: np.ndarray,
+    out_share: np.ndarray,
+) -> None:
+    """One Wi-Fi group's time shares, max-min fair in throughput
+    (:func:`netgym_sim.model.scheduling.max_min_time_share` with each user's time per bit)."""
+    size = wanted.shape[0]
+    weight = np.empty(size)
+    asked = np.empty(size)
+    for i in range(size):
+        m = members[i]
+        cap = capacity[m // links, m % links]
+        weight[i] = contention[m // links] / cap if cap > 0.0 else 1.0
+        asked[i] = wanted[i] / weight[i]
+    order = np.argsort(asked, kind="mergesort")
+    remaining = np.empty(size)  # the weight of the users from each (in order) on
+    remaining[size - 1] = weight[order[size - 1]]
+    for j in range(size - 2, -1, -1):
+        remaining[j] = remaining[j + 1] + weight[order[j]]
+    level = math.inf
+    before = 0.0
+    for j in range(size):
+        i = order[j]
+        if before + asked[i] * remaining[j] >= 1.0:
+            level = (1.0 - before) / remaining[j]
+            break
+        before += wanted[i]
+    for i in range(size):
+        m = members[i]
+        out_share[m // links, m % links] = min(wanted[i], weight[i] * level)
+
+
+_throughput_fair, _ = _jit(_throughput_fair_py)
 
 
 def _tick_core(  # noqa: PLR0917 - one argument per array of the network's state
@@ -93,6 +139,7 @@ def _tick_core(  # noqa: PLR0917 - one argument per array of the network's state
     acc_ack: np.ndarray,
     tsc_bits: np.ndarray,
     tsc_delay: np.ndarray,
+    contention: np.ndarray,
 ) -> None:
     n, links = queue.shape
     burst_loss, min_rto, max_cwnd = tcp_params[0], tcp_params[1], tcp_params[2]
@@ -157,6 +204,9 @@ def _tick_core(  # noqa: PLR0917 - one argument per array of the network's state
         for i in range(size):
             m = members[lo + i]
             wanted[i] = min(max(demand[m // links, m % links], 0.0), 1.0)
+        if members[lo] % links == _WIFI:  # throughput-fair: weights, time per bit
+            _throughput_fair(wanted, members[lo:hi], links, out_capacity, contention, out_share)
+            continue
         ordered = np.sort(wanted)
         level = math.inf
         before = 0.0
@@ -293,3 +343,179 @@ def _tick_core(  # noqa: PLR0917 - one argument per array of the network's state
 tick_core, COMPILED = _jit(_tick_core)
 #: The same function, never compiled (for tests that compare the two).
 tick_core_python = _tick_core
+
+
+# -- BBR's bookkeeping ----------------------------------------------------------------------
+_STARTUP, _DRAIN, _PROBE_BW = 0, 1, 2
+
+
+def _windows(  # noqa: PLR0917 - one argument per array of the senders' state
+    rtt_ms: Any,
+    queue_bits: Any,
+    rate_bits_ms: Any,
+    usable: Any,
+    lte: int,
+    bbr: Any,
+    mss: Any,
+    btlbw: Any,
+    rtprop_ms: Any,
+    phase: Any,
+    cycle: Any,
+    cycle_gains: Any,
+    lte_bound: Any,
+    lte_extra: Any,
+    cwnd: Any,
+    consts: Any,
+) -> None:
+    """Each BBR flow's LTE-bound flag and window for the next sub-step (arrays in place).
+
+    ``consts``: high gain, window gain, aggregation, extra-acked ms, initial window segments,
+    least window segments, largest window bits.
+    """
+    high, cwnd_gain, lift, extra_ms = consts[0], consts[1], consts[2], consts[3]
+    initial_segments, min_segments, max_cwnd = consts[4], consts[5], consts[6]
+    n, links = queue_bits.shape
+    for i in range(n):
+        longest = -1.0
+        lte_wait = -1.0
+        for k in range(links):
+            wait = queue_bits[i, k] / max(rate_bits_ms[i, k], 1e-9) if usable[i, k] else -1.0
+            if k == 0 or wait > longest:
+                longest = wait
+            if k == lte:
+                lte_wait = wait
+        lte_bound[i] = 1.0 if (lte_wait > 0.0 and lte_wait >= longest) else 0.0
+        if not bbr[i]:
+            continue
+        rtt = max(rtt_ms[i], 1e-3)
+        rtprop = rtprop_ms[i] if math.isfinite(rtprop_ms[i]) else rtt
+        bw = btlbw[i] if btlbw[i] > 0.0 else initial_segments * mss[i] / rtt
+        if phase[i] == _STARTUP:
+            pacing, gain = high, high
+        elif phase[i] == _DRAIN:
+            pacing, gain = 1.0 / high, cwnd_gain
+        else:
+            pacing, gain = cycle_gains[cycle[i]], cwnd_gain
+        extra = bw * extra_ms + lte_extra[i]
+        window = min(pacing * lift * bw * rtt + lte_extra[i], gain * bw * rtprop + extra)
+        cwnd[i] = min(max(window, min_segments * mss[i]), max_cwnd)
+
+
+def _delivery(  # noqa: PLR0917 - one argument per array of the senders' state
+    now_ms: float,
+    dt_ms: float,
+    served: Any,
+    offered: Any,
+    rtt_ms: Any,
+    bbr: Any,
+    start_ms: Any,
+    round_max: Any,
+    rtprop_ms: Any,
+    round_start_ms: Any,
+    cycle_start_ms: Any,
+    bw_rounds: Any,
+    rounds: Any,
+    btlbw: Any,
+    full_bw: Any,
+    full_bw_count: Any,
+    phase: Any,
+    cycle: Any,
+    lte_bound: Any,
+    lte_extra: Any,
+    min_share: float,
+    growth: float,
+    full_rounds: int,
+    cycle_len: int,
+) -> None:
+    """Each BBR flow's path model after a sub-step (arrays in place)."""
+    n, links = served.shape
+    window = bw_rounds.shape[1]
+    for i in range(n):
+        total = 0.0
+        every = 0.0
+        for k in range(links):
+            total += offered[i, k]
+            every += served[i, k]
+        bound = math.inf
+        for k in range(links):
+            share = offered[i, k] / (total if total > 0.0 else 1.0)
+            if share > min_share:
+                bound = min(bound, served[i, k] / share)
+        delivered = min(bound, every) if math.isfinite(bound) else every
+        live = bbr[i] and now_ms >= start_ms[i]
+        if live:
+            round_max[i] = max(round_max[i], delivered / dt_ms)
+            rtprop_ms[i] = min(rtprop_ms[i], rtt_ms[i])
+            first = not math.isfinite(round_start_ms[i])
+            if first:
+                round_start_ms[i] = now_ms
+                cycle_start_ms[i] = now_ms
+            elif now_ms >= round_start_ms[i] + max(rtt_ms[i], dt_ms):
+                bw_rounds[i, rounds[i] % window] = round_max[i]
+                rounds[i] += 1
+                best = bw_rounds[i, 0]
+                for j in range(1, window):
+                    best = max(best, bw_rounds[i, j])
+                btlbw[i] = best
+                round_max[i] = 0.0
+                round_start_ms[i] = now_ms
+                if btlbw[i] >= full_bw[i] * 1.25:
+                    full_bw[i] = btlbw[i]
+                    full_bw_count[i] = 0
+                else:
+                    full_bw_count[i] += 1
+                if phase[i] == _DRAIN:
+                    phase[i] = _PROBE_BW
+                    cycle_start_ms[i] = now_ms
+                elif phase[i] == _STARTUP and full_bw_count[i] >= full_rounds:
+                    phase[i] = _DRAIN
+        probing = live and phase[i] == _PROBE_BW
+        if lte_bound[i] > 0.0:
+            if probing:
+                lte_extra[i] += growth * delivered
+        else:
+            lte_extra[i] = 0.0
+        if probing:
+            rtprop = rtprop_ms[i] if math.isfinite(rtprop_ms[i]) else rtt_ms[i]
+            if now_ms >= cycle_start_ms[i] + rtprop:
+                cycle[i] = (cycle[i] + 1) % cycle_len
+                cycle_start_ms[i] = now_ms
+
+
+windows, _ = _jit(_windows)
+delivery, _ = _jit(_delivery)
+
+
+# -- a run of sub-steps ---------------------------------------------------------------------
+def _run_sub_steps(  # noqa: PLR0917 - the run, then the state's tuples
+    dts: Any,
+    nows: Any,
+    measured: Any,
+    arrived: Any,
+    lags: Any,
+    applied: Any,
+    target: Any,
+    usable: Any,
+    bbr_any: bool,
+    windows_state: Any,
+    delivery_state: Any,
+    tick_state: Any,
+) -> None:
+    """The run's sub-steps; ``applied``, ``target``: the (traffic, reverse) direction's."""
+    queue, rate, rtt = tick_state[0], tick_state[1], tick_state[20]
+    served, offered = tick_state[27], tick_state[28]
+    n, links = queue.shape
+    for s in range(dts.shape[0]):
+        dt_ms, now_ms, lag = dts[s], nows[s], lags[s]
+        for now, aim in ((applied[0], target[0]), (applied[1], target[1])):
+            for u in range(n):
+                for k in range(links):
+                    now[u, k] += (aim[u, k] - now[u, k]) * lag
+        if bbr_any:
+            windows(rtt, queue, rate, usable, *windows_state)
+        tick_core(dt_ms, now_ms, measured[s], applied[0], usable, arrived[s], *tick_state)
+        if bbr_any:
+            delivery(now_ms + dt_ms, dt_ms, served, offered, rtt, *delivery_state)
+
+
+run_sub_steps, _ = _jit(_run_sub_steps)

@@ -79,7 +79,7 @@ _CHANGED = (
 #: Arrays a sub-step reads and that only actions or the end of an interval change.
 _READ = ("target", "_buffer_bits", "_thresholds")
 #: Arrays the radio update derives (reloaded after every radio update).
-_RADIO = ("_usable", "_rate_bits_ms", "_fixed_tx_ms", "_tx_ms", "_ack_base_ms")
+_RADIO = ("_usable", "_rate_bits_ms", "_fixed_tx_ms", "_tx_ms", "_ack_base_ms", "_contention")
 #: Of those and the radio's own, the ones with a leading direction axis.
 _DIRECTED_RADIO = frozenset({"_usable", "_rate_bits_ms", "_tx_ms", "max_rate_mbps"})
 
@@ -391,7 +391,10 @@ def radio_update_together(nets: Sequence[MultiAccessNetwork]) -> None:
         if lead.slicing is None:  # the contention noise too, each network's own draws
             draws = _concat([net._draw() for net in members])
             ap = apart(stacked.cell_idx[:, WIFI], stacked._owners, lead.params.cells[WIFI].count)
-            stacked._rate_bits_ms[:, :, WIFI] *= radio.contention_factor(ap, draws)
+            stacked._contention = radio.contention_factor(ap, draws)
+            stacked._rate_bits_ms[:, :, WIFI] *= stacked._contention
+        else:
+            stacked._contention = np.ones(stacked.n)  # (each network draws its own below)
         for i, net in enumerate(members):
             lo, hi = bounds[i], bounds[i + 1]
             for name in _RADIO_OUT:

@@ -7,12 +7,13 @@ Rules:
 - One sub-step: UDP arrivals are drawn and every TCP flow sends one window per
   round trip (:mod:`netgym_sim.model.tcp`); the GMA split (after its lag) spreads each
   user's traffic over its usable links; every cell shares its time max-min fairly among its
-  users' demands (queued + new bits); each user's link queue is served, overflow beyond the
-  link's buffer (:data:`BUFFER_PACKETS`) is lost and is a TCP loss; delays and their
-  distribution are accumulated (see :mod:`netgym_sim.model.gma`); each TCP flow's round trip
-  is its in-order one-way delay plus its ACK's on the reverse link. With numba installed and
-  LTE not scheduled by slice, the sub-steps up to the next radio update run in one compiled
-  call (:mod:`netgym_sim.model.substeps`); otherwise one at a time, in numpy.
+  users' demands (queued + new bits: LTE/NR in time, Wi-Fi in throughput); each user's
+  link queue is served, overflow beyond the link's buffer (:data:`BUFFER_PACKETS`) is lost
+  and is a TCP loss; delays and their distribution are accumulated (see
+  :mod:`netgym_sim.model.gma`); each TCP flow's round trip is its in-order one-way delay plus
+  its ACK's on the reverse link. With numba installed and LTE not scheduled by slice, the
+  sub-steps up to the next radio update run in one compiled call
+  (:mod:`netgym_sim.model.substeps`); otherwise one at a time, in numpy.
 - Users walk, and association and capacities are recomputed, every :data:`RADIO_PERIOD_MS`
   of simulated time and at the end of every interval, so what is reported matches the
   reported position (users move a few cm a sub-step).
@@ -211,6 +212,7 @@ class MultiAccessNetwork:
         self._slice_id = np.zeros(n, dtype=np.int64) if users.slice_id is None else users.slice_id
         self.last_group: IntArray = np.full((n, NUM_LINKS), -1, dtype=np.int64)
         self._owners: IntArray | None = None  # stacked (model.batch): each user's network
+        self._contention: FloatArray = np.ones(n)  # Wi-Fi's, until the first radio period
         self._update_radio()
         # Built-in split state: packets per link of each user's 32-packet burst.
         self._bursts = np.stack(
@@ -384,7 +386,8 @@ class MultiAccessNetwork:
     def _contend(self) -> None:
         """Wi-Fi contention's noise on each user's rate until the next radio update."""
         aps = apart(self.cell_idx[:, WIFI], self._owners, self.params.cells[WIFI].count)
-        self._rate_bits_ms[:, :, WIFI] *= radio.contention_factor(aps, self._draw())
+        self._contention = radio.contention_factor(aps, self._draw())
+        self._rate_bits_ms[:, :, WIFI] *= self._contention
 
     def _draw(self) -> FloatArray:
         """This radio period's contention draws (one per user), the period counted."""
@@ -495,10 +498,14 @@ class MultiAccessNetwork:
             self._flat_group[:, LTE] = -1
         return out
 
-    def _share(self, demand: FloatArray, groups: list[tuple[IntArray, int]]) -> FloatArray:
-        share = max_min_time_share(
-            demand.ravel(), self._flat_group.ravel(), self._group_count
-        ).reshape(demand.shape)
+    def _share(
+        self, demand: FloatArray, groups: list[tuple[IntArray, int]], capacity: FloatArray
+    ) -> FloatArray:
+        """Time shares per cell: LTE/NR time-fair, Wi-Fi throughput-fair (weight: time per bit)."""
+        flat, count, cap = self._flat_group, self._group_count, capacity[:, WIFI]
+        share = max_min_time_share(demand.ravel(), flat.ravel(), count).reshape(demand.shape)
+        weight = self._contention / np.where(cap > 0.0, cap, 1.0)  # (see radio.contention_factor)
+        share[:, WIFI] = max_min_time_share(demand[:, WIFI], flat[:, WIFI], count, weight)
         if self.slicing is not None:
             group, _ = groups[LTE]
             share[:, LTE] = sliced_time_share(demand[:, LTE], group, self._slice_id, self.slicing)
@@ -547,7 +554,7 @@ class MultiAccessNetwork:
         backlog = queue0 + offered
         demand = np.where(capacity > 0.0, backlog / safe_cap, 0.0)
         groups = self._groups
-        share = self._share(demand, groups)
+        share = self._share(demand, groups, capacity)
         served = np.minimum(backlog, share * capacity)
         queue1 = backlog - served
         overflow = np.maximum(queue1 - self._buffer_bits, 0.0)

@@ -259,9 +259,9 @@ def wifi_profile() -> RadioProfile:
     (``YansWifiChannelHelper::Default``: log-distance, exponent 3, 46.6777 dB at 1 m; transmit
     power 16.0206 dBm at the AP and the station); noise figure 7 dB.
     ``mac_efficiency`` 0.84 of the reported rate: what an AP delivers, over the harmonic mean
-    of its users' reported rates (equal airtime), with A-MPDU aggregation and block
-    acknowledgements (fixtures/ns3 ``*_tcp_wifi_*``: 0.81–0.86 per AP and recording, for one,
-    two or three users on the AP). An uplink packet (a TCP ACK) waits
+    of its users' reported rates (every user of the AP at one rate), with A-MPDU aggregation
+    and block acknowledgements (fixtures/ns3 ``*_tcp_wifi_*``: 0.81–0.86 per AP and
+    recording, for one, two or three users on the AP). An uplink packet (a TCP ACK) waits
     about 0.5 ms more for its own channel access (DIFS + mean backoff + the AP's traffic).
     """
     return RadioProfile(
@@ -346,7 +346,10 @@ def contention_factor(ap: IntArray, draw: FloatArray) -> FloatArray:
     Contention (DCF back-off, collisions, retries) makes a Wi-Fi user's rate vary from one
     100 ms interval to the next, the more the more users its AP serves: σ_k is
     :data:`CONTENTION_CV` for ``k`` users of the AP (``ap``: AP index, −1 none: factor 1);
-    ``draw``: standard normal draws, one per user.
+    ``draw``: standard normal draws, one per user. The factor scales the user's capacity and
+    its fair share of the AP's throughput alike (the sharing's weight is the factor over the
+    capacity, :mod:`netgym_sim.model.scheduling`), so with ``k`` backlogged users a user's
+    rate varies by σ_k whether the AP shares airtime or throughput.
     """
     k = np.minimum(users_per_cell(ap), len(CONTENTION_CV))
     sigma = np.where(k > 0, np.asarray(CONTENTION_CV)[np.maximum(k - 1, 0)], 0.0)

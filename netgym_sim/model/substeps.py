@@ -4,8 +4,8 @@
 :mod:`netgym_sim.model.batch`) runs before its next radio update; :func:`run` then does, for
 each of them in order, what the network's sub-step does after the radio update: the split
 lag, BBR's windows, :func:`netgym_sim.model._kernel.tick_core` and BBR's delivery update,
-all inside one call of :func:`_run` (compiled with numba, like the kernel), so a sub-step
-costs its arithmetic, not a dozen Python calls.
+all inside one call of :func:`netgym_sim.model._kernel.run_sub_steps` (compiled with numba,
+like the kernel), so a sub-step costs its arithmetic, not a dozen Python calls.
 
 Rules:
 - The same operations in the same order as one sub-step at a time, so the same bits: the
@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from netgym_sim.model import _bbr_kernel, _kernel, gma
+from netgym_sim.model import _kernel, gma
 from netgym_sim.model.stats import Accumulator
 from netgym_sim.model.tcp import TcpSenders
 from netgym_sim.model.topology import FloatArray
@@ -127,10 +127,11 @@ def run(
         acc.ack_bits,
         state["_tsc_bits"],
         state["_tsc_delay_bits_ms"],
+        state["_contention"],
     )
     dts = np.asarray(steps.dts, dtype=np.float64)
     lags = np.asarray([gma.lag_factor(dt, lag_tau_ms) for dt in steps.dts], dtype=np.float64)
-    _run_compiled(
+    _kernel.run_sub_steps(
         dts,
         np.asarray(steps.nows, dtype=np.float64),
         np.asarray(steps.measured, dtype=np.bool_),
@@ -145,37 +146,3 @@ def run(
         tick_state,
     )
     steps.clear()
-
-
-def _run(  # noqa: PLR0917 - the run, then the state's tuples
-    dts: Any,
-    nows: Any,
-    measured: Any,
-    arrived: Any,
-    lags: Any,
-    applied: Any,
-    target: Any,
-    usable: Any,
-    bbr_any: bool,
-    windows_state: Any,
-    delivery_state: Any,
-    tick_state: Any,
-) -> None:
-    """The run's sub-steps; ``applied``, ``target``: the (traffic, reverse) direction's."""
-    queue, rate, rtt = tick_state[0], tick_state[1], tick_state[20]
-    served, offered = tick_state[27], tick_state[28]
-    n, links = queue.shape
-    for s in range(dts.shape[0]):
-        dt_ms, now_ms, lag = dts[s], nows[s], lags[s]
-        for now, aim in ((applied[0], target[0]), (applied[1], target[1])):
-            for u in range(n):
-                for k in range(links):
-                    now[u, k] += (aim[u, k] - now[u, k]) * lag
-        if bbr_any:
-            _bbr_kernel.windows(rtt, queue, rate, usable, *windows_state)
-        _kernel.tick_core(dt_ms, now_ms, measured[s], applied[0], usable, arrived[s], *tick_state)
-        if bbr_any:
-            _bbr_kernel.delivery(now_ms + dt_ms, dt_ms, served, offered, rtt, *delivery_state)
-
-
-_run_compiled, _ = _kernel._jit(_run)

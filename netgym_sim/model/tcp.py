@@ -73,7 +73,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from netgym_sim.model import _bbr_kernel
+from netgym_sim.model import _kernel
 from netgym_sim.model.gma import MIN_SHARE, in_order_bits
 from netgym_sim.model.topology import LTE, FloatArray
 
@@ -130,7 +130,7 @@ BBR_AGGREGATION = 1.25
 #: 47–48 ms per second for the whole session, for every user alike. 5.8 % here, as the pacing
 #: dips of ProbeBW give some back: netgym's slope then matches (tests/unit/test_calibration_ns3).
 BBR_LTE_GROWTH = 0.058
-#: The constants of :func:`netgym_sim.model._bbr_kernel.windows`, in its order.
+#: The constants of :func:`netgym_sim.model._kernel.windows`, in its order.
 _WINDOW_CONSTS = np.array(
     [
         BBR_HIGH_GAIN,
@@ -260,8 +260,8 @@ class TcpSenders:
         usable: npt.NDArray[np.bool_],
     ) -> None:
         """:meth:`set_bbr_windows` with the LTE-bound flags from the queues, in one compiled
-        loop (:mod:`netgym_sim.model._bbr_kernel`)."""
-        _bbr_kernel.windows(rtt_ms, queue_bits, rate_bits_ms, usable, *self.windows_state())
+        loop (:mod:`netgym_sim.model._kernel`)."""
+        _kernel.windows(rtt_ms, queue_bits, rate_bits_ms, usable, *self.windows_state())
 
     def bbr_delivery_compiled(
         self,
@@ -272,13 +272,11 @@ class TcpSenders:
         rtt_ms: FloatArray,
     ) -> None:
         """:meth:`on_bbr_delivery` of the in-order delivery of ``served_bits`` (per link, of
-        ``offered_bits``), in one compiled loop (:mod:`netgym_sim.model._bbr_kernel`)."""
-        _bbr_kernel.delivery(
-            now_ms, dt_ms, served_bits, offered_bits, rtt_ms, *self.delivery_state()
-        )
+        ``offered_bits``), in one compiled loop (:mod:`netgym_sim.model._kernel`)."""
+        _kernel.delivery(now_ms, dt_ms, served_bits, offered_bits, rtt_ms, *self.delivery_state())
 
     def windows_state(self) -> tuple[Any, ...]:
-        """The arguments of :func:`_bbr_kernel.windows` after the path's four."""
+        """The arguments of :func:`_kernel.windows` after the path's four."""
         return (
             LTE,
             self.bbr,
@@ -295,7 +293,7 @@ class TcpSenders:
         )
 
     def delivery_state(self) -> tuple[Any, ...]:
-        """The arguments of :func:`_bbr_kernel.delivery` after the sub-step's five."""
+        """The arguments of :func:`_kernel.delivery` after the sub-step's five."""
         return (
             self.bbr,
             self.start_ms,

@@ -11,10 +11,10 @@ from netgym_sim.core import warmup
 from netgym_sim.model import _kernel
 
 FRESH_SERVER = """
-from netgym_sim.model import _bbr_kernel, _kernel
+from netgym_sim.model import _kernel
 from netgym_sim.serving.server import FakeServer
 def compiled():
-    kernels = (_kernel.tick_core, _bbr_kernel.windows, _bbr_kernel.delivery)
+    kernels = (_kernel.run_sub_steps, _kernel.windows, _kernel.delivery)
     return min(len(k.signatures) for k in kernels)
 before = compiled()
 with FakeServer(warm_up={warm}):
