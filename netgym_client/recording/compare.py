@@ -11,7 +11,8 @@ Rules:
   env-start (or the end of the recording).
 - Per-user tables are aligned on the session's user ids (1 … N); a user missing from a row
   (ns-3 omits users from some rows) and the delay sentinel −1 count as no sample (NaN).
-- Statistics of a metric (``gma::dl::rate``, …) over the measurements after the first:
+- Statistics of a metric (``gma::dl::rate``, …) over the measurements after the first (after
+  the first ``skip``, to leave a session's start out):
   ``mean`` is the median over users of each user's time mean; ``user_cv`` the coefficient of
   variation across users of those means; ``time_cv`` the median over users of each user's
   coefficient of variation over time. A figure without samples is NaN.
@@ -172,12 +173,16 @@ def _nanmedian(values: Iterable[float]) -> float:
 
 
 def statistics(
-    measurements: Sequence[Records], user_ids: Sequence[int], metrics: Iterable[str] = METRICS
+    measurements: Sequence[Records],
+    user_ids: Sequence[int],
+    metrics: Iterable[str] = METRICS,
+    skip: int = 1,
 ) -> dict[str, dict[str, float]]:
-    """``{metric: {"mean", "user_cv", "time_cv"}}`` over the measurements after the first."""
+    """``{metric: {"mean", "user_cv", "time_cv"}}`` over the measurements after the first
+    ``skip`` (the first: the env-start's, before any action)."""
     out: dict[str, dict[str, float]] = {}
     for name in metrics:
-        table = user_table(measurements[1:], name, user_ids)
+        table = user_table(measurements[skip:], name, user_ids)
         counts = np.sum(np.isfinite(table), axis=0)
         sums = np.nansum(table, axis=0)
         means = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
@@ -209,12 +214,16 @@ def ratio(netgym: float, ns3: float) -> float:
 
 
 def compare(
-    session: Session, simulated: Sequence[Records], metrics: Iterable[str] = METRICS
+    session: Session,
+    simulated: Sequence[Records],
+    metrics: Iterable[str] = METRICS,
+    skip: int = 1,
 ) -> list[dict[str, Any]]:
-    """One row per (metric, statistic): the recorded figure, netgym's, and their ratio."""
+    """One row per (metric, statistic): the recorded figure, netgym's, and their ratio (both
+    over the measurements after the first ``skip``)."""
     ids = session.user_ids
-    recorded = statistics(session.measurements, ids, metrics)
-    ours = statistics(simulated, ids, metrics)
+    recorded = statistics(session.measurements, ids, metrics, skip)
+    ours = statistics(simulated, ids, metrics, skip)
     rows: list[dict[str, Any]] = []
     for name, figures in recorded.items():
         for stat, value in figures.items():

@@ -32,6 +32,23 @@ def test_constant_users_have_their_value_as_mean_and_no_spread_over_time(
     assert math.isclose(stats["user_cv"], spread, rel_tol=1e-9, abs_tol=1e-12)
 
 
+def test_skip_leaves_the_first_measurements_out_of_the_statistics() -> None:
+    ids = [1, 2]
+    measurements = [rows("gma::dl::rate", v) for v in ([0.0, 0.0], [9.0, 1.0], [4.0, 4.0])]
+    later = compare.statistics(measurements, ids, ["gma::dl::rate"], skip=2)["gma::dl::rate"]
+    assert later == compare.statistics(measurements[1:], ids, ["gma::dl::rate"])["gma::dl::rate"]
+    assert later["mean"] == 4.0 and later["user_cv"] == 0.0
+    every = compare.statistics(measurements, ids, ["gma::dl::rate"])["gma::dl::rate"]
+    assert every["user_cv"] > 0.0  # the first after the start (9 against 1) spreads them
+    session = compare.Session("a-0", {"num_users": 2}, [], measurements)
+    (row,) = [
+        r
+        for r in compare.compare(session, measurements, ["gma::dl::rate"], skip=2)
+        if r["stat"] == "mean"
+    ]
+    assert row["ns3"] == row["netgym"] == 4.0
+
+
 def test_minus_one_is_no_sample_for_delays_and_a_missing_user_is_nan() -> None:
     table = compare.user_table(
         [rows("gma::dl::owd", [-1.0, 5.0], ids=[1, 3])], "gma::dl::owd", [1, 2, 3]
