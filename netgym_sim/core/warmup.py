@@ -81,6 +81,7 @@ def _bbr_loops_alone(session: Session) -> None:
     if net is None:
         return
     d, tcp = net._dir, net.tcp
-    tcp.bbr_windows_compiled(net.rtt_ms, net.queue_bits, net._rate_bits_ms[d], net._usable[d])
+    paths = (net.queue_bits, net._rate_bits_ms[d], net._usable[d])
+    tcp.bbr_windows(net.rtt_ms, *paths, compiled=True)
     served = (net.last_served_bits, net.last_offered_bits, net.rtt_ms)
-    tcp.bbr_delivery_compiled(net.now_ms + 1.0, 1.0, *served)
+    tcp.bbr_delivery(net.now_ms + 1.0, 1.0, *served, compiled=True)

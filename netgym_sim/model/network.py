@@ -523,17 +523,12 @@ class MultiAccessNetwork:
         self.applied += (self.target - self.applied) * gma.lag_factor(dt_ms, self.params.lag_tau_ms)
         if self.tcp.bbr_any:
             paths = (self.queue_bits, self._rate_bits_ms[self._dir], self._usable[self._dir])
-            if self.use_kernel:
-                self.tcp.bbr_windows_compiled(self.rtt_ms, *paths)
-            else:
-                self.tcp.bbr_windows(self.rtt_ms, *paths)
+            self.tcp.bbr_windows(self.rtt_ms, *paths, compiled=self.use_kernel)
         self._tick_python(dt_ms, measured, arrivals)
         if self.tcp.bbr_any:
             served = (self.last_served_bits, self.last_offered_bits, self.rtt_ms)
-            if self.use_kernel:
-                self.tcp.bbr_delivery_compiled(self.now_ms + dt_ms, dt_ms, *served)
-            else:
-                self.tcp.bbr_delivery(self.now_ms + dt_ms, dt_ms, *served)
+            end_ms = self.now_ms + dt_ms
+            self.tcp.bbr_delivery(end_ms, dt_ms, *served, compiled=self.use_kernel)
 
     def _tick_python(self, dt_ms: float, measured: bool, arrivals: FloatArray) -> None:
         """The rest of a sub-step in numpy (LTE sliced, or numba not installed)."""

@@ -233,9 +233,15 @@ class TcpSenders:
         queue_bits: FloatArray,
         rate_bits_ms: FloatArray,
         usable: npt.NDArray[np.bool_],
+        *,
+        compiled: bool = False,
     ) -> None:
         """:meth:`set_bbr_windows`, a flow LTE-bound where its LTE queue (as time to drain it
-        at the link's rate) is its longest."""
+        at the link's rate) is its longest; ``compiled``: in one compiled loop
+        (:func:`netgym_sim.model._kernel.windows`), the same arithmetic."""
+        if compiled:
+            _kernel.windows(rtt_ms, queue_bits, rate_bits_ms, usable, *self.windows_state())
+            return
         wait = np.where(usable, queue_bits / np.maximum(rate_bits_ms, 1e-9), -1.0)
         longest = (wait[:, LTE] > 0.0) & (wait[:, LTE] >= wait.max(axis=1))
         self.set_bbr_windows(rtt_ms, np.asarray(longest, dtype=np.float64))
@@ -247,33 +253,18 @@ class TcpSenders:
         served_bits: FloatArray,
         offered_bits: FloatArray,
         rtt_ms: FloatArray,
+        *,
+        compiled: bool = False,
     ) -> None:
-        """:meth:`on_bbr_delivery` of what GMA delivers in order (:func:`in_order_bits`)."""
+        """:meth:`on_bbr_delivery` of what GMA delivers in order (:func:`in_order_bits`) of
+        ``served_bits`` (per link, of ``offered_bits``); ``compiled``: in one compiled loop
+        (:func:`netgym_sim.model._kernel.delivery`), the same arithmetic."""
+        if compiled:
+            state = self.delivery_state()
+            _kernel.delivery(now_ms, dt_ms, served_bits, offered_bits, rtt_ms, *state)
+            return
         delivered = in_order_bits(served_bits, offered_bits)
         self.on_bbr_delivery(now_ms, delivered, dt_ms, rtt_ms)
-
-    def bbr_windows_compiled(
-        self,
-        rtt_ms: FloatArray,
-        queue_bits: FloatArray,
-        rate_bits_ms: FloatArray,
-        usable: npt.NDArray[np.bool_],
-    ) -> None:
-        """:meth:`set_bbr_windows` with the LTE-bound flags from the queues, in one compiled
-        loop (:mod:`netgym_sim.model._kernel`)."""
-        _kernel.windows(rtt_ms, queue_bits, rate_bits_ms, usable, *self.windows_state())
-
-    def bbr_delivery_compiled(
-        self,
-        now_ms: float,
-        dt_ms: float,
-        served_bits: FloatArray,
-        offered_bits: FloatArray,
-        rtt_ms: FloatArray,
-    ) -> None:
-        """:meth:`on_bbr_delivery` of the in-order delivery of ``served_bits`` (per link, of
-        ``offered_bits``), in one compiled loop (:mod:`netgym_sim.model._kernel`)."""
-        _kernel.delivery(now_ms, dt_ms, served_bits, offered_bits, rtt_ms, *self.delivery_state())
 
     def windows_state(self) -> tuple[Any, ...]:
         """The arguments of :func:`_kernel.windows` after the path's four."""
