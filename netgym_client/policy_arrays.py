@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from netgym_client import protocol
 from netgym_client.adapters import Adapter
 from netgym_client.adapters._gma import GmaUserAdapter
 from netgym_client.adapters.base import PolicyRecords, template_record
@@ -72,13 +73,7 @@ class SplitPolicy:
 
     def records(self) -> PolicyRecords:
         """The record the adapter's ``policy`` gives for the same action."""
-        return {
-            "name": self.name,
-            "ts": self.ts,
-            "source": "gma",
-            "id": list(range(1, self.values.shape[0] + 1)),
-            "value": self.values.tolist(),
-        }
+        return protocol.users_action_record(self.name, self.ts, self.values)
 
     def message(self) -> Any:
         """The simulator's form (``netgym_sim.embedded.SplitWeights`` or ``SteerFlags``)."""

@@ -63,6 +63,7 @@ from netgym_client.protocol.messages import (
 )
 from netgym_client.protocol.records import (
     record_ids_values,
+    users_action_record,
     validate_action_list,
     validate_measurement_record,
 )
@@ -89,6 +90,7 @@ __all__ = [
     "identity_text",
     "json_codec",
     "record_ids_values",
+    "users_action_record",
     "validate_action_list",
     "validate_measurement_record",
 ]

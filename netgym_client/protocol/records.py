@@ -188,6 +188,19 @@ def validate_action_list(action_list: Any, *, where: str = "action_list") -> Non
         )
 
 
+def users_action_record(name: str, ts: int, values: Any) -> dict[str, Any]:
+    """One ``gma`` action record for users 1 … N whose values are the entries (rows or
+    numbers) of the array ``values`` (``.shape``, ``.tolist()``; this package imports only the
+    standard library), keys in the original client's order."""
+    return {
+        "name": name,
+        "ts": ts,
+        "source": "gma",
+        "id": list(range(1, values.shape[0] + 1)),
+        "value": values.tolist(),
+    }
+
+
 def record_ids_values(record: Mapping[str, Any]) -> tuple[list[Any], list[Any]]:
     """The ``(id, value)`` arrays of a measurement record, flat or nested under ``""``.
 

@@ -28,6 +28,7 @@ from typing import Any, ClassVar, overload
 import numpy as np
 import simpy
 
+from netgym_client import protocol
 from netgym_sim.errors import InvalidAction, InvalidEnvConfig, SessionStateError
 from netgym_sim.limits import (
     MAX_EXACT_INT,
@@ -85,15 +86,7 @@ class ArrayPolicy:
 
     def action_list(self) -> list[dict[str, Any]]:
         """The policy as the wire carries it (the original client's key order)."""
-        return [
-            {
-                "name": self.name,
-                "ts": self.ts,
-                "source": "gma",
-                "id": list(range(1, self.values.shape[0] + 1)),
-                "value": self.values.tolist(),
-            }
-        ]
+        return [protocol.users_action_record(self.name, self.ts, self.values)]
 
     def values_counted(self) -> int:
         """How many JSON values :meth:`action_list` holds, as the limits count them (the
