@@ -281,6 +281,8 @@ class MultiAccessNetwork:
 
     def _run(self, steps: substeps.SubSteps) -> None:
         """The collected sub-steps in one compiled run (:mod:`netgym_sim.model.substeps`)."""
+        if not steps:  # (advance_to had no sub-step to run)
+            return
         arrived = substeps.arrivals(self.traffic.rate_mbps, np.asarray(steps.dts))
         self.traffic.draw_poisson(arrived)
         groups = (self._flat_group, self._busy_group, self._group_count)
