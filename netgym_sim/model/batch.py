@@ -426,12 +426,32 @@ _INTERVAL = (
     "_tsc_bits",
     "_tsc_delay_bits_ms",
     "_bursts",
+    "_tsc_run",
+    "_tsc_from",
     "builtin",
 )
 #: Of those, the ones :meth:`MultiAccessNetwork.end_interval` changes (handed back).
-_INTERVAL_CHANGED = ("target", "_tsc_ms", "_tsc_bits", "_tsc_delay_bits_ms", "_bursts")
+_INTERVAL_CHANGED = (
+    "target",
+    "_tsc_ms",
+    "_tsc_bits",
+    "_tsc_delay_bits_ms",
+    "_bursts",
+    "_tsc_run",
+    "_tsc_from",
+)
 _DIRECTED_INTERVAL = frozenset(
-    {"max_rate_mbps", "target", "applied", "_usable", "_tx_ms", "_bursts", "builtin"}
+    {
+        "max_rate_mbps",
+        "target",
+        "applied",
+        "_usable",
+        "_tx_ms",
+        "_bursts",
+        "_tsc_run",
+        "_tsc_from",
+        "builtin",
+    }
 )
 #: IntervalStats fields with a leading direction axis.
 _DIRECTED_STATS = frozenset({"max_rate_mbps", "split_ratio_pct", "traffic_ratio_pct"})

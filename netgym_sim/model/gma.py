@@ -32,16 +32,22 @@ Equations:
 - **Built-in split** (``value: []``, the system default of nqos_split): GMA's own
   delay-based traffic splitting control (draft-zhu-gma-tsc, "GMA Traffic Splitting
   Control": the receiver compares the links' one-way delays and moves the split in steps of
-  one burst unit). Rule, see :func:`delay_based_step`: a user starts with all traffic on
-  Wi-Fi (as ns-3 does); every :data:`TSC_PERIOD_MS` of simulated time, at a seeded phase of
-  its own (users do not decide in lock-step), if the highest and
-  the lowest one-way delay of its usable links differ by more than
-  :data:`TSC_DELAY_THRESHOLD_MS`, one unit (1/32) moves from the slowest link to the fastest;
-  a link with no packets in the period counts with its base delay (GMA's probes), and the
-  bursts of a link the user lost go to its fastest usable link. A Wi-Fi link below
-  :data:`WIFI_DOWN_SNR_DB` counts as lost to this rule (GMA's probes fail at the cell edge)
-  though the user stays associated and a fixed split still uses it. The period is calibrated to
-  the ns-3 recordings of fixtures/ns3 (FIDELITY.md).
+  burst units). Rule, see :func:`delay_based_step`: a user starts with all traffic on Wi-Fi
+  (as ns-3 does); every :data:`TSC_PERIOD_MS` of simulated time, at a seeded phase of its
+  own (users do not decide in lock-step), if the highest and the lowest one-way delay of
+  its usable links over the interval that ends the period (ns-3's moves follow the delays
+  of the interval they show in: 94 % of them go from the slower link of that interval, 72 %
+  from the slower of the last second's) differ by more than
+  :data:`TSC_DELAY_THRESHOLD_MS`, units (1/32) move
+  from the slowest link to the fastest: one, and one more for each move beyond
+  :data:`TSC_SPEEDUP_AFTER` in an unbroken run of moves off the same link (1, 1, 1, 1, 2,
+  3, 4, …; a decision that does not move, a lost link or an agent's split ends the run). A
+  link with no packets in the period counts with its
+  base delay (GMA's probes), and the bursts of a link the user lost go to its fastest
+  usable link. A Wi-Fi link below :data:`WIFI_DOWN_SNR_DB` counts as lost to this rule
+  (GMA's probes fail at the cell edge) though the user stays associated and a fixed split
+  still uses it. The period and the runs are calibrated to the ns-3 recordings of
+  fixtures/ns3 (FIDELITY.md).
 """
 
 from __future__ import annotations
@@ -64,6 +70,7 @@ __all__ = [
     "SPLIT_LAG_MS",
     "TSC_DELAY_THRESHOLD_MS",
     "TSC_PERIOD_MS",
+    "TSC_SPEEDUP_AFTER",
     "WIFI_DOWN_SNR_DB",
     "burst_fractions",
     "delay_based_step",
@@ -90,6 +97,12 @@ REORDERING_FACTOR = 1.0
 TSC_PERIOD_MS = 1000.0
 #: Delay difference between a user's links that makes the built-in split move, ms.
 TSC_DELAY_THRESHOLD_MS = 10.0
+#: Moves in an unbroken run off one link after which each move is one unit larger.
+#: fixtures/ns3's GMA-own recordings (2,250 moves): a run's moves go 1, 1, 1, 1, then 2
+#: (7 of 13 up), 3, 4 units; the session's first run, off Wi-Fi, is seen as 1, 1, 1, then 2
+#: (105 of 112), 3 (45 of 55), 4 (8 of 10) because its first move (100 → 96.9 %) comes
+#: before ns-3 first reports a split.
+TSC_SPEEDUP_AFTER = 3
 #: Downlink SNR below which the built-in split counts a Wi-Fi link as down (its traffic goes
 #: to the other links), dB, within VHT MCS 4's band (11–16.5 dB, radio.py). Calibrated to
 #: fixtures/ns3's default-split recordings: a user at a reported 43.9 Mbit/s (MCS 4) has its
@@ -161,22 +174,36 @@ def violation_fraction(
 
 
 def delay_based_step(
-    bursts: FloatArray, owd_ms: FloatArray, usable: npt.NDArray[np.bool_]
-) -> FloatArray:
+    bursts: FloatArray,
+    owd_ms: FloatArray,
+    usable: npt.NDArray[np.bool_],
+    run: IntArray | None = None,
+    run_from: IntArray | None = None,
+) -> tuple[FloatArray, IntArray, IntArray]:
     """One decision of the built-in delay-based split, for ``(n, L)`` burst counts.
 
     Args:
         bursts: Packets per link of each user's burst (each row sums to 32).
         owd_ms: The links' one-way delays over the last period (base delay where no packet).
         usable: Which links each user can use now.
+        run: Each user's moves so far in its unbroken run (0: none; default all 0).
+        run_from: The link each user's run moves traffic off (−1: none).
 
     Returns:
-        The new burst counts: a lost link's bursts go to the fastest usable link; then, where
-        the usable links' delays differ by more than :data:`TSC_DELAY_THRESHOLD_MS`, one unit
-        moves from the slowest usable link that carries some to the fastest.
+        The new burst counts, runs and runs' links. A lost link's bursts go to the fastest
+        usable link (ending the run); then, where the usable links' delays differ by more than
+        :data:`TSC_DELAY_THRESHOLD_MS`, units move from the slowest usable link that carries
+        some to the fastest: ``max(1, run − TSC_SPEEDUP_AFTER)`` of them, the move counted in
+        ``run`` (a new run if it leaves another link), at most what the slow link carries.
+        A decision that moves nothing ends the run.
     """
     out: FloatArray = np.array(bursts, dtype=np.float64)
-    rows = np.arange(out.shape[0])
+    n = out.shape[0]
+    rows = np.arange(n)
+    runs: IntArray = np.zeros(n, dtype=np.int64) if run is None else np.array(run, np.int64)
+    froms: IntArray = (
+        np.full(n, -1, dtype=np.int64) if run_from is None else np.array(run_from, np.int64)
+    )
     has_link = usable.any(axis=1)
     fast = np.argmin(np.where(usable, owd_ms, np.inf), axis=1)
     stranded = np.where(usable, 0.0, out).sum(axis=1)
@@ -187,9 +214,14 @@ def delay_based_step(
     slow = np.argmax(np.where(carrying, owd_ms, -np.inf), axis=1)
     gap = owd_ms[rows, slow] - owd_ms[rows, fast]
     shift = has_link & carrying.any(axis=1) & (slow != fast) & (gap > TSC_DELAY_THRESHOLD_MS)
-    out[rows[shift], slow[shift]] -= 1.0
-    out[rows[shift], fast[shift]] += 1.0
-    return out
+    continuing = (froms == slow) & ~move
+    runs = np.where(shift, np.where(continuing, runs, 0) + 1, 0)
+    froms = np.where(shift, slow, -1)
+    units = np.minimum(np.maximum(runs - TSC_SPEEDUP_AFTER, 1), out[rows, slow])
+    units = np.where(shift, units, 0.0)
+    out[rows, slow] -= units
+    out[rows, fast] += units
+    return out, runs, froms
 
 
 def in_order_bits(served: FloatArray, offered: FloatArray) -> FloatArray:

@@ -221,6 +221,10 @@ class MultiAccessNetwork:
                 for d in (0, 1)
             ]
         )
+        # Each user's unbroken run of built-in moves and the link it moves traffic off
+        # (gma.TSC_SPEEDUP_AFTER): none yet.
+        self._tsc_run: IntArray = np.zeros((2, n), dtype=np.int64)
+        self._tsc_from: IntArray = np.full((2, n), -1, dtype=np.int64)
         for d in (0, 1):
             self._refresh_builtin(d)
         self.applied: FloatArray = self.target.copy()
@@ -232,7 +236,7 @@ class MultiAccessNetwork:
         self.report = ReportNoise(n, probe_ss, params.profiles[WIFI])
         tsc_rng = np.random.default_rng(tsc_ss)
         self._tsc_ms = np.asarray(tsc_rng.uniform(0.0, gma.TSC_PERIOD_MS, n), dtype=np.float64)
-        # Delays seen since each user's built-in split last decided (traffic direction).
+        # Delays seen in the interval so far, per user and link (traffic direction).
         self._tsc_bits = np.zeros((n, NUM_LINKS))
         self._tsc_delay_bits_ms = np.zeros((n, NUM_LINKS))
         # Round trip of each TCP flow, from its last sub-step (starts at the base delays).
@@ -335,6 +339,8 @@ class MultiAccessNetwork:
             self._bursts[direction, taken] = np.round(
                 self.target[direction, taken] * gma.BURST_PACKETS
             )
+            self._tsc_run[direction, taken] = 0
+            self._tsc_from[direction, taken] = -1
         self.builtin[direction] = True
         self._refresh_builtin(direction)
 
@@ -370,12 +376,18 @@ class MultiAccessNetwork:
                 )
             usable = self._usable[direction].copy()
             usable[:, WIFI] &= self._wifi_snr_db >= gma.WIFI_DOWN_SNR_DB
-            stepped = gma.delay_based_step(self._bursts[direction], owd, usable)
+            stepped, run, run_from = gma.delay_based_step(
+                self._bursts[direction],
+                owd,
+                usable,
+                self._tsc_run[direction],
+                self._tsc_from[direction],
+            )
             keep = ~self.builtin[direction] | self._steered(direction) | ~deciding
             self._bursts[direction] = np.where(keep[:, None], self._bursts[direction], stepped)
+            self._tsc_run[direction] = np.where(keep, self._tsc_run[direction], run)
+            self._tsc_from[direction] = np.where(keep, self._tsc_from[direction], run_from)
         self._tsc_ms[deciding] = 0.0
-        self._tsc_bits[deciding] = 0.0
-        self._tsc_delay_bits_ms[deciding] = 0.0
 
     # -- radio ---------------------------------------------------------------------------
     def _move_and_update_radio(self) -> None:
@@ -641,6 +653,7 @@ class MultiAccessNetwork:
         ack_rate = acc.ack_bits / span_ms / 1000.0
         acking = (ack_rate > 0.0) & (ack_link >= 0)
         traffic_ratio[1 - d, acking, ack_link[acking]] = 100.0
+        self._decide_due()  # (the split reported is the one after the decision, as ns-3's)
         stats = IntervalStats(
             direction=d,
             measured_ms=acc.ms,
@@ -666,10 +679,16 @@ class MultiAccessNetwork:
             ack_owd_ms=np.where(acking, ack_ms, -1.0),
         )
         acc.reset()
+        return stats
+
+    def _decide_due(self) -> None:
+        """The built-in split's decision of each user whose period is over, on the delays of
+        the interval that ends it; then the next interval's delays are gathered afresh."""
         self._tsc_ms += self._step_ms
         deciding: npt.NDArray[np.bool_] = self._tsc_ms >= gma.TSC_PERIOD_MS - 1e-9
         if np.any(deciding):
             self._decide_builtin(deciding)
         for direction in (0, 1):
             self._refresh_builtin(direction)
-        return stats
+        self._tsc_bits[:] = 0.0
+        self._tsc_delay_bits_ms[:] = 0.0

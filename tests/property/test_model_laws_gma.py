@@ -77,6 +77,50 @@ def test_l8_burst_fractions_are_32nds_summing_to_one(rows: list[list[float]]) ->
     assert np.all(np.abs(fractions - weights / weights.sum(axis=1, keepdims=True)) <= 1.5 / 32)
 
 
+@settings(max_examples=25)
+@given(
+    st.lists(st.integers(0, 32), min_size=2, max_size=2),
+    st.lists(
+        st.tuples(st.sampled_from(["wifi", "lte", "even"]), st.integers(1, 7)),
+        min_size=1,
+        max_size=4,
+    ),
+)
+@example([32, 0], [("wifi", 7), ("even", 1), ("wifi", 5), ("lte", 6)])
+def test_l8_built_in_moves_grow_by_a_unit_a_move_after_the_third_of_a_run(
+    start: list[int], spells: list[tuple[str, int]]
+) -> None:
+    # One user, Wi-Fi and LTE (NR unusable); each decision sees Wi-Fi or LTE 50 ms slower, or
+    # both within the threshold. A run: moves in a row off the same link; the k-th move of a
+    # run moves max(1, k − 3) units, never more than the slow link carries; the rest of a
+    # decision that does not move ends the run.
+    bursts = np.array([[float(start[0]), 0.0, 32.0 - start[0]]])
+    usable = np.array([[True, False, True]])
+    run, run_from = np.zeros(1, dtype=np.int64), np.full(1, -1, dtype=np.int64)
+    expected_run = 0
+    expected_from = -1
+    for which in [which for which, count in spells for _ in range(count)]:
+        owd = {"wifi": [80.0, 0.0, 30.0], "lte": [30.0, 0.0, 80.0], "even": [30.0, 0.0, 35.0]}
+        slow = {"wifi": 0, "lte": 2, "even": -1}[which]
+        carries = slow >= 0 and bursts[0, slow] > 0
+        if carries:
+            expected_run = expected_run + 1 if expected_from == slow else 1
+            expected_from = slow
+        else:
+            expected_run, expected_from = 0, -1
+        want = min(max(1, expected_run - gma.TSC_SPEEDUP_AFTER), bursts[0, slow]) if carries else 0
+        before = bursts.copy()
+        bursts, run, run_from = gma.delay_based_step(
+            bursts, np.array([owd[which]]), usable, run, run_from
+        )
+        assert bursts.sum() == 32.0 and np.all(bursts >= 0) and bursts[0, 1] == 0.0
+        if carries:
+            assert before[0, slow] - bursts[0, slow] == want
+        else:
+            assert np.array_equal(bursts, before)
+        assert (int(run[0]), int(run_from[0])) == (expected_run, expected_from)
+
+
 # -- L9, L12, L13 --------------------------------------------------------------------------
 @settings(max_examples=15)
 @given(

@@ -132,11 +132,13 @@ def test_f2_in_order_delivery_makes_the_aggregate_the_slower_links_delay() -> No
 
 # -- F3 ------------------------------------------------------------------------------------
 @settings(max_examples=5, deadline=None)
-@given(seeds, st.integers(1, 4), st.integers(8, 16))
+@given(seeds, st.integers(1, 4), st.integers(14, 16))
 def test_f3_moving_split_off_the_bloated_link_lowers_aggregate_delay(
     seed: int, users: int, moved: int
 ) -> None:
-    # Half on LTE bloats its buffer; a quarter or less of the split no longer fills LTE.
+    # Half on LTE bloats its buffer; an eighth or less of the split no longer fills LTE. (A
+    # quarter still can, in ns-3 too: fixtures/ns3's `*_tcp_q3_*` recordings keep LTE the
+    # bottleneck, its queue growing ~50 ms/s.)
     config = docs_layout(users)
     half = [[16.0, 0.0, 16.0]] * users
     less_lte = [[16.0 + moved, 0.0, 16.0 - moved]] * users

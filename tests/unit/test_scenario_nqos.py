@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from netgym_sim.errors import InvalidAction, InvalidEnvConfig
-from netgym_sim.model.gma import TSC_PERIOD_MS
+from netgym_sim.model.gma import TSC_PERIOD_MS, TSC_SPEEDUP_AFTER
 from netgym_sim.scenarios import scenario_class
 from netgym_sim.scenarios._gma_records import metric_names, order_rows
 from netgym_sim.scenarios.nqos_split import NqosSplitScenario
@@ -188,9 +188,10 @@ def test_without_gnbs_a_row_holds_one_weight_per_link_wifi_and_lte() -> None:
 
 
 def test_empty_value_hands_the_split_to_the_delay_based_rule_from_where_it_is() -> None:
-    # LTE 50 ms slower than the other links: the built-in rule moves one 1/32 unit off LTE
-    # every TSC period (1 s = 10 measurements) of each user, at the user's own phase,
-    # starting from the split the agent left.
+    # LTE 50 ms slower than the other links: the built-in rule moves units off LTE every TSC
+    # period (1 s = 10 measurements) of each user, at the user's own phase, starting from the
+    # split the agent left: one a decision, and one more a decision after the fourth of the
+    # unbroken run (1, 1, 1, 1, 2, …; the agent's split starts a new run).
     config = small_config(users=3, static=True)
     config["lte"]["backhaul_delay_ms"] = 50
 
@@ -209,10 +210,12 @@ def test_empty_value_hands_the_split_to_the_delay_based_rule_from_where_it_is() 
     assert all(b <= a for x, y in itertools.pairwise(lte) for a, b in zip(x, y, strict=True))
     # 4.3 s on the built-in rule after the agent's split: 4 or 5 decisions per user
     periods = (len(history) - 1) * 100 / TSC_PERIOD_MS
+    moved = [sum(max(1, k - TSC_SPEEDUP_AFTER) for k in range(1, n + 1)) for n in range(7)]
     for share in lte[-1]:
         units = round((100.0 - share) / GMA_UNIT_PCT)
         assert math.isclose(100.0 - share, units * GMA_UNIT_PCT)
-        assert math.floor(periods) <= units <= math.ceil(periods)
+        assert units in moved[math.floor(periods) : math.ceil(periods) + 1]
+    assert moved[4:6] == [4, 6]
     others = [
         np.add(h["gma::wifi::dl::split_ratio"][1], h["gma::nr::dl::split_ratio"][1])
         for h in history
