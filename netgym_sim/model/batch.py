@@ -412,25 +412,7 @@ def radio_update_together(nets: Sequence[MultiAccessNetwork]) -> None:
 
 
 # -- the end of an interval ------------------------------------------------------------------
-#: The per-user state :meth:`MultiAccessNetwork.end_interval` reads or changes.
-_INTERVAL = (
-    "cell_idx",
-    "_wifi_snr_db",
-    "max_rate_mbps",
-    "target",
-    "applied",
-    "_usable",
-    "_tx_ms",
-    "_ack_base_ms",
-    "_tsc_ms",
-    "_tsc_bits",
-    "_tsc_delay_bits_ms",
-    "_bursts",
-    "_tsc_run",
-    "_tsc_from",
-    "builtin",
-)
-#: Of those, the ones :meth:`MultiAccessNetwork.end_interval` changes (handed back).
+#: The per-user state :meth:`MultiAccessNetwork.end_interval` changes (handed back).
 _INTERVAL_CHANGED = (
     "target",
     "_tsc_ms",
@@ -439,6 +421,18 @@ _INTERVAL_CHANGED = (
     "_bursts",
     "_tsc_run",
     "_tsc_from",
+)
+#: All the per-user state it reads or changes.
+_INTERVAL = (
+    "cell_idx",
+    "_wifi_snr_db",
+    "max_rate_mbps",
+    "applied",
+    "_usable",
+    "_tx_ms",
+    "_ack_base_ms",
+    "builtin",
+    *_INTERVAL_CHANGED,
 )
 _DIRECTED_INTERVAL = frozenset(
     {
